@@ -1,0 +1,3 @@
+from hubstead.cli import main
+
+main()

@@ -1,0 +1,35 @@
+"""The composition root: builds every store and service once, from the settings."""
+
+from __future__ import annotations
+
+from hubstead.services.accounts import AccountService
+from hubstead.services.commits import CommitService
+from hubstead.services.discussions import DiscussionService
+from hubstead.services.files import FileService
+from hubstead.services.lfs import LfsService
+from hubstead.services.refs import RefService
+from hubstead.services.repos import RepoService
+from hubstead.services.signing import UrlSigner
+from hubstead.settings import Settings
+from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.database import Database
+from hubstead.storage.gitrepo import GitStore
+
+
+class Hub:
+    def __init__(self, settings: Settings):
+        self.settings = settings
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.database_url)
+        self.blobs = LocalBlobStore(settings.blobs_dir)
+        self.git = GitStore(settings.repos_dir)
+        self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
+        self.accounts = AccountService(self.db)
+        self.repos = RepoService(self.db, self.git)
+        self.lfs = LfsService(
+            self.db, self.blobs, self.signer, settings.lfs_multipart_threshold, settings.lfs_multipart_chunk_size
+        )
+        self.discussions = DiscussionService(self.db, self.repos)
+        self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
+        self.refs = RefService(self.repos)
+        self.files = FileService(self.blobs)

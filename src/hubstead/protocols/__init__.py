@@ -1,0 +1,1 @@
+"""The faces of the hub: thin route layers over the services (REST API, LFS, resolve)."""

@@ -1,0 +1,79 @@
+"""The ASGI application: one router for every protocol, errors in the Hub's format."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from hubstead.domain.errors import HubError
+from hubstead.hub import Hub
+from hubstead.protocols import hub_api, lfs_api, resolve
+from hubstead.protocols.http import Router, error_response
+from hubstead.services.repos import RepoMoved
+from hubstead.settings import Settings
+
+log = logging.getLogger("hubstead")
+
+
+def build_router() -> Router:
+    router = Router()
+    router.include(lfs_api.router)  # before resolve: its paths are more specific
+    router.include(resolve.router)
+    router.include(hub_api.router)
+    return router
+
+
+class HubApp:
+    def __init__(self, hub: Hub):
+        self.hub = hub
+        self.router = build_router()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+            return
+        if scope["type"] != "http":
+            return
+        request = Request(scope, receive)
+        request_id = request.headers.get("x-amzn-trace-id") or uuid.uuid4().hex
+        try:
+            response = await self.router.dispatch(self.hub, request)
+        except RepoMoved as moved:
+            response = _redirect_moved(request, moved)
+        except HubError as error:
+            response = error_response(error, request.method)
+        except Exception:
+            log.exception("Unhandled error on %s %s", request.method, request.url.path)
+            response = error_response(HubError("Internal server error", status=500), request.method)
+        response.headers["X-Request-Id"] = request_id
+        await response(scope, receive, send)
+
+    async def _lifespan(self, receive: Receive, send: Send) -> None:
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await send({"type": "lifespan.startup.complete"})
+            elif message["type"] == "lifespan.shutdown":
+                self.hub.db.dispose()
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+
+
+def _redirect_moved(request: Request, moved: RepoMoved) -> Response:
+    """Old URLs of a renamed repository answer with a relative redirect to the new name."""
+    raw = (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1")
+    old, new = f"/{moved.old_id}", f"/{moved.new_id}"
+    location = raw.replace(old + "/", new + "/", 1) if old + "/" in raw else raw.replace(old, new, 1)
+    if request.url.query:
+        location += "?" + request.url.query
+    return Response(status_code=307, headers={"Location": location, "X-Error-Message": str(moved.message)})
+
+
+def create_app() -> HubApp:
+    """Factory used by the server: settings come from the HUBSTEAD_* environment."""
+    logging.basicConfig(level=logging.INFO)
+    return HubApp(Hub(Settings.from_env()))

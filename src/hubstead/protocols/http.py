@@ -1,0 +1,179 @@
+"""Plumbing shared by every protocol: routing on the raw path, the Hub's error format, auth.
+
+Routing uses the *raw* request path because the Hub's clients put `%2F`-encoded revisions such
+as `refs%2Fpr%2F1` inside one path segment, which a decoded path would split in two.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import inspect
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Awaitable, Callable
+from urllib.parse import unquote, urlencode
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials, PayloadTooLarge
+from hubstead.hub import Hub
+from hubstead.services.accounts import Principal
+
+MAX_BODY = 2 * 1024 * 1024 * 1024  # a commit may inline up to ~100 MB of base64 per the client
+
+# Building blocks of route patterns.
+REPO_TYPE = r"(?P<rtype>models|datasets|spaces)"
+REPO_ID = r"(?P<ns>[^/]+)/(?P<name>[^/]+)"
+REVISION = r"(?P<rev>refs/pr/\d+|refs/convert/[^/]+|[^/]+)"
+URL_PREFIX = r"(?:(?P<prefix>datasets|spaces)/)?"
+
+
+@dataclass
+class Ctx:
+    """What a synchronous handler sees: the request, its body and its (lazy) caller."""
+
+    hub: Hub
+    request: Request
+    body: bytes = b""
+    _principal: Any = field(default=..., repr=False)
+
+    @property
+    def principal(self) -> Principal | None:
+        if self._principal is ...:
+            self._principal = authenticate(self.hub, self.request.headers.get("authorization"))
+        return self._principal
+
+    @property
+    def query(self):
+        return self.request.query_params
+
+    def flag(self, name: str) -> bool:
+        return self.query.get(name, "").lower() in ("1", "true", "yes")
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body or b"{}")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise BadRequest("The request body is not valid JSON") from None
+
+    @property
+    def base_url(self) -> str:
+        return base_url(self.hub, self.request)
+
+
+def base_url(hub: Hub, request: Request) -> str:
+    """Absolute URLs are required by the client (Link pagination, repo URLs, LFS hrefs)."""
+    if hub.settings.public_url:
+        return hub.settings.public_url.rstrip("/")
+    host = request.headers.get("host") or f"{hub.settings.host}:{hub.settings.port}"
+    return f"{request.url.scheme}://{host}"
+
+
+def authenticate(hub: Hub, header: str | None) -> Principal | None:
+    """Bearer tokens (the Hub clients) and Basic auth with a token or password (git, git-lfs)."""
+    if not header:
+        return None
+    scheme, _, value = header.partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        return hub.accounts.authenticate(value)
+    if scheme.lower() == "basic":
+        try:
+            user, _, secret = base64.b64decode(value).decode().partition(":")
+        except (binascii.Error, UnicodeDecodeError):
+            raise InvalidCredentials() from None
+        if secret.startswith("hf_"):
+            return hub.accounts.authenticate(secret)
+        return hub.accounts.authenticate_password(user, secret)
+    raise InvalidCredentials()
+
+
+Handler = Callable[..., Any]
+
+
+class Router:
+    def __init__(self) -> None:
+        self.routes: list[tuple[frozenset[str], re.Pattern[str], Handler]] = []
+
+    def route(self, methods: str, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append((frozenset(methods.split()), re.compile(pattern), handler))
+            return handler
+
+        return register
+
+    def include(self, other: "Router") -> None:
+        self.routes.extend(other.routes)
+
+    async def dispatch(self, hub: Hub, request: Request) -> Response:
+        raw = request.scope.get("raw_path") or request.scope["path"].encode()
+        path = raw.decode("latin-1").split("?", 1)[0]
+        method_mismatch = False
+        for methods, pattern, handler in self.routes:
+            match = pattern.fullmatch(path)
+            if match is None:
+                continue
+            if request.method not in methods:
+                method_mismatch = True
+                continue
+            params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
+            if inspect.iscoroutinefunction(handler):
+                return await handler(hub, request, **params)
+            body = await read_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+            return await run_in_threadpool(handler, Ctx(hub, request, body), **params)
+        if method_mismatch:
+            raise HubError("Method not allowed", status=405)
+        raise HubError("Not Found", status=404)
+
+
+async def read_body(request: Request) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+        raise PayloadTooLarge("Request body too large")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise PayloadTooLarge("Request body too large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _header_safe(message: str) -> str:
+    text = " ".join(message.split())
+    return text.encode("latin-1", "replace").decode("latin-1")[:1000]
+
+
+def error_response(error: HubError, method: str, extra: dict | None = None) -> Response:
+    """The Hub's error format: status, X-Error-Code, X-Error-Message and a JSON `error`."""
+    headers = {"X-Error-Message": _header_safe(error.message), **error.headers}
+    if error.code:
+        headers["X-Error-Code"] = error.code
+    if method == "HEAD":
+        return Response(status_code=error.status, headers=headers)
+    return JSONResponse({"error": error.message, **(extra or {})}, status_code=error.status, headers=headers)
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+    return Response(
+        json.dumps(data, separators=(",", ":")).encode(),
+        status_code=status,
+        headers=headers,
+        media_type="application/json",
+    )
+
+
+def next_link(ctx: Ctx, **changes: Any) -> str:
+    """An absolute `Link: <…>; rel="next"` for the same request with changed query params."""
+    params = [(k, v) for k, v in ctx.query.multi_items() if k not in changes]
+    params += [(k, str(v)) for k, v in changes.items()]
+    raw = ctx.request.scope.get("raw_path") or ctx.request.scope["path"].encode()
+    path = raw.decode("latin-1").split("?", 1)[0]
+    return f'<{ctx.base_url}{path}?{urlencode(params)}>; rel="next"'
+
+
+Endpoint = Callable[..., Awaitable[Response]]

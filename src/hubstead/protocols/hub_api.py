@@ -1,0 +1,416 @@
+"""The Hub REST API (`/api/…`): thin handlers that translate HTTP to service calls."""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qs
+
+import yaml
+
+from hubstead.domain.commit_ops import parse_json_commit, parse_ndjson_commit
+from hubstead.domain.errors import BadRequest, Forbidden, InvalidName, NotFound, RepoNotFound, Unauthorized
+from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.protocols import wire
+from hubstead.protocols.http import REPO_ID, REPO_TYPE, REVISION, Ctx, Router, json_response, next_link
+from hubstead.services import access
+from hubstead.services.repos import RepoExists, RepoHandle
+
+router = Router()
+API_REPO = rf"/api/{REPO_TYPE}/{REPO_ID}"
+TREE_PAGE = 1000
+TREE_PAGE_EXPANDED = 50
+COMMITS_PAGE = 50
+
+
+def _repo(ctx: Ctx, rtype: str, ns: str, name: str, need: str = "read") -> RepoHandle:
+    try:
+        repo_id = RepoId.create(ns, name)
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    return ctx.hub.repos.get(RepoType.from_plural(rtype), repo_id, ctx.principal, need)
+
+
+def _repo_url(ctx: Ctx, repo_type: RepoType, repo_id: RepoId) -> str:
+    return f"{ctx.base_url}/{repo_type.url_prefix}{repo_id}"
+
+
+def _cursor(ctx: Ctx) -> int:
+    raw = ctx.query.get("cursor")
+    if not raw:
+        return 0
+    try:
+        return int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+    except ValueError:
+        raise BadRequest("Invalid cursor") from None
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
+
+
+def _expand(ctx: Ctx, repo_type: RepoType) -> list[str]:
+    values = ctx.query.getlist("expand") + ctx.query.getlist("expand[]")
+    allowed = wire.EXPAND_PROPERTIES[repo_type]
+    for value in values:
+        if value not in allowed:
+            raise BadRequest(f'"expand" must be one of [{", ".join(allowed)}]')
+    return values
+
+
+# -- accounts ---------------------------------------------------------------------------------
+
+
+@router.route("GET", r"/api/whoami-v2")
+def whoami(ctx: Ctx):
+    if ctx.principal is None:
+        raise _unauthorized()
+    return json_response(ctx.hub.accounts.whoami(ctx.principal))
+
+
+def _unauthorized() -> Unauthorized:
+    return Unauthorized("You must be signed in: send 'Authorization: Bearer <token>'")
+
+
+# -- repository CRUD --------------------------------------------------------------------------
+
+
+@router.route("POST", r"/api/repos/create")
+def create_repo(ctx: Ctx):
+    body = ctx.json()
+    repo_type = RepoType.parse(body.get("type"))
+    name = body.get("name")
+    namespace = body.get("organization")
+    if not isinstance(name, str):
+        raise BadRequest("'name' is required")
+    if "/" in name and not namespace:
+        namespace, name = name.split("/", 1)
+    if ctx.principal is None:
+        raise _unauthorized()
+    repo_id = RepoId.create(namespace or ctx.principal.name, name)
+    private = body.get("private")
+    if body.get("visibility") is not None:
+        private = body["visibility"] != "public"
+    try:
+        ctx.hub.repos.create(ctx.principal, repo_type, repo_id, bool(private))
+    except RepoExists as exists:
+        return json_response({"error": exists.message, "url": _repo_url(ctx, repo_type, repo_id)}, 409,
+                             headers={"X-Error-Message": exists.message})
+    url = _repo_url(ctx, repo_type, repo_id)
+    return json_response({"url": url, "name": str(repo_id), "id": str(repo_id)})
+
+
+@router.route("DELETE", r"/api/repos/delete")
+def delete_repo(ctx: Ctx):
+    body = ctx.json()
+    repo_type = RepoType.parse(body.get("type"))
+    name, namespace = body.get("name"), body.get("organization")
+    if not isinstance(name, str):
+        raise BadRequest("'name' is required")
+    if "/" in name and not namespace:
+        namespace, name = name.split("/", 1)
+    if ctx.principal is None:
+        raise RepoNotFound(status=401)
+    try:
+        repo_id = RepoId.create(namespace or ctx.principal.name, name)
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    ctx.hub.repos.delete(ctx.principal, repo_type, repo_id)
+    return json_response({})
+
+
+@router.route("POST", r"/api/repos/move")
+def move_repo(ctx: Ctx):
+    body = ctx.json()
+    repo_type = RepoType.parse(body.get("type"))
+    try:
+        source = RepoId.parse(str(body.get("fromRepo")))
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    target = RepoId.parse(str(body.get("toRepo")))
+    ctx.hub.repos.move(ctx.principal, repo_type, source, target)
+    return json_response({"url": _repo_url(ctx, repo_type, target)})
+
+
+@router.route("PUT", rf"{API_REPO}/settings")
+def update_settings(ctx: Ctx, rtype: str, ns: str, name: str):
+    body = ctx.json()
+    private = body.get("private")
+    if body.get("visibility") is not None:
+        if body["visibility"] not in ("public", "private"):
+            raise BadRequest("'visibility' must be 'public' or 'private'")
+        private = body["visibility"] == "private"
+    if private is not None and not isinstance(private, bool):
+        raise BadRequest("'private' must be a boolean")
+    repo_type = RepoType.from_plural(rtype)
+    row = ctx.hub.repos.update_settings(ctx.principal, repo_type, RepoId.create(ns, name), private, body.get("gated"))
+    return json_response({"private": row.private, "gated": row.gated or False})
+
+
+# -- repository info and listing --------------------------------------------------------------
+
+
+@router.route("GET", rf"/api/{REPO_TYPE}")
+def list_repos(ctx: Ctx, rtype: str):
+    repo_type = RepoType.from_plural(rtype)
+    limit_param = ctx.query.get("limit")
+    page_size = 1000
+    limit = int(limit_param) if limit_param and limit_param.isdigit() else None
+    offset = _cursor(ctx)
+    size = min(page_size, limit) if limit else page_size
+    rows = ctx.hub.repos.list(
+        ctx.principal, repo_type, search=ctx.query.get("search"), author=ctx.query.get("author"),
+        sort=ctx.query.get("sort"), offset=offset, limit=size + 1,
+    )
+    headers = {}
+    if len(rows) > size and not limit:
+        headers["Link"] = next_link(ctx, cursor=_encode_cursor(offset + size))
+    return json_response([wire.repo_summary(row) for row in rows[:size]], headers=headers)
+
+
+@router.route("GET", rf"{API_REPO}(?:/revision/{REVISION})?")
+def repo_info(ctx: Ctx, rtype: str, ns: str, name: str, rev: str = "main"):
+    handle = _repo(ctx, rtype, ns, name)
+    expand = _expand(ctx, handle.type)
+    commit = handle.git.resolve(rev)
+    info = wire.repo_info(handle, commit, blobs=ctx.flag("blobs"))
+    if expand:
+        info = {key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand}
+    return json_response(info)
+
+
+@router.route("GET", rf"{API_REPO}/auth-check(?:/write)?")
+def auth_check(ctx: Ctx, rtype: str, ns: str, name: str):
+    need = "write" if ctx.request.url.path.endswith("/write") else "read"
+    _repo(ctx, rtype, ns, name, need)
+    return json_response({})
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+@router.route("GET", rf"{API_REPO}/tree/{REVISION}(?:/(?P<path>.*))?")
+def list_tree(ctx: Ctx, rtype: str, ns: str, name: str, rev: str, path: str = ""):
+    handle = _repo(ctx, rtype, ns, name)
+    commit = handle.git.resolve(rev)
+    entries = handle.git.list_tree(commit, path.strip("/"), recursive=ctx.flag("recursive"))
+    expand = ctx.flag("expand")
+    page = TREE_PAGE_EXPANDED if expand else TREE_PAGE
+    limit = ctx.query.get("limit")
+    if limit and limit.isdigit():
+        page = max(1, min(page, int(limit)))
+    offset = _cursor(ctx)
+    chunk = entries[offset : offset + page]
+    last = handle.git.last_commits(commit, [e.path for e in chunk]) if expand else {}
+    headers = {}
+    if offset + page < len(entries):
+        headers["Link"] = next_link(ctx, cursor=_encode_cursor(offset + page))
+    return json_response([wire.tree_entry(e, last.get(e.path)) for e in chunk], headers=headers)
+
+
+@router.route("POST", rf"{API_REPO}/paths-info/{REVISION}")
+def paths_info(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
+    handle = _repo(ctx, rtype, ns, name)
+    content_type = ctx.request.headers.get("content-type", "")
+    if content_type.startswith("application/json"):
+        body = ctx.json()
+        paths, expand = body.get("paths") or [], bool(body.get("expand"))
+    else:
+        form = parse_qs(ctx.body.decode("utf-8", "replace"))
+        paths, expand = form.get("paths", []), form.get("expand", ["false"])[0].lower() == "true"
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths):
+        raise BadRequest("'paths' must be a list of strings")
+    commit, entries = ctx.hub.files.paths_info(handle, rev, paths)
+    last = handle.git.last_commits(commit, [e.path for e in entries]) if expand else {}
+    return json_response([wire.tree_entry(e, last.get(e.path)) for e in entries])
+
+
+# -- refs and history -------------------------------------------------------------------------
+
+
+@router.route("GET", rf"{API_REPO}/refs")
+def list_refs(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _repo(ctx, rtype, ns, name)
+    return json_response(ctx.hub.refs.list(handle, include_prs=ctx.flag("include_prs")))
+
+
+@router.route("POST DELETE", rf"{API_REPO}/branch/(?P<branch>.+)")
+def branch(ctx: Ctx, rtype: str, ns: str, name: str, branch: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    if ctx.request.method == "DELETE":
+        ctx.hub.refs.delete_branch(handle, branch)
+    else:
+        body = ctx.json() if ctx.body else {}
+        ctx.hub.refs.create_branch(handle, branch, body.get("startingPoint"))
+    return json_response({})
+
+
+@router.route("POST DELETE", rf"{API_REPO}/tag/(?P<tag>.+)")
+def tag(ctx: Ctx, rtype: str, ns: str, name: str, tag: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    if ctx.request.method == "DELETE":
+        ctx.hub.refs.delete_tag(handle, tag)
+        return json_response({})
+    body = ctx.json()
+    new_tag = body.get("tag")
+    if not isinstance(new_tag, str):
+        raise BadRequest("'tag' is required")
+    account = ctx.hub.accounts.account(ctx.principal.name)
+    ctx.hub.refs.create_tag(handle, ctx.principal, tag, new_tag, body.get("message"), account.email if account else None)
+    return json_response({})
+
+
+@router.route("GET", rf"{API_REPO}/commits/{REVISION}")
+def list_commits(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
+    handle = _repo(ctx, rtype, ns, name)
+    commit = handle.git.resolve(rev)
+    limit = ctx.query.get("limit")
+    size = max(1, min(1000, int(limit))) if limit and limit.isdigit() else COMMITS_PAGE
+    page = ctx.query.get("p", "0")
+    start = int(page) * size if page.isdigit() else 0
+    formatted = "formatted" in ctx.query.getlist("expand[]") + ctx.query.getlist("expand")
+    items, total = [], 0
+    for index, info in enumerate(handle.git.log(commit)):
+        total += 1
+        if start <= index < start + size:
+            items.append(wire.commit_item(info, formatted))
+    headers = {"X-Total-Count": str(total)}
+    if start + size < total:
+        headers["Link"] = next_link(ctx, p=int(page) + 1 if page.isdigit() else 1)
+    return json_response(items, headers=headers)
+
+
+# -- uploads ----------------------------------------------------------------------------------
+
+
+@router.route("POST", r"/api/validate-yaml")
+def validate_yaml(ctx: Ctx):
+    body = ctx.json()
+    content = body.get("content", "")
+    if not isinstance(content, str):
+        return json_response({"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400)
+    errors = _front_matter_errors(content)
+    return json_response({"errors": errors, "warnings": []}, 400 if errors else 200)
+
+
+def _front_matter_errors(content: str) -> list[dict]:
+    text = content.lstrip("\ufeff")
+    if not text.startswith("---"):
+        return []
+    lines = text.splitlines()
+    try:
+        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
+    except StopIteration:
+        return []
+    try:
+        data = yaml.safe_load("\n".join(lines[1:end]))
+    except yaml.YAMLError as exc:
+        return [{"message": f"Invalid YAML in the metadata block: {exc}"}]
+    if data is not None and not isinstance(data, dict):
+        return [{"message": "The metadata block must be a YAML mapping"}]
+    return []
+
+
+def _writer_for(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:
+    """Write access, or read access plus a write token when the change goes to a pull request."""
+    if ctx.flag("create_pr"):
+        handle = _repo(ctx, rtype, ns, name, "read")
+        if ctx.principal is None:
+            raise RepoNotFound(status=401)
+        if not ctx.principal.can_write:
+            raise Forbidden("This token has read access only: a write token is needed to open a pull request")
+        return handle
+    return _repo(ctx, rtype, ns, name, "write")
+
+
+@router.route("POST", rf"{API_REPO}/preupload/{REVISION}")
+def preupload(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
+    handle = _writer_for(ctx, rtype, ns, name)
+    body = ctx.json()
+    revision = "main" if rev in ("None", "") else rev
+    result = ctx.hub.files.preupload(handle, revision, body.get("files"), body.get("gitIgnore"))
+    return json_response(result)
+
+
+@router.route("POST", rf"{API_REPO}/commit/{REVISION}")
+def commit(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
+    handle = _writer_for(ctx, rtype, ns, name)
+    if ctx.request.headers.get("content-type", "").startswith("application/json"):
+        request = parse_json_commit(ctx.json())
+    else:
+        request = parse_ndjson_commit(ctx.body)
+    create_pr = ctx.flag("create_pr")
+    result = ctx.hub.commits.commit(handle, ctx.principal, rev, request, create_pr)
+    url = _repo_url(ctx, handle.type, handle.id)
+    data = {"success": True, "commitOid": result.oid, "commitUrl": f"{url}/commit/{result.oid}",
+            "commitMessage": request.header.summary, "hookOutput": ""}
+    if result.pr_num is not None:
+        data["pullRequestUrl"] = f"{url}/discussions/{result.pr_num}"
+    return json_response(data)
+
+
+# -- discussions and pull requests (what the client's PR flows need) -------------------------
+
+
+@router.route("GET POST", rf"{API_REPO}/discussions")
+def discussions(ctx: Ctx, rtype: str, ns: str, name: str):
+    if ctx.request.method == "GET":
+        handle = _repo(ctx, rtype, ns, name)
+        rows = ctx.hub.discussions.list(handle)
+        kind = ctx.query.get("type", "all")
+        status = ctx.query.get("status", "all")
+        items = [
+            wire.discussion(row, author, handle) for row, author in rows
+            if (kind == "all" or (kind == "pull_request") == row.is_pull_request)
+            and (status == "all" or row.status == status)
+            and (not ctx.query.get("author") or author == ctx.query.get("author"))
+        ]
+        page = int(ctx.query.get("p", "0") or 0)
+        chunk = items[page * 50 : page * 50 + 50]
+        return json_response({"discussions": chunk, "count": len(items), "start": page * 50, "numClosedDiscussions": 0})
+    handle = _repo(ctx, rtype, ns, name)
+    if ctx.principal is None:
+        raise RepoNotFound(status=401)
+    if not ctx.principal.can_write:
+        raise Forbidden("This token has read access only")
+    body = ctx.json()
+    num = ctx.hub.discussions.create(handle, ctx.principal, body.get("title") or "", body.get("description") or "",
+                                     bool(body.get("pullRequest")))
+    return json_response({"num": num, "url": f"{_repo_url(ctx, handle.type, handle.id)}/discussions/{num}"})
+
+
+@router.route("GET", rf"{API_REPO}/discussions/(?P<num>\d+)")
+def discussion_details(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
+    handle = _repo(ctx, rtype, ns, name)
+    row, author = ctx.hub.discussions.get(handle, int(num))
+    return json_response(wire.discussion_details(row, author, handle))
+
+
+@router.route("POST", rf"{API_REPO}/discussions/(?P<num>\d+)/status")
+def discussion_status(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
+    handle = _repo(ctx, rtype, ns, name)
+    if ctx.principal is None:
+        raise RepoNotFound(status=401)
+    row = ctx.hub.discussions.set_status(handle, ctx.principal, int(num), ctx.json().get("status"))
+    event = {"id": f"{row.id:024x}", "type": "status-change", "createdAt": wire.iso(row.created_at),
+             "author": {"name": ctx.principal.name, "type": "user"}, "data": {"status": row.status}}
+    return json_response({"newStatus": event})
+
+
+@router.route("POST", rf"{API_REPO}/discussions/(?P<num>\d+)/merge")
+def discussion_merge(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    ctx.hub.discussions.merge(handle, ctx.principal, int(num))
+    return json_response({})
+
+
+# -- anything else under a repository --------------------------------------------------------
+
+
+@router.route("GET POST PUT DELETE HEAD", rf"/api/{REPO_TYPE}/(?P<rest>.+)")
+def unknown_repo_route(ctx: Ctx, rtype: str, rest: str):
+    """A single-segment id or an unknown sub-route: answer like the Hub, without leaking."""
+    parts = rest.split("/")
+    if len(parts) >= 2:
+        _repo(ctx, rtype, parts[0], parts[1])
+        raise NotFound(f"Unknown route: {ctx.request.url.path}")
+    raise access.not_found(ctx.principal)

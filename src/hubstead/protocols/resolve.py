@@ -1,0 +1,88 @@
+"""File downloads: `HEAD|GET /{prefix}{namespace}/{name}/resolve/{revision}/{path}`.
+
+The client reads its metadata from the response it stops at: `X-Repo-Commit`, the ETag (the git
+blob id for regular files, the SHA-256 for LFS files, as `X-Linked-Etag`) and the real size. LFS
+bytes are streamed straight from the blob store (zero-copy where the server supports pathsend).
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.responses import FileResponse, Response
+
+from hubstead.domain.errors import InvalidName, RangeNotSatisfiable
+from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router
+from hubstead.services import access
+
+router = Router()
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """A single `bytes=a-b` range as (start, end-exclusive); None means the whole file."""
+    if not header:
+        return None
+    match = _RANGE_RE.match(header.strip())
+    if match is None:
+        return None  # multi-range or malformed: serve the whole file, as RFC 9110 allows
+    first, last = match.groups()
+    if first == "":
+        if not last:
+            return None
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+        return max(0, size - length), size
+    start = int(first)
+    end = min(int(last) + 1, size) if last else size
+    if start >= size or end <= start:
+        raise RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+    return start, end
+
+
+@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)")
+def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
+    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
+    try:
+        repo_id = RepoId.create(ns, name)
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal)
+    found = ctx.hub.files.resolve(handle, rev, path)
+    size = found.entry.size
+    headers = {
+        "X-Repo-Commit": found.commit,
+        "Accept-Ranges": "bytes",
+        "Access-Control-Expose-Headers": "X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, Content-Range",
+        "Cache-Control": "private, max-age=0, must-revalidate",
+    }
+    byte_range = parse_range(ctx.request.headers.get("range"), size)
+    if found.blob_path is not None:
+        etag = f'"{found.entry.lfs.oid}"'
+        headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(size)})
+        return FileResponse(found.blob_path, headers=headers, media_type="application/octet-stream")
+    headers["ETag"] = f'"{found.entry.oid}"'
+    content = found.content or b""
+    media_type = "text/plain; charset=utf-8" if _is_text(content) else "application/octet-stream"
+    if byte_range is not None:
+        start, end = byte_range
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+        body, status = content[start:end], 206
+    else:
+        body, status = content, 200
+    if ctx.request.method == "HEAD":
+        headers["Content-Length"] = str(len(body))
+        return Response(status_code=status, headers=headers, media_type=media_type)
+    return Response(body, status_code=status, headers=headers, media_type=media_type)
+
+
+def _is_text(content: bytes) -> bool:
+    if b"\x00" in content[:8000]:
+        return False
+    try:
+        content[:8000].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -1,0 +1,1 @@
+"""Use cases shared by every protocol (REST API, LFS, resolve, CLI): one module per area."""

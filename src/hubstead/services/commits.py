@@ -1,0 +1,116 @@
+"""Applying a commit of the Hub API to a branch or a pull request, without ever losing one.
+
+Objects are written first and the ref is moved last by compare-and-swap. When the branch moved
+meanwhile, a commit that named its `parentCommit` is refused with 412; one that did not is
+rebuilt on the new head and tried again, so concurrent commits land one after the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+
+from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
+from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound
+from hubstead.domain.lfs_pointer import LfsPointer
+from hubstead.domain.upload_policy import lfs_patterns, matches_any
+from hubstead.services.accounts import Principal
+from hubstead.services.discussions import DiscussionService
+from hubstead.services.lfs import LfsService
+from hubstead.services.repos import RepoHandle, RepoService, author_email
+from hubstead.storage.database import Database
+from hubstead.storage.gitrepo import BlobChange, Change, PathDeletion, signature
+from hubstead.storage.models import Account
+
+MAX_ATTEMPTS = 25
+STALE_PARENT = "The branch was updated since you opened this page. Please refresh and try again."
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    oid: str
+    pr_num: int | None = None
+
+
+def branch_ref(revision: str) -> str:
+    """The ref a commit on `revision` moves: a branch, or an existing pull request ref."""
+    if revision.startswith("refs/pr/") or revision.startswith("refs/heads/"):
+        return revision
+    return f"refs/heads/{revision}"
+
+
+class CommitService:
+    def __init__(self, db: Database, repos: RepoService, lfs: LfsService, discussions: DiscussionService):
+        self.db = db
+        self.repos = repos
+        self.lfs = lfs
+        self.discussions = discussions
+
+    def commit(
+        self, handle: RepoHandle, principal: Principal, revision: str, request: CommitRequest, create_pr: bool
+    ) -> CommitResult:
+        git = handle.git
+        changes = self._changes(handle, request)
+        with self.db.session() as session:
+            user = session.get(Account, principal.user_id)
+        author = signature(user.name, author_email(user.email, user.name))
+        pr_num = None
+        if create_pr:
+            base = git.resolve("main" if revision in ("", "None") else revision)
+            if request.header.parent_commit and not base.startswith(request.header.parent_commit):
+                raise PreconditionFailed(STALE_PARENT)
+            pr_num = self.discussions.open_pull_request(handle, principal, request.header.summary, request.header.description, base)
+            ref = f"refs/pr/{pr_num}"
+        else:
+            ref = branch_ref(revision)
+            if git.ref_target(ref) is None:
+                raise RevisionNotFound(f"Invalid rev id: {revision}")
+        for _ in range(MAX_ATTEMPTS):
+            head = git.ref_target(ref)
+            if head is None:
+                raise RevisionNotFound(f"Invalid rev id: {revision}")
+            if request.header.parent_commit and not head.startswith(request.header.parent_commit):
+                raise PreconditionFailed(STALE_PARENT)
+            with_attributes = self._with_lfs_attributes(git.read_file(head, ".gitattributes"), changes)
+            new = git.build_commit(head, with_attributes, author, request.header.message)
+            if git.update_ref(ref, new, head, f"commit: {request.header.summary}"):
+                self.repos.record_ref(handle.row.id, ref, new)
+                return CommitResult(oid=new, pr_num=pr_num)
+        raise Conflict("Cannot commit: the branch is being updated too often, try again")
+
+    def _changes(self, handle: RepoHandle, request: CommitRequest) -> list[Change]:
+        """Validate every operation before anything is written."""
+        changes: list[Change] = []
+        for op in request.operations:
+            if isinstance(op, AddFile):
+                changes.append(BlobChange(op.path, op.content))
+            elif isinstance(op, AddLfsFile):
+                stored = self.lfs.repo_object(handle.row.id, op.oid)
+                if stored is None:
+                    raise BadRequest(f"LFS object {op.oid} for {op.path!r} was not uploaded to this repository")
+                if op.size is not None and op.size != stored.size:
+                    raise BadRequest(f"LFS object {op.oid} for {op.path!r} has size {stored.size}, not {op.size}")
+                changes.append(BlobChange(op.path, LfsPointer(op.oid, stored.size).encode()))
+            elif isinstance(op, DeleteFile):
+                changes.append(PathDeletion(op.path))
+            elif isinstance(op, DeleteFolder):
+                changes.append(PathDeletion(op.path, folder=True))
+        return changes
+
+    @staticmethod
+    def _with_lfs_attributes(current: bytes | None, changes: list[Change]) -> list[Change]:
+        """Make sure git-lfs clients see LFS files as LFS: track paths no pattern covers yet."""
+        text = (current or b"").decode("utf-8", "replace")
+        if any(isinstance(c, BlobChange) and c.path == ".gitattributes" for c in changes):
+            return changes
+        patterns = lfs_patterns(text)
+        missing = [
+            c.path for c in changes
+            if isinstance(c, BlobChange) and c.data.startswith(b"version https://git-lfs") and not matches_any(c.path, patterns)
+        ]
+        if not missing:
+            return changes
+        lines = [f"{path.replace(' ', '[[:space:]]')} filter=lfs diff=lfs merge=lfs -text" for path in dict.fromkeys(missing)]
+        text = (text if text.endswith("\n") or not text else text + "\n") + "\n".join(lines) + "\n"
+        return [*changes, BlobChange(".gitattributes", text.encode())]

@@ -1,0 +1,91 @@
+"""Reading files out of a revision: resolve, tree listings, paths-info, and the preupload policy."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from dataclasses import dataclass
+from pathlib import Path
+
+from hubstead.domain.errors import BadRequest, EntryNotFound, PayloadTooLarge
+from hubstead.domain.paths import validate_path
+from hubstead.domain.upload_policy import is_ignored, lfs_patterns, upload_mode
+from hubstead.services.repos import RepoHandle
+from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.gitrepo import TreeEntry
+
+MAX_PREUPLOAD_FILES = 1000
+MAX_PATHS_INFO = 1000
+
+
+@dataclass(frozen=True)
+class ResolvedFile:
+    commit: str
+    entry: TreeEntry
+    blob_path: Path | None  # the LFS object on local disk
+    content: bytes | None  # the git blob of a regular file
+
+
+class FileService:
+    def __init__(self, blobs: LocalBlobStore):
+        self.blobs = blobs
+
+    def resolve(self, handle: RepoHandle, revision: str, path: str) -> ResolvedFile:
+        """The file at `path` in `revision`; EntryNotFound carries the commit for the client cache."""
+        git = handle.git
+        commit = git.resolve(revision)
+        entry = git.entry(commit, path) if path else None
+        if entry is None or entry.type != "file":
+            raise EntryNotFound(f"Entry not found: {path}", headers={"X-Repo-Commit": commit})
+        if entry.lfs is not None:
+            blob = self.blobs.local_path(entry.lfs.oid)
+            if blob is None:
+                raise EntryNotFound(f"The LFS object of {path} is missing from storage", headers={"X-Repo-Commit": commit})
+            return ResolvedFile(commit, entry, blob, None)
+        return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
+
+    def paths_info(self, handle: RepoHandle, revision: str, paths: list[str]) -> tuple[str, list[TreeEntry]]:
+        if len(paths) > MAX_PATHS_INFO:
+            raise PayloadTooLarge(f"Too many paths: at most {MAX_PATHS_INFO} per request")
+        commit = handle.git.resolve(revision)
+        found = []
+        for path in dict.fromkeys(paths):
+            path = path.strip("/")
+            entry = handle.git.entry(commit, validate_path(path)) if path else None
+            if entry is not None:
+                found.append(entry)
+        return commit, found
+
+    def preupload(self, handle: RepoHandle, revision: str, files: object, gitignore: str | None) -> dict:
+        if not isinstance(files, list):
+            raise BadRequest("'files' must be a list")
+        if len(files) > MAX_PREUPLOAD_FILES:
+            raise PayloadTooLarge(f"Too many files: at most {MAX_PREUPLOAD_FILES} per request")
+        git = handle.git
+        commit = git.resolve(revision)
+        patterns = lfs_patterns((git.read_file(commit, ".gitattributes") or b"").decode("utf-8", "replace"))
+        if gitignore is None:
+            gitignore = (git.read_file(commit, ".gitignore") or b"").decode("utf-8", "replace")
+        answers = []
+        for item in files:
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+                raise BadRequest("Each file needs a 'path'")
+            path = validate_path(item["path"])
+            size = item.get("size", 0)
+            if not isinstance(size, int) or size < 0:
+                raise BadRequest(f"Invalid size for {path!r}")
+            try:
+                sample = base64.b64decode(item.get("sample") or "", validate=True)
+            except binascii.Error:
+                raise BadRequest(f"Invalid base64 sample for {path!r}") from None
+            existing = git.entry(commit, path)
+            oid = None
+            if existing is not None and existing.type == "file":
+                oid = existing.lfs.oid if existing.lfs else existing.oid
+            answers.append({
+                "path": path,
+                "uploadMode": upload_mode(path, size, sample, patterns),
+                "shouldIgnore": is_ignored(path, gitignore),
+                "oid": oid,
+            })
+        return {"files": answers, "commitOid": commit}

@@ -1,0 +1,211 @@
+"""Git LFS objects: the batch API, verified uploads (basic and multipart) and downloads.
+
+Objects are stored once in the blob store and linked to each repository that received them.
+A commit may reference only objects linked to its own repository; an object already in the
+store but uploaded elsewhere must be sent again (its bytes are checked), so that knowing a
+hash never grants access to someone else's file.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import AsyncIterator
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from hubstead.domain.errors import BadRequest, NotFound
+from hubstead.domain.hashing import is_sha256
+from hubstead.services.repos import RepoHandle
+from hubstead.services.signing import UrlSigner
+from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.database import Database
+from hubstead.storage.models import LfsObject, RepoLfsObject
+
+MAX_BATCH_OBJECTS = 1000
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    oid: str
+    size: int
+
+
+class LfsService:
+    def __init__(self, db: Database, blobs: LocalBlobStore, signer: UrlSigner, multipart_threshold: int, chunk_size: int):
+        self.db = db
+        self.blobs = blobs
+        self.signer = signer
+        self.multipart_threshold = multipart_threshold
+        self.chunk_size = chunk_size
+
+    # -- lookups ------------------------------------------------------------------------------
+
+    def repo_object(self, repo_row_id: int, oid: str) -> StoredObject | None:
+        """The object if it was uploaded to this repository and its bytes are in the store."""
+        with self.db.session() as session:
+            row = session.execute(
+                select(LfsObject)
+                .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
+                .where(RepoLfsObject.repo_id == repo_row_id, LfsObject.oid == oid)
+            ).scalar()
+        if row is None or not self.blobs.exists(oid):
+            return None
+        return StoredObject(row.oid, row.size)
+
+    def link(self, repo_row_id: int, oid: str, size: int) -> None:
+        """Record that `repo_row_id` holds object `oid` (idempotent, safe under races)."""
+        for model, key, values in (
+            (LfsObject, oid, {"oid": oid, "size": size}),
+            (RepoLfsObject, (repo_row_id, oid), {"repo_id": repo_row_id, "oid": oid}),
+        ):
+            try:
+                with self.db.session() as session:
+                    if session.get(model, key) is None:
+                        session.add(model(**values))
+            except IntegrityError:
+                pass  # inserted concurrently by another request: same content, nothing to do
+
+    # -- batch API ----------------------------------------------------------------------------
+
+    def batch(self, handle: RepoHandle, operation: str, objects: list, base_url: str) -> dict:
+        if operation not in ("upload", "download"):
+            raise BadRequest(f"Unknown LFS operation {operation!r}")
+        if not isinstance(objects, list) or len(objects) > MAX_BATCH_OBJECTS:
+            raise BadRequest(f"'objects' must be a list of at most {MAX_BATCH_OBJECTS} objects")
+        answers = []
+        for item in objects:
+            oid, size = _object_fields(item)
+            if oid is None:
+                answers.append({"oid": str(item.get("oid") if isinstance(item, dict) else ""), "size": 0,
+                                "error": {"code": 422, "message": "Invalid object: a sha256 'oid' and an integer 'size' are required"}})
+                continue
+            stored = self.repo_object(handle.row.id, oid)
+            if operation == "upload":
+                answers.append(self._upload_answer(handle, oid, size, stored, base_url))
+            elif stored is None:
+                answers.append({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
+            else:
+                answers.append(self._download_answer(handle, stored, base_url))
+        transfer = "multipart" if any("chunk_size" in a.get("actions", {}).get("upload", {}).get("header", {}) for a in answers) else "basic"
+        return {"transfer": transfer, "objects": answers, "hash_algo": "sha256"}
+
+    def _upload_answer(self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, base_url: str) -> dict:
+        if stored is not None and stored.size == size:
+            return {"oid": oid, "size": size}
+        repo = handle.row.id
+        exp, sig = self.signer.sign("upload", repo, oid, size)
+        upload_url = f"{base_url}/-/lfs/{repo}/{oid}?size={size}&exp={exp}&sig={sig}"
+        actions: dict = {
+            "upload": {"href": upload_url, "expires_in": self.signer.ttl},
+            "verify": {"href": f"{base_url}/{handle.type.url_prefix}{handle.id}.git/info/lfs/objects/verify"},
+        }
+        if size > self.multipart_threshold:
+            parts = max(1, math.ceil(size / self.chunk_size))
+            header = {"chunk_size": str(self.chunk_size)}
+            for number in range(1, parts + 1):
+                exp_p, sig_p = self.signer.sign("part", repo, oid, size, number)
+                header[str(number)] = f"{base_url}/-/lfs/{repo}/{oid}/part/{number}?size={size}&exp={exp_p}&sig={sig_p}"
+            exp_c, sig_c = self.signer.sign("complete", repo, oid, size)
+            actions["upload"] = {
+                "href": f"{base_url}/-/lfs/{repo}/{oid}/complete?size={size}&exp={exp_c}&sig={sig_c}",
+                "header": header,
+                "expires_in": self.signer.ttl,
+            }
+        return {"oid": oid, "size": size, "authenticated": True, "actions": actions}
+
+    def _download_answer(self, handle: RepoHandle, stored: StoredObject, base_url: str) -> dict:
+        repo = handle.row.id
+        exp, sig = self.signer.sign("download", repo, stored.oid)
+        return {
+            "oid": stored.oid,
+            "size": stored.size,
+            "authenticated": True,
+            "actions": {"download": {"href": f"{base_url}/-/lfs/{repo}/{stored.oid}?exp={exp}&sig={sig}", "expires_in": self.signer.ttl}},
+        }
+
+    # -- transfers (authorised by signature) --------------------------------------------------
+
+    async def upload(self, repo_row_id: int, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None:
+        if not self.blobs.exists(oid) or self.blobs.size(oid) != size:
+            await self.blobs.put_stream(oid, size, chunks)
+        else:
+            async for _ in chunks:  # already stored: drain the body, nothing to write
+                pass
+        self.link(repo_row_id, oid, size)
+
+    def _parts_dir(self, repo_row_id: int, oid: str, size: int) -> Path:
+        return self.blobs.tmp_dir / "multipart" / f"{repo_row_id}-{oid}-{size}"
+
+    async def upload_part(self, repo_row_id: int, oid: str, size: int, number: int, chunks: AsyncIterator[bytes]) -> str:
+        """Store one part of a multipart upload; returns its ETag (the client echoes it back)."""
+        import hashlib
+
+        expected = self._part_length(size, number)
+        folder = self._parts_dir(repo_row_id, oid, size)
+        folder.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.md5()
+        tmp = folder / f"{number}.tmp"
+        written = 0
+        with open(tmp, "wb") as out:
+            async for chunk in chunks:
+                written += len(chunk)
+                if written > expected:
+                    break
+                digest.update(chunk)
+                out.write(chunk)
+        if written != expected:
+            tmp.unlink(missing_ok=True)
+            raise BadRequest(f"Part {number} of {oid}: expected {expected} bytes, received {written}")
+        tmp.replace(folder / str(number))
+        return digest.hexdigest()
+
+    def _part_length(self, size: int, number: int) -> int:
+        parts = max(1, math.ceil(size / self.chunk_size))
+        if not 1 <= number <= parts:
+            raise BadRequest(f"Invalid part number {number}")
+        return min(self.chunk_size, size - self.chunk_size * (number - 1))
+
+    def complete_multipart(self, repo_row_id: int, oid: str, size: int, parts: list) -> None:
+        """Assemble the parts, verify the whole object, and move it into the store."""
+        folder = self._parts_dir(repo_row_id, oid, size)
+        count = max(1, math.ceil(size / self.chunk_size))
+        numbers = sorted(int(p.get("partNumber", 0)) for p in parts if isinstance(p, dict))
+        if numbers != list(range(1, count + 1)):
+            raise BadRequest(f"Multipart completion for {oid} must list parts 1 to {count}")
+        missing = [n for n in numbers if not (folder / str(n)).is_file()]
+        if missing:
+            raise BadRequest(f"Multipart upload of {oid}: parts {missing} were not uploaded")
+        fd, assembled = self.blobs.temp_file()
+        try:
+            with open(fd, "wb") as out:
+                for number in numbers:
+                    with open(folder / str(number), "rb") as part:
+                        shutil.copyfileobj(part, out, 1024 * 1024)
+            self.blobs.put_file(oid, size, assembled)
+        finally:
+            assembled.unlink(missing_ok=True)
+            shutil.rmtree(folder, ignore_errors=True)
+        self.link(repo_row_id, oid, size)
+
+    def verify(self, handle: RepoHandle, payload: object) -> None:
+        oid, size = _object_fields(payload)
+        if oid is None:
+            raise BadRequest("Verify needs a sha256 'oid' and an integer 'size'")
+        stored = self.repo_object(handle.row.id, oid)
+        if stored is None:
+            raise NotFound(f"Object {oid} was not uploaded to this repository")
+        if stored.size != size:
+            raise BadRequest(f"Object {oid} has size {stored.size}, not {size}")
+
+
+def _object_fields(item: object) -> tuple[str | None, int]:
+    if not isinstance(item, dict):
+        return None, 0
+    oid, size = item.get("oid"), item.get("size")
+    if not isinstance(oid, str) or not is_sha256(oid) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        return None, 0
+    return oid, size

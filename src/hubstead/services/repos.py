@@ -1,0 +1,267 @@
+"""Repositories: creation, lookup with access control, deletion, renaming and settings."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from functools import cached_property
+
+from sqlalchemy import delete, select
+
+from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError
+from hubstead.domain.gitattributes import default_gitattributes
+from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.services import access
+from hubstead.services.accounts import Principal
+from hubstead.storage.database import Database
+from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, signature
+from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow
+
+
+class RepoExists(Conflict):
+    def __init__(self, repo_type: RepoType, repo_id: RepoId):
+        super().__init__(f"You already created this {repo_type.value} repo")
+        self.repo_type = repo_type
+        self.repo_id = repo_id
+
+
+class RepoMoved(HubError):
+    """The repository was renamed; the protocol layer answers with a redirect to `new_id`."""
+
+    status = 307
+
+    def __init__(self, old_id: RepoId, new_id: RepoId):
+        super().__init__(f"Repository moved to {new_id}")
+        self.old_id = old_id
+        self.new_id = new_id
+
+
+@dataclass
+class RepoHandle:
+    """A repository the caller has been allowed to see, with its git repository at hand."""
+
+    row: Repository
+    store: GitStore
+
+    @property
+    def type(self) -> RepoType:
+        return RepoType(self.row.type)
+
+    @property
+    def id(self) -> RepoId:
+        return RepoId(self.row.namespace, self.row.name)
+
+    @cached_property
+    def git(self) -> GitRepo:
+        return self.store.open(self.row.storage_key)
+
+
+def author_email(db_email: str | None, name: str) -> str:
+    return db_email or f"{name}@users.noreply.hubstead"
+
+
+class RepoService:
+    def __init__(self, db: Database, git: GitStore):
+        self.db = db
+        self.git = git
+
+    # -- lookup -------------------------------------------------------------------------------
+
+    def get(self, repo_type: RepoType, repo_id: RepoId, principal: Principal | None, need: str = "read") -> RepoHandle:
+        """Find a repository and check the caller may `need` ("read", "write", "admin") it."""
+        with self.db.session() as session:
+            row = session.scalar(
+                select(Repository).where(
+                    Repository.type == repo_type.value,
+                    Repository.namespace == repo_id.namespace,
+                    Repository.name == repo_id.name,
+                )
+            )
+            if row is None:
+                moved = session.execute(
+                    select(Repository)
+                    .join(RepoRedirect, RepoRedirect.repo_id == Repository.id)
+                    .where(
+                        RepoRedirect.type == repo_type.value,
+                        RepoRedirect.namespace == repo_id.namespace,
+                        RepoRedirect.name == repo_id.name,
+                    )
+                ).scalar()
+                if moved is not None and access.can_read(principal, moved.namespace, moved.private):
+                    raise RepoMoved(repo_id, RepoId(moved.namespace, moved.name))
+        if row is None or not access.can_read(principal, row.namespace, row.private):
+            raise access.not_found(principal)
+        self._check(row, principal, need)
+        return RepoHandle(row=row, store=self.git)
+
+    @staticmethod
+    def _check(row: Repository, principal: Principal | None, need: str) -> None:
+        if need == "read":
+            return
+        if principal is not None and not principal.can_write:
+            raise Forbidden("This token has read access only: a write token is needed for this action")
+        allowed = access.can_write(principal, row.namespace) if need == "write" else access.can_admin(principal, row.namespace)
+        if not allowed:
+            if principal is None:
+                raise access.not_found(principal)
+            raise Forbidden(f"You don't have the rights to {'write to' if need == 'write' else 'manage'} {row.namespace}/{row.name}")
+
+    # -- creation -----------------------------------------------------------------------------
+
+    def create(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool) -> RepoHandle:
+        principal = access.require_write_token(principal)
+        with self.db.session() as session:
+            owner = session.scalar(select(Account).where(Account.name == repo_id.namespace))
+            if owner is None or not access.can_write(principal, repo_id.namespace):
+                raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{repo_id.namespace}\"")
+            existing = session.scalar(
+                select(Repository.id).where(
+                    Repository.type == repo_type.value,
+                    Repository.namespace == repo_id.namespace,
+                    Repository.name == repo_id.name,
+                )
+            )
+            if existing is not None:
+                raise RepoExists(repo_type, repo_id)
+            user = session.get(Account, principal.user_id)
+            key = uuid.uuid4().hex
+            row = Repository(
+                storage_key=key,
+                type=repo_type.value,
+                namespace=repo_id.namespace,
+                name=repo_id.name,
+                private=private,
+            )
+            session.add(row)
+            session.execute(
+                delete(RepoRedirect).where(
+                    RepoRedirect.type == repo_type.value,
+                    RepoRedirect.namespace == repo_id.namespace,
+                    RepoRedirect.name == repo_id.name,
+                )
+            )
+            session.flush()
+            try:
+                git = self.git.init(key)
+                sig = signature(user.name, author_email(user.email, user.name))
+                head = git.build_commit(None, [BlobChange(".gitattributes", default_gitattributes())], sig, "initial commit\n")
+                if not git.update_ref("refs/heads/main", head, None, "initial commit"):
+                    raise Conflict("Cannot create repo: another conflicting operation is in progress")
+                row.head_sha = head
+                session.add(RepoRef(repo_id=row.id, ref="refs/heads/main", target=head))
+                session.flush()
+            except BaseException:
+                self.git.delete(key)
+                raise
+        return RepoHandle(row=row, store=self.git)
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def delete(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId) -> None:
+        handle = self.get(repo_type, repo_id, principal, need="admin")
+        with self.db.session() as session:
+            session.execute(delete(Repository).where(Repository.id == handle.row.id))
+        self.git.delete(handle.row.storage_key)
+
+    def move(self, principal: Principal | None, repo_type: RepoType, source: RepoId, target: RepoId) -> RepoId:
+        handle = self.get(repo_type, source, principal, need="admin")
+        if not access.can_write(principal, target.namespace):
+            raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{target.namespace}\"")
+        with self.db.session() as session:
+            taken = session.scalar(
+                select(Repository.id).where(
+                    Repository.type == repo_type.value,
+                    Repository.namespace == target.namespace,
+                    Repository.name == target.name,
+                )
+            )
+            if taken is not None:
+                raise Conflict(f"A {repo_type.value} named {target} already exists")
+            if session.scalar(select(Account.id).where(Account.name == target.namespace)) is None:
+                raise BadRequest(f"No user or organization named {target.namespace!r}")
+            row = session.get(Repository, handle.row.id)
+            session.execute(
+                delete(RepoRedirect).where(
+                    RepoRedirect.type == repo_type.value,
+                    RepoRedirect.namespace == target.namespace,
+                    RepoRedirect.name == target.name,
+                )
+            )
+            session.add(RepoRedirect(type=repo_type.value, namespace=source.namespace, name=source.name, repo_id=row.id))
+            row.namespace, row.name = target.namespace, target.name
+        return target
+
+    def update_settings(
+        self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool | None, gated: str | bool | None
+    ) -> Repository:
+        handle = self.get(repo_type, repo_id, principal, need="admin")
+        if gated is not None and gated not in (False, "auto", "manual"):
+            raise BadRequest("'gated' must be one of false, \"auto\", \"manual\"")
+        with self.db.session() as session:
+            row = session.get(Repository, handle.row.id)
+            if private is not None:
+                row.private = private
+            if gated is not None:
+                row.gated = gated or None
+        return row
+
+    def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
+        """Refresh the refs cache after git moved a ref (git stays the authority)."""
+        now = utcnow()
+        with self.db.session() as session:
+            existing = session.get(RepoRef, (repo_row_id, ref))
+            if target is None:
+                if existing:
+                    session.delete(existing)
+            elif existing:
+                existing.target, existing.updated_at = target, now
+            else:
+                session.add(RepoRef(repo_id=repo_row_id, ref=ref, target=target, updated_at=now))
+            row = session.get(Repository, repo_row_id)
+            if row is not None:
+                row.last_modified = now
+                if ref == "refs/heads/main":
+                    row.head_sha = target
+
+    def list(
+        self,
+        principal: Principal | None,
+        repo_type: RepoType,
+        search: str | None = None,
+        author: str | None = None,
+        sort: str | None = None,
+        offset: int = 0,
+        limit: int = 1000,
+    ) -> list[Repository]:
+        """Basic listing (full discovery comes with the search index)."""
+        with self.db.session() as session:
+            query = select(Repository).where(Repository.type == repo_type.value)
+            if author:
+                query = query.where(Repository.namespace == author)
+            if search:
+                query = query.where((Repository.namespace + "/" + Repository.name).contains(search, autoescape=True))
+            visible = [Repository.private.is_(False)]
+            if principal is not None:
+                if principal.is_admin:
+                    visible = []
+                else:
+                    namespaces = [principal.name, *principal.org_roles]
+                    visible = [Repository.private.is_(False) | Repository.namespace.in_(namespaces)]
+            query = query.where(*visible)
+            order = {
+                "lastModified": Repository.last_modified.desc(),
+                "createdAt": Repository.created_at.desc(),
+                "downloads": Repository.downloads.desc(),
+                "likes": Repository.likes.desc(),
+            }.get(sort or "", None)
+            query = query.order_by(*( [order] if order is not None else []), Repository.id)
+            return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def iso(value: dt.datetime) -> str:
+    """Dates in the only form the client parses: 2024-01-01T12:00:00.000Z."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    value = value.astimezone(dt.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

@@ -1,0 +1,340 @@
+"""Bare git repositories: reading trees and history with pygit2, writing commits safely.
+
+Objects (blobs, trees, commits) are written first; they are invisible until a ref points at them.
+The ref is moved last with `git update-ref NEW OLD`, a compare-and-swap under git's own lock file,
+so two writers racing on a branch can never overwrite each other and an interrupted request
+leaves the branch exactly where it was.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator
+
+import pygit2
+
+from hubstead.domain.errors import BadRequest, Conflict, EntryNotFound, RevisionNotFound
+from hubstead.domain.hashing import COMMIT_RE
+from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+
+ZERO_OID = "0" * 40
+BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
+
+
+@dataclass(frozen=True, slots=True)
+class TreeEntry:
+    """A file or folder of a tree, with what the Hub API reports about it."""
+
+    path: str
+    type: str  # "file" | "directory"
+    oid: str  # git object id (blob or tree)
+    size: int  # the real size of the file (LFS: the object's size)
+    lfs: LfsPointer | None = None
+    pointer_size: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CommitInfo:
+    id: str
+    title: str
+    message: str
+    date: dt.datetime
+    author: str
+    parents: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BlobChange:
+    """Put `data` (a regular file or an LFS pointer) at `path`."""
+
+    path: str
+    data: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class PathDeletion:
+    path: str
+    folder: bool = False
+
+
+Change = BlobChange | PathDeletion
+
+
+class GitStore:
+    """All bare repositories, one directory per repository's storage key."""
+
+    def __init__(self, root: Path):
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+
+    def path(self, key: str) -> Path:
+        return self.root / key[:2] / f"{key}.git"
+
+    def init(self, key: str) -> "GitRepo":
+        path = self.path(key)
+        pygit2.init_repository(str(path), bare=True, initial_head="main")
+        return GitRepo(path)
+
+    def open(self, key: str) -> "GitRepo":
+        return GitRepo(self.path(key))
+
+    def delete(self, key: str) -> None:
+        shutil.rmtree(self.path(key), ignore_errors=True)
+
+
+class GitRepo:
+    def __init__(self, path: Path):
+        self.path = path
+        self._repo = pygit2.Repository(str(path))
+
+    # -- refs ---------------------------------------------------------------------------------
+
+    def resolve(self, revision: str) -> str:
+        """A branch, tag, full ref (refs/pr/1) or 40-hex commit id → commit id."""
+        if COMMIT_RE.match(revision):
+            obj = self._repo.get(revision)
+            if obj is not None and obj.type == pygit2.GIT_OBJECT_COMMIT:
+                return revision
+        candidates = (
+            [revision] if revision.startswith("refs/") else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
+        )
+        for name in candidates:
+            if not pygit2.reference_is_valid_name(name):
+                continue
+            ref = self._repo.references.get(name)
+            if ref is not None:
+                return str(ref.peel(pygit2.Commit).id)
+        raise RevisionNotFound(f"Invalid rev id: {revision}")
+
+    def ref_target(self, ref: str) -> str | None:
+        found = self._repo.references.get(ref)
+        return str(found.peel(pygit2.Commit).id) if found is not None else None
+
+    def refs(self, prefix: str) -> dict[str, str]:
+        """Refs under a prefix (e.g. "refs/heads/") → the commit they point at."""
+        result = {}
+        for name in self._repo.references:
+            if name.startswith(prefix):
+                result[name[len(prefix):]] = str(self._repo.references[name].peel(pygit2.Commit).id)
+        return dict(sorted(result.items()))
+
+    def update_ref(self, ref: str, new: str, old: str | None, message: str = "") -> bool:
+        """Compare-and-swap `ref` from `old` (None: must not exist) to `new`."""
+        result = subprocess.run(
+            ["git", "--git-dir", str(self.path), "update-ref", "-m", message or "update", ref, new, old or ZERO_OID],
+            capture_output=True,
+        )
+        return result.returncode == 0
+
+    def delete_ref(self, ref: str, old: str | None = None) -> bool:
+        args = ["git", "--git-dir", str(self.path), "update-ref", "-d", ref]
+        if old:
+            args.append(old)
+        return subprocess.run(args, capture_output=True).returncode == 0
+
+    def write_tag_object(self, name: str, commit: str, message: str, tagger: pygit2.Signature) -> str:
+        """Write an annotated tag object without creating its ref (callers CAS the ref)."""
+        raw = (
+            f"object {commit}\ntype commit\ntag {name}\n"
+            f"tagger {tagger.name} <{tagger.email}> {tagger.time} +0000\n\n{message.rstrip()}\n"
+        )
+        return str(self._repo.odb.write(pygit2.GIT_OBJECT_TAG, raw.encode()))
+
+    # -- trees and blobs ----------------------------------------------------------------------
+
+    def _tree(self, commit: str) -> pygit2.Tree:
+        return self._repo[commit].peel(pygit2.Tree)
+
+    def entry(self, commit: str, path: str) -> TreeEntry | None:
+        """The file or folder at `path` in `commit`, or None."""
+        tree = self._tree(commit)
+        if path in ("", "/"):
+            return TreeEntry(path="", type="directory", oid=str(tree.id), size=0)
+        try:
+            obj = tree[path]
+        except KeyError:
+            return None
+        return self._describe(path, obj)
+
+    def _describe(self, path: str, obj: pygit2.Object) -> TreeEntry:
+        if obj.type == pygit2.GIT_OBJECT_TREE:
+            return TreeEntry(path=path, type="directory", oid=str(obj.id), size=0)
+        _, size = self._repo.odb.read_header(obj.id)
+        pointer = None
+        if size <= MAX_POINTER_SIZE:
+            pointer = parse_pointer(self._repo[obj.id].data)
+        if pointer is not None:
+            return TreeEntry(path, "file", str(obj.id), pointer.size, lfs=pointer, pointer_size=size)
+        return TreeEntry(path=path, type="file", oid=str(obj.id), size=size)
+
+    def list_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
+        """Entries under `path` in git order; recursive listings include the folders themselves."""
+        tree = self._tree(commit)
+        if path:
+            try:
+                tree = tree[path]
+            except KeyError:
+                raise EntryNotFound(f"{path} does not exist on this revision") from None
+            if tree.type != pygit2.GIT_OBJECT_TREE:
+                raise EntryNotFound(f"{path} is a file, not a folder")
+        return list(self._walk(tree, path, recursive))
+
+    def _walk(self, tree: pygit2.Tree, base: str, recursive: bool) -> Iterator[TreeEntry]:
+        for obj in tree:
+            path = f"{base}/{obj.name}" if base else obj.name
+            yield self._describe(path, obj)
+            if recursive and obj.type == pygit2.GIT_OBJECT_TREE:
+                yield from self._walk(obj, path, True)
+
+    def read_blob(self, oid: str) -> bytes:
+        return self._repo[oid].data
+
+    def read_file(self, commit: str, path: str) -> bytes | None:
+        entry = self.entry(commit, path)
+        if entry is None or entry.type != "file":
+            return None
+        return self.read_blob(entry.oid)
+
+    # -- history ------------------------------------------------------------------------------
+
+    def _info(self, commit: pygit2.Commit) -> CommitInfo:
+        title, _, rest = commit.message.partition("\n")
+        date = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
+        return CommitInfo(
+            id=str(commit.id),
+            title=title.strip(),
+            message=rest.strip(),
+            date=date,
+            author=commit.author.name,
+            parents=tuple(str(p) for p in commit.parent_ids),
+        )
+
+    def commit_info(self, commit: str) -> CommitInfo:
+        return self._info(self._repo[commit])
+
+    def log(self, commit: str) -> Iterator[CommitInfo]:
+        """Commits reachable from `commit`, newest first."""
+        walker = self._repo.walk(pygit2.Oid(hex=commit), pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_TIME)
+        for item in walker:
+            yield self._info(item)
+
+    def count_commits(self, commit: str) -> int:
+        return sum(1 for _ in self._repo.walk(pygit2.Oid(hex=commit), pygit2.GIT_SORT_NONE))
+
+    def last_commits(self, commit: str, paths: Iterable[str], max_walk: int = 10_000) -> dict[str, CommitInfo]:
+        """For each path, the newest commit (first-parent history) that changed it."""
+        pending = set(paths)
+        found: dict[str, CommitInfo] = {}
+        current = self._repo[commit]
+        walked = 0
+        while pending and current is not None and walked < max_walk:
+            walked += 1
+            parent = current.parents[0] if current.parents else None
+            for path in list(pending):
+                if _entry_id(current.tree, path) != (_entry_id(parent.tree, path) if parent else None):
+                    found[path] = self._info(current)
+                    pending.discard(path)
+            current = parent
+        return found
+
+    # -- writing ------------------------------------------------------------------------------
+
+    def build_commit(
+        self, parent: str | None, changes: list[Change], author: pygit2.Signature, message: str
+    ) -> str:
+        """Write the objects of a new commit on top of `parent`; no ref is moved."""
+        index = pygit2.Index()
+        if parent:
+            index.read_tree(self._tree(parent))
+        files = _Paths(entry.path for entry in index)
+        for change in changes:
+            if isinstance(change, BlobChange):
+                files.check_can_add(change.path)
+                blob = self._repo.create_blob(change.data)
+                index.add(pygit2.IndexEntry(change.path, blob, BLOB_MODE))
+                files.add(change.path)
+            elif change.folder:
+                doomed = files.under(change.path)
+                if not doomed:
+                    raise EntryNotFound(f"A folder with this name doesn't exist: {change.path}")
+                for path in doomed:
+                    index.remove(path)
+                    files.remove(path)
+            else:
+                if change.path not in files.files:
+                    raise EntryNotFound(f"A file with this name doesn't exist: {change.path}")
+                index.remove(change.path)
+                files.remove(change.path)
+        tree = index.write_tree(self._repo)
+        parents = [pygit2.Oid(hex=parent)] if parent else []
+        oid = self._repo.create_commit(None, author, author, message, tree, parents)
+        return str(oid)
+
+    def merge(self, base: str, head: str, author: pygit2.Signature, message: str) -> str:
+        """Merge `head` into `base`: fast-forward when possible, else a merge commit."""
+        if base == head or self._repo.descendant_of(pygit2.Oid(hex=base), pygit2.Oid(hex=head)):
+            return base
+        if self._repo.descendant_of(pygit2.Oid(hex=head), pygit2.Oid(hex=base)):
+            return head
+        index = self._repo.merge_commits(base, head)
+        if index.conflicts is not None:
+            raise Conflict("The pull request has conflicts with the base branch")
+        tree = index.write_tree(self._repo)
+        parents = [pygit2.Oid(hex=base), pygit2.Oid(hex=head)]
+        return str(self._repo.create_commit(None, author, author, message, tree, parents))
+
+    def tree_id(self, commit: str) -> str:
+        return str(self._tree(commit).id)
+
+
+def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
+    try:
+        return tree[path].id
+    except KeyError:
+        return None
+
+
+class _Paths:
+    """The files of a commit being built, with the folders they imply, for conflict checks."""
+
+    def __init__(self, files: Iterable[str]):
+        self.files = set(files)
+        self._folders: set[str] | None = None
+
+    @property
+    def folders(self) -> set[str]:
+        if self._folders is None:
+            self._folders = {p.rsplit("/", i)[0] for p in self.files for i in range(1, p.count("/") + 1)}
+        return self._folders
+
+    def check_can_add(self, path: str) -> None:
+        """A file cannot replace a folder, and a folder cannot be created where a file stands."""
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            if prefix in self.files:
+                raise BadRequest(f"Cannot create {path}: {prefix} is a file")
+        if path in self.folders:
+            raise BadRequest(f"Cannot create file {path}: a folder with this name exists")
+
+    def add(self, path: str) -> None:
+        self.files.add(path)
+        if self._folders is not None:
+            self._folders.update(path.rsplit("/", i)[0] for i in range(1, path.count("/") + 1))
+
+    def remove(self, path: str) -> None:
+        self.files.discard(path)
+        self._folders = None  # a folder may have become empty
+
+    def under(self, folder: str) -> list[str]:
+        prefix = folder + "/"
+        return [path for path in self.files if path.startswith(prefix)]
+
+
+def signature(name: str, email: str, when: dt.datetime | None = None) -> pygit2.Signature:
+    when = when or dt.datetime.now(dt.timezone.utc)
+    return pygit2.Signature(name, email, int(when.timestamp()), 0)
