@@ -1,0 +1,60 @@
+"""Shared fixtures: a live hub per test module, on SQLite or PostgreSQL (HUBSTEAD_TEST_BACKEND)."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# The client reads these at import time, so they are set before anything imports it.
+_HF_HOME = tempfile.mkdtemp(prefix="hubstead-hf-home-")
+os.environ["HF_HOME"] = _HF_HOME
+os.environ["HF_HUB_DISABLE_TELEMETRY"] = "1"
+os.environ["HF_HUB_DISABLE_XET"] = "1"  # Xet storage is a separate issue; LFS covers uploads here
+os.environ.pop("HF_TOKEN", None)
+os.environ.pop("HF_ENDPOINT", None)
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from hubstead.testing import LiveHub  # noqa: E402
+
+BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
+
+
+def pytest_report_header(config):
+    return f"hubstead test backend: {BACKEND}"
+
+
+@pytest.fixture(scope="module")
+def hub(request, tmp_path_factory) -> LiveHub:
+    """A server for the module; a module may set HUB_ENV to configure it."""
+    live = LiveHub(tmp_path_factory.mktemp("hub"), backend=BACKEND, env=getattr(request.module, "HUB_ENV", {}))
+    live.start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def endpoint(hub: LiveHub) -> str:
+    return hub.endpoint
+
+
+@pytest.fixture
+def hf_home(tmp_path) -> Path:
+    """A fresh client cache per test, so downloads really hit the server."""
+    home = tmp_path / "hf-home"
+    home.mkdir()
+    return home
+
+
+@pytest.fixture(scope="module")
+def api(hub: LiveHub):
+    from huggingface_hub import HfApi
+
+    return HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"])
+
+
+def pytest_sessionfinish(session, exitstatus):
+    shutil.rmtree(_HF_HOME, ignore_errors=True)
