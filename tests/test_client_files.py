@@ -238,3 +238,49 @@ def test_hf_file_system_ls_and_ranged_reads(model_repo: str, endpoint: str, hub,
         remote.seek(5)
         assert remote.read(5) == b"notes"
     assert fs.cat(f"{model_repo}/config.json") == b'{"model_type": "bert"}\n'
+
+
+def test_multipart_lfs_transfer_on_the_wire(api: HfApi, hub, endpoint: str):
+    """Above the threshold the batch answer carries part URLs; parts and completion need no auth."""
+    import httpx
+
+    repo_id = api.create_repo("multipart-wire").repo_id
+    chunk = 16 * 1024 * 1024
+    data = os.urandom(chunk * 2 + 12345)
+    oid = hashlib.sha256(data).hexdigest()
+    auth = {"Authorization": f"Bearer {hub.tokens['alice']}"}
+    batch = httpx.post(
+        f"{endpoint}/{repo_id}.git/info/lfs/objects/batch",
+        json={"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": oid, "size": len(data)}]},
+        headers=auth,
+    ).json()
+    upload = batch["objects"][0]["actions"]["upload"]
+    header = upload["header"]
+    assert header["chunk_size"] == str(chunk)
+    assert sorted(k for k in header if k != "chunk_size") == ["1", "2", "3"]
+    # a part of the wrong length is refused
+    assert httpx.put(header["1"], content=data[:100]).status_code == 400
+    etags = []
+    for number in (1, 2, 3):
+        response = httpx.put(header[str(number)], content=data[(number - 1) * chunk : number * chunk])
+        assert response.status_code == 200
+        etags.append({"partNumber": number, "etag": response.headers["etag"]})
+    incomplete = httpx.post(upload["href"], json={"oid": oid, "parts": etags[:2]})
+    assert incomplete.status_code == 400
+    done = httpx.post(upload["href"], json={"oid": oid, "parts": etags})
+    assert done.status_code == 200, done.text
+    verify = batch["objects"][0]["actions"]["verify"]["href"]
+    assert httpx.post(verify, json={"oid": oid, "size": len(data)}, headers=auth).status_code == 200
+    again = httpx.post(
+        f"{endpoint}/{repo_id}.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": oid, "size": len(data)}]},
+        headers=auth,
+    ).json()
+    assert "actions" not in again["objects"][0], "a stored object is not uploaded twice"
+    download = httpx.post(
+        f"{endpoint}/{repo_id}.git/info/lfs/objects/batch",
+        json={"operation": "download", "objects": [{"oid": oid, "size": len(data)}]},
+        headers=auth,
+    ).json()["objects"][0]["actions"]["download"]["href"]
+    fetched = httpx.get(download)
+    assert fetched.status_code == 200 and hashlib.sha256(fetched.content).hexdigest() == oid
