@@ -106,7 +106,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_global(serve)
     serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1) [env HUBSTEAD_HOST]")
     serve.add_argument("--port", type=int, default=None, help="port (default 8000) [env HUBSTEAD_PORT]")
-    serve.add_argument("--workers", type=int, default=None, help="server processes (default 1) [env HUBSTEAD_WORKERS]")
+    serve.add_argument("--workers", type=int, default=None, help="server processes (default: one per CPU) [env HUBSTEAD_WORKERS]")
     serve.add_argument("--public-url", default=None, help="URL clients use to reach the hub, if behind a proxy [env HUBSTEAD_PUBLIC_URL]")
     serve.set_defaults(func=cmd_serve)
 

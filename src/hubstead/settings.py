@@ -23,7 +23,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     public_url: str | None = None
-    workers: int = 1
+    workers: int = 1  # from_env defaults to one per CPU
     secret_key: str = field(default="", repr=False)
     signed_url_ttl: int = 3600
     lfs_multipart_threshold: int = 500 * 1024 * 1024
@@ -47,7 +47,7 @@ class Settings:
             host=_env("HOST", "127.0.0.1"),
             port=int(_env("PORT", "8000")),
             public_url=(_env("PUBLIC_URL") or None),
-            workers=int(_env("WORKERS", "1")),
+            workers=int(_env("WORKERS", str(os.cpu_count() or 1))),
             secret_key=_env("SECRET_KEY") or _load_or_create_secret(data_dir),
             signed_url_ttl=int(_env("SIGNED_URL_TTL", "3600")),
             lfs_multipart_threshold=int(_env("LFS_MULTIPART_THRESHOLD", str(500 * 1024 * 1024))),

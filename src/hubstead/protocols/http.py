@@ -97,11 +97,15 @@ Handler = Callable[..., Any]
 
 class Router:
     def __init__(self) -> None:
-        self.routes: list[tuple[frozenset[str], re.Pattern[str], Handler]] = []
+        self.routes: list[tuple[frozenset[str], re.Pattern[str], Handler, frozenset[str]]] = []
 
-    def route(self, methods: str, pattern: str) -> Callable[[Handler], Handler]:
+    def route(self, methods: str, pattern: str, inline: str = "") -> Callable[[Handler], Handler]:
+        """Register a handler. Sync handlers run in the thread pool, except for the methods in
+        `inline`: those are short enough (a few indexed lookups) that a thread hop would cost
+        more than it saves, so they run on the event loop."""
+
         def register(handler: Handler) -> Handler:
-            self.routes.append((frozenset(methods.split()), re.compile(pattern), handler))
+            self.routes.append((frozenset(methods.split()), re.compile(pattern), handler, frozenset(inline.split())))
             return handler
 
         return register
@@ -113,7 +117,7 @@ class Router:
         raw = request.scope.get("raw_path") or request.scope["path"].encode()
         path = raw.decode("latin-1").split("?", 1)[0]
         method_mismatch = False
-        for methods, pattern, handler in self.routes:
+        for methods, pattern, handler, inline in self.routes:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
@@ -124,6 +128,8 @@ class Router:
             if inspect.iscoroutinefunction(handler):
                 return await handler(hub, request, **params)
             body = await read_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
+            if request.method in inline:
+                return handler(Ctx(hub, request, body), **params)
             return await run_in_threadpool(handler, Ctx(hub, request, body), **params)
         if method_mismatch:
             raise HubError("Method not allowed", status=405)

@@ -42,7 +42,7 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     return start, end
 
 
-@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)")
+@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)", inline="HEAD")
 def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
     repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
     try:

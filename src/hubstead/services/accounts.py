@@ -10,9 +10,10 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from hubstead.domain.errors import BadRequest, Conflict, InvalidCredentials, NotFound
 from hubstead.domain.repo_ids import validate_name_part
@@ -63,9 +64,29 @@ def verify_password(password: str, stored: str | None) -> bool:
     return hmac.compare_digest(actual, base64.b64decode(digest))
 
 
+_TOKENS = AccessToken.__table__
+_ACCOUNTS = Account.__table__
+_MEMBERS = Membership.__table__
+_TOKEN_LOOKUP = (
+    select(
+        _TOKENS.c.role, _TOKENS.c.name.label("token_name"), _ACCOUNTS.c.id.label("user_id"),
+        _ACCOUNTS.c.name.label("user_name"), _ACCOUNTS.c.is_admin,
+    )
+    .join(_ACCOUNTS, _ACCOUNTS.c.id == _TOKENS.c.user_id)
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+)
+_MEMBERSHIPS = (
+    select(_ACCOUNTS.c.name, _MEMBERS.c.role)
+    .join(_MEMBERS, _MEMBERS.c.org_id == _ACCOUNTS.c.id)
+    .where(_MEMBERS.c.user_id == bindparam("user_id"))
+)
+
+
 class AccountService:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, cache_seconds: float = 5.0):
         self.db = db
+        self.cache_seconds = cache_seconds
+        self._cache: dict[str, tuple[float, Principal]] = {}
 
     # -- creation -----------------------------------------------------------------------------
 
@@ -131,17 +152,33 @@ class AccountService:
     # -- lookup -------------------------------------------------------------------------------
 
     def authenticate(self, token: str) -> Principal:
-        """Turn a bearer token into a Principal, or refuse it as the Hub does."""
-        with self.db.session() as session:
-            row = session.execute(
-                select(AccessToken, Account)
-                .join(Account, Account.id == AccessToken.user_id)
-                .where(AccessToken.token_hash == hash_token(token))
-            ).first()
+        """Turn a bearer token into a Principal, or refuse it as the Hub does.
+
+        Every request authenticates, so answers are cached in-process for a few seconds
+        (`cache_seconds`): a revoked token or a changed membership takes effect within that time.
+        """
+        key = hash_token(token)
+        now = time.monotonic()
+        cached = self._cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.db.engine.connect() as connection:
+            row = connection.execute(_TOKEN_LOOKUP, {"token_hash": key}).first()
             if row is None:
                 raise InvalidCredentials()
-            access, user = row
-            return self._principal(session, user, access.role, access.name)
+            orgs = connection.execute(_MEMBERSHIPS, {"user_id": row.user_id}).all()
+        principal = Principal(
+            user_id=row.user_id,
+            name=row.user_name,
+            token_role=row.role,
+            token_name=row.token_name,
+            is_admin=row.is_admin,
+            org_roles={org.name: org.role for org in orgs},
+        )
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[key] = (now + self.cache_seconds, principal)
+        return principal
 
     def authenticate_password(self, name: str, password: str) -> Principal:
         with self.db.session() as session:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import shutil
 import subprocess
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -70,6 +71,7 @@ class GitStore:
     def __init__(self, root: Path):
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.git"
@@ -81,6 +83,22 @@ class GitStore:
 
     def open(self, key: str) -> "GitRepo":
         return GitRepo(self.path(key))
+
+    def open_cached(self, key: str) -> "GitRepo":
+        """A per-thread handle, reused across requests: opening costs more than a lookup.
+
+        pygit2 handles must not be shared between threads; refs are re-read from disk on every
+        lookup, so a cached handle still sees every ref update.
+        """
+        cache = getattr(self._local, "repos", None)
+        if cache is None:
+            cache = self._local.repos = {}
+        repo = cache.get(key)
+        if repo is None or not repo.path.exists():
+            if len(cache) >= 64:
+                cache.pop(next(iter(cache)))
+            repo = cache[key] = GitRepo(self.path(key))
+        return repo
 
     def delete(self, key: str) -> None:
         shutil.rmtree(self.path(key), ignore_errors=True)
