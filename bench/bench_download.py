@@ -6,7 +6,7 @@ Everything runs in one process on this machine, on the same file in the page cac
   (`http_get`, the same code hf_hub_download uses) and by Hubstead (`hf_hub_download` itself);
 - HEAD /resolve/main/<file> with 16 concurrent connections (ab): requests/s and latency.
 
-Usage: bench/run download [--size-mib 1024] [--runs 3] [--workers 1]
+Usage: bench/run download [--size-mib 1024] [--runs 5] [--workers 1]
 """
 
 from __future__ import annotations
@@ -92,10 +92,6 @@ def timed(action) -> float:
     return time.perf_counter() - start
 
 
-def median_rate(size: int, runs: int, action) -> float:
-    return statistics.median(size / timed(action) for _ in range(runs))
-
-
 def head_load(url: str, token: str, connections: int = 16, requests: int = 20000) -> dict:
     """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body."""
     out = subprocess.run(
@@ -114,8 +110,8 @@ def head_load(url: str, token: str, connections: int = 16, requests: int = 20000
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
     args = parser.parse_args()
     size = args.size_mib * 1024 * 1024
     shutil.rmtree(WORK, ignore_errors=True)
@@ -136,8 +132,12 @@ def main() -> None:
         hub_url = f"{hub.endpoint}/{repo_id}/resolve/main/weights.bin"
         auth = f"Authorization: Bearer {hub.tokens['alice']}"
         curl_throughput(nginx_url, size, [])  # warm the page cache
-        curl_raw_nginx = statistics.median(curl_throughput(nginx_url, size, []) for _ in range(args.runs))
-        curl_raw_hub = statistics.median(curl_throughput(hub_url, size, [auth]) for _ in range(args.runs))
+        # nginx and Hubstead runs alternate, so drift on the machine affects both alike
+        raw_nginx, raw_hub = [], []
+        for _ in range(args.runs):
+            raw_nginx.append(curl_throughput(nginx_url, size, []))
+            raw_hub.append(curl_throughput(hub_url, size, [auth]))
+        curl_raw_nginx, curl_raw_hub = statistics.median(raw_nginx), statistics.median(raw_hub)
 
         def client_from_nginx() -> None:
             target = WORK / "nginx-download.bin"
@@ -150,9 +150,13 @@ def main() -> None:
             hf_hub_download(repo_id, "weights.bin", endpoint=hub.endpoint, token=hub.tokens["alice"], cache_dir=cache)
             shutil.rmtree(cache)
 
-        client_nginx = median_rate(size, args.runs, client_from_nginx)
-        client_hub = median_rate(size, args.runs, client_from_hub)
+        rates_nginx, rates_hub = [], []
+        for _ in range(args.runs):
+            rates_nginx.append(size / timed(client_from_nginx))
+            rates_hub.append(size / timed(client_from_hub))
+        client_nginx, client_hub = statistics.median(rates_nginx), statistics.median(rates_hub)
         head = head_load(hub_url, hub.tokens["alice"])
+        single = head_load(hub_url, hub.tokens["alice"], connections=1, requests=5000)
     finally:
         if nginx is not None:
             nginx.terminate()
@@ -170,6 +174,7 @@ def main() -> None:
     print(f"| requests/s | {head['rps']:.0f} |")
     print(f"| latency at 16 in flight: mean / p50 / p90 / p99 | {head['mean']:.1f} / {head['p50']} / {head['p90']} / {head['p99']} ms |")
     print(f"| server time per request (1 / requests per second) | {1000 / head['rps']:.2f} ms |")
+    print(f"| one client alone: requests/s, mean / p50 latency | {single['rps']:.0f}, {single['mean']:.2f} / {single['p50']} ms |")
     print(f"| failed or non-2xx answers | {head['errors']} |")
     shutil.rmtree(WORK, ignore_errors=True)
 

@@ -9,6 +9,7 @@ hash never grants access to someone else's file.
 from __future__ import annotations
 
 import math
+import os
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
@@ -141,27 +142,32 @@ class LfsService:
         return self.blobs.tmp_dir / "multipart" / f"{repo_row_id}-{oid}-{size}"
 
     async def upload_part(self, repo_row_id: int, oid: str, size: int, number: int, chunks: AsyncIterator[bytes]) -> str:
-        """Store one part of a multipart upload; returns its ETag (the client echoes it back)."""
-        import hashlib
+        """Write one part of a multipart upload in place, at its offset in the object's file.
 
+        Parts may come in any order or in parallel; each is written with pwrite at its own offset
+        and marked done only once complete, so the completion step hashes the file in one pass
+        without copying it. Returns the part's ETag (the client echoes it back).
+        """
         expected = self._part_length(size, number)
         folder = self._parts_dir(repo_row_id, oid, size)
         folder.mkdir(parents=True, exist_ok=True)
-        digest = hashlib.md5()
-        tmp = folder / f"{number}.tmp"
+        data = folder / "data"
+        fd = os.open(data, os.O_WRONLY | os.O_CREAT, 0o600)
+        offset = (number - 1) * self.chunk_size
         written = 0
-        with open(tmp, "wb") as out:
+        try:
             async for chunk in chunks:
-                written += len(chunk)
-                if written > expected:
+                if written + len(chunk) > expected:
+                    written += len(chunk)
                     break
-                digest.update(chunk)
-                out.write(chunk)
+                os.pwrite(fd, chunk, offset + written)
+                written += len(chunk)
+        finally:
+            os.close(fd)
         if written != expected:
-            tmp.unlink(missing_ok=True)
             raise BadRequest(f"Part {number} of {oid}: expected {expected} bytes, received {written}")
-        tmp.replace(folder / str(number))
-        return digest.hexdigest()
+        (folder / f"{number}.done").touch()
+        return f"{oid[:16]}-{number}-{expected}"
 
     def _part_length(self, size: int, number: int) -> int:
         parts = max(1, math.ceil(size / self.chunk_size))
@@ -170,24 +176,18 @@ class LfsService:
         return min(self.chunk_size, size - self.chunk_size * (number - 1))
 
     def complete_multipart(self, repo_row_id: int, oid: str, size: int, parts: list) -> None:
-        """Assemble the parts, verify the whole object, and move it into the store."""
+        """Verify the assembled object (hash and size) and move it into the store."""
         folder = self._parts_dir(repo_row_id, oid, size)
         count = max(1, math.ceil(size / self.chunk_size))
         numbers = sorted(int(p.get("partNumber", 0)) for p in parts if isinstance(p, dict))
         if numbers != list(range(1, count + 1)):
             raise BadRequest(f"Multipart completion for {oid} must list parts 1 to {count}")
-        missing = [n for n in numbers if not (folder / str(n)).is_file()]
+        missing = [n for n in numbers if not (folder / f"{n}.done").is_file()]
         if missing:
             raise BadRequest(f"Multipart upload of {oid}: parts {missing} were not uploaded")
-        fd, assembled = self.blobs.temp_file()
         try:
-            with open(fd, "wb") as out:
-                for number in numbers:
-                    with open(folder / str(number), "rb") as part:
-                        shutil.copyfileobj(part, out, 1024 * 1024)
-            self.blobs.put_file(oid, size, assembled)
+            self.blobs.put_local_file(oid, size, folder / "data")
         finally:
-            assembled.unlink(missing_ok=True)
             shutil.rmtree(folder, ignore_errors=True)
         self.link(repo_row_id, oid, size)
 

@@ -27,7 +27,7 @@ class BlobStore(Protocol):
     def local_path(self, oid: str) -> Path | None: ...
     def open(self, oid: str) -> BinaryIO: ...
     async def put_stream(self, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None: ...
-    def put_file(self, oid: str, size: int, source: Path) -> None: ...
+    def put_local_file(self, oid: str, size: int, source: Path) -> None: ...
     def delete(self, oid: str) -> None: ...
 
 
@@ -79,12 +79,13 @@ class LocalBlobStore:
         finally:
             tmp.unlink(missing_ok=True)
 
-    def put_file(self, oid: str, size: int, source: Path) -> None:
-        """Verify a complete local file (e.g. assembled multipart parts) and move it into place."""
+    def put_local_file(self, oid: str, size: int, source: Path) -> None:
+        """Verify a complete file already on this disk (an assembled multipart upload) and move
+        it into place without copying it."""
         digest = hashlib.sha256()
         written = 0
         with open(source, "rb") as handle:
-            while chunk := handle.read(1024 * 1024):
+            while chunk := handle.read(8 * 1024 * 1024):
                 digest.update(chunk)
                 written += len(chunk)
         self._commit(oid, size, source, digest.hexdigest(), written)
