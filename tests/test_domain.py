@@ -107,3 +107,19 @@ def test_gitignore():
     assert is_ignored("build/out.bin", rules)
     assert not is_ignored("build", rules)
     assert not is_ignored("src/main.py", rules)
+
+
+def test_reserved_account_names(tmp_path):
+    from hubstead.services.accounts import AccountService
+    from hubstead.storage.database import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'a.db'}")
+    db.migrate()
+    accounts = AccountService(db)
+    for name in ("api", "datasets", "Spaces"):
+        with pytest.raises(BadRequest, match="reserved"):
+            accounts.create_user(name)
+    with pytest.raises(BadRequest, match="reserved"):
+        accounts.create_org("models", [])
+    assert accounts.create_user("dataset-team").name == "dataset-team"
+    db.dispose()

@@ -6,6 +6,7 @@ in a temporary folder or against a fresh PostgreSQL database, with a few account
 
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import subprocess
@@ -81,6 +82,7 @@ class LiveHub:
             stdout=open(self.data_dir / "server.log", "ab"),
             stderr=subprocess.STDOUT,
         )
+        atexit.register(self.stop)  # no orphan servers if the test run dies
         self._wait_ready()
         return self
 

@@ -21,6 +21,9 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import AccessToken, Account, Membership
 
 ROLES = ("read", "write", "admin")
+# Names that would collide with URL prefixes of the hub itself.
+RESERVED_NAMES = {"api", "datasets", "spaces", "models", "organizations", "settings", "login", "logout", "join",
+                  "docs", "static", "new", "-", "admin-panel"}
 TOKEN_ROLES = ("read", "write")
 
 
@@ -44,6 +47,12 @@ class Principal:
         if namespace == self.name:
             return "admin"
         return self.org_roles.get(namespace)
+
+
+def _check_account_name(name: str, what: str) -> None:
+    validate_name_part(name, what)
+    if name.lower() in RESERVED_NAMES:
+        raise BadRequest(f"The name {name!r} is reserved")
 
 
 def hash_token(token: str) -> str:
@@ -91,7 +100,7 @@ class AccountService:
     # -- creation -----------------------------------------------------------------------------
 
     def create_user(self, name: str, email: str | None = None, password: str | None = None, admin: bool = False) -> Account:
-        validate_name_part(name, "user name")
+        _check_account_name(name, "user name")
         with self.db.session() as session:
             if session.scalar(select(Account).where(Account.name == name)):
                 raise Conflict(f"The name {name!r} is already taken")
@@ -107,7 +116,7 @@ class AccountService:
         return user
 
     def create_org(self, name: str, members: list[tuple[str, str]]) -> Account:
-        validate_name_part(name, "organization name")
+        _check_account_name(name, "organization name")
         with self.db.session() as session:
             if session.scalar(select(Account).where(Account.name == name)):
                 raise Conflict(f"The name {name!r} is already taken")
