@@ -264,3 +264,26 @@ def test_client_sees_server_messages(api: HfApi, repo: str):
     with pytest.raises(HfHubHTTPError) as error:
         api.create_commit(repo, [CommitOperationAdd("ok.txt", b"1")], commit_message="x", revision="missing-branch")
     assert "Invalid rev id: missing-branch" in str(error.value)
+
+
+def test_interrupted_lfs_upload_leaves_nothing(http: httpx.Client, api: HfApi, hub, repo: str):
+    """A client that drops the connection mid-upload leaves no object and no temporary file."""
+    data = os.urandom(4 * 1024 * 1024)
+    oid = hashlib.sha256(data).hexdigest()
+    href = lfs_batch(http, repo, oid, len(data))["actions"]["upload"]["href"]
+
+    def interrupted():
+        yield data[: 1024 * 1024]
+        raise ConnectionAbortedError("client went away")
+
+    with pytest.raises(ConnectionAbortedError):
+        httpx.put(href, content=interrupted(), headers={"Content-Length": str(len(data))})
+    tmp_dir = hub.data_dir / "blobs" / "tmp"
+    for _ in range(50):  # the server notices the disconnect asynchronously
+        if not [p for p in tmp_dir.iterdir() if p.is_file()]:
+            break
+        time.sleep(0.1)
+    assert [p for p in tmp_dir.iterdir() if p.is_file()] == []
+    assert not (hub.data_dir / "blobs" / "sha256" / oid[:2] / oid[2:4] / oid).exists()
+    assert "upload" in lfs_batch(http, repo, oid, len(data))["actions"]
+    assert httpx.put(href, content=data).status_code == 200

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
 
 from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
 from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound

@@ -11,7 +11,7 @@ from hubstead.services.accounts import Principal
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import signature
-from hubstead.storage.models import Account, Discussion, Repository, utcnow
+from hubstead.storage.models import Account, Discussion, Repository
 
 
 class DiscussionService:
