@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import httpx
@@ -152,3 +153,14 @@ def test_list_models_paginates_with_absolute_links(api: HfApi, hub, endpoint):
     ids = [m.id for m in admin.list_models(author="admin", sort="createdAt")]
     assert ids == ["admin/listed-2", "admin/listed-1", "admin/listed-0"]
     assert [m.id for m in admin.list_models(search="listed-1")] == ["admin/listed-1"]
+
+
+def test_expand_returns_only_what_was_asked(api: HfApi, endpoint: str):
+    repo_id = api.create_repo("expand-me").repo_id
+    info = httpx.get(f"{endpoint}/api/models/{repo_id}?expand=sha&expand=lastModified").json()
+    assert set(info) == {"_id", "id", "sha", "lastModified"}
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", info["lastModified"])
+    bad = httpx.get(f"{endpoint}/api/models/{repo_id}?expand=nonsense")
+    assert bad.status_code == 400 and bad.json()["error"].startswith('"expand" must be one of [')
+    blobs = api.model_info(repo_id, files_metadata=True)
+    assert blobs.siblings[0].rfilename == ".gitattributes" and blobs.siblings[0].size > 0 and blobs.siblings[0].blob_id

@@ -97,3 +97,52 @@ def test_cli_options_have_environment_variables(hub, variable: str):
     wrong = base64.b64encode(b"dave:wrong").decode()
     response = httpx.get(f"{hub.endpoint}/api/models", headers={"Authorization": f"Basic {wrong}"})
     assert response.status_code == 401
+
+
+def test_first_start_creates_an_admin_and_prints_its_token(tmp_path: Path):
+    """`hubstead serve` on an empty data dir creates `admin` and prints a working token once."""
+    import time
+
+    import httpx
+
+    from hubstead.testing import free_port
+
+    port = free_port()
+    env = {**os.environ, "HUBSTEAD_DATA_DIR": str(tmp_path / "data"), "HUBSTEAD_PORT": str(port),
+           "HUBSTEAD_WORKERS": "1", "HUBSTEAD_QUIET": "1"}
+    env.pop("HUBSTEAD_DATABASE_URL", None)
+    log = tmp_path / "serve.log"
+
+    def serve_once() -> str:
+        with open(log, "w") as out:
+            process = subprocess.Popen([sys.executable, "-m", "hubstead", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+        try:
+            for _ in range(100):
+                try:
+                    httpx.get(f"http://127.0.0.1:{port}/api/models", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    time.sleep(0.1)
+            return log.read_text()
+        finally:
+            process.terminate()
+            process.wait(timeout=15)
+
+    first = serve_once()
+    token = next(line.split()[-1] for line in first.splitlines() if line.strip().startswith("token:"))
+    assert "login:    admin" in first and "password:" in first
+    second_start = serve_once()
+    assert "token:" not in second_start, "the bootstrap secret is printed only once"
+    with open(log, "w") as out:
+        process = subprocess.Popen([sys.executable, "-m", "hubstead", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        for _ in range(100):
+            try:
+                me = httpx.get(f"http://127.0.0.1:{port}/api/whoami-v2", headers={"Authorization": f"Bearer {token}"}, timeout=1)
+                break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        assert me.status_code == 200 and me.json()["name"] == "admin" and me.json()["isAdmin"] is True
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
