@@ -90,7 +90,7 @@ class RepoService:
         This runs on every request (a HEAD of /resolve included), so it uses prepared Core
         statements rather than ORM queries: about a sixth of the cost.
         """
-        params = {"type": repo_type.value, "namespace": repo_id.namespace, "name": repo_id.name}
+        params = _name_params(repo_type, repo_id)
         with self.db.engine.connect() as connection:
             row = connection.execute(_REPO_BY_NAME, params).first()
             if row is None:
@@ -122,14 +122,7 @@ class RepoService:
             owner = session.scalar(select(Account).where(Account.name == repo_id.namespace))
             if owner is None or not access.can_write(principal, repo_id.namespace):
                 raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{repo_id.namespace}\"")
-            existing = session.scalar(
-                select(Repository.id).where(
-                    Repository.type == repo_type.value,
-                    Repository.namespace == repo_id.namespace,
-                    Repository.name == repo_id.name,
-                )
-            )
-            if existing is not None:
+            if _name_taken(session, repo_type, repo_id):
                 raise RepoExists(repo_type, repo_id)
             user = session.get(Account, principal.user_id)
             key = uuid.uuid4().hex
@@ -141,13 +134,7 @@ class RepoService:
                 private=private,
             )
             session.add(row)
-            session.execute(
-                delete(RepoRedirect).where(
-                    RepoRedirect.type == repo_type.value,
-                    RepoRedirect.namespace == repo_id.namespace,
-                    RepoRedirect.name == repo_id.name,
-                )
-            )
+            _drop_redirect(session, repo_type, repo_id)
             session.flush()
             try:
                 git = self.git.init(key)
@@ -176,25 +163,12 @@ class RepoService:
         if not access.can_write(principal, target.namespace):
             raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{target.namespace}\"")
         with self.db.session() as session:
-            taken = session.scalar(
-                select(Repository.id).where(
-                    Repository.type == repo_type.value,
-                    Repository.namespace == target.namespace,
-                    Repository.name == target.name,
-                )
-            )
-            if taken is not None:
+            if _name_taken(session, repo_type, target):
                 raise Conflict(f"A {repo_type.value} named {target} already exists")
             if session.scalar(select(Account.id).where(Account.name == target.namespace)) is None:
                 raise BadRequest(f"No user or organization named {target.namespace!r}")
             row = session.get(Repository, handle.row.id)
-            session.execute(
-                delete(RepoRedirect).where(
-                    RepoRedirect.type == repo_type.value,
-                    RepoRedirect.namespace == target.namespace,
-                    RepoRedirect.name == target.name,
-                )
-            )
+            _drop_redirect(session, repo_type, target)
             session.add(RepoRedirect(type=repo_type.value, namespace=source.namespace, name=source.name, repo_id=row.id))
             row.namespace, row.name = target.namespace, target.name
         return target
@@ -264,6 +238,25 @@ class RepoService:
             }.get(sort or "", None)
             query = query.order_by(*( [order] if order is not None else []), Repository.id)
             return list(session.scalars(query.offset(offset).limit(limit)))
+
+
+def _name_taken(session, repo_type: RepoType, repo_id: RepoId) -> bool:
+    return session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first() is not None
+
+
+def _drop_redirect(session, repo_type: RepoType, repo_id: RepoId) -> None:
+    """A name that is (re)used by a repository no longer redirects elsewhere."""
+    session.execute(
+        delete(RepoRedirect).where(
+            RepoRedirect.type == repo_type.value,
+            RepoRedirect.namespace == repo_id.namespace,
+            RepoRedirect.name == repo_id.name,
+        )
+    )
+
+
+def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:
+    return {"type": repo_type.value, "namespace": repo_id.namespace, "name": repo_id.name}
 
 
 def iso(value: dt.datetime) -> str:
