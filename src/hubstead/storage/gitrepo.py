@@ -23,6 +23,22 @@ from hubstead.domain.hashing import COMMIT_RE
 from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 
 ZERO_OID = "0" * 40
+
+# Pushes may create, move and delete branches and tags; pull request refs are the hub's, and the
+# default branch stays.
+PRE_RECEIVE_HOOK = """#!/bin/sh
+status=0
+while read old new ref; do
+  case "$ref" in
+    refs/heads/*|refs/tags/*) ;;
+    *) echo "hubstead: refusing to update $ref: only branches and tags can be pushed" >&2; status=1 ;;
+  esac
+  if [ "$ref" = refs/heads/main ] && [ "$new" = 0000000000000000000000000000000000000000 ]; then
+    echo "hubstead: refusing to delete the default branch" >&2; status=1
+  fi
+done
+exit $status
+"""
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 
 
@@ -79,7 +95,23 @@ class GitStore:
     def init(self, key: str) -> "GitRepo":
         path = self.path(key)
         pygit2.init_repository(str(path), bare=True, initial_head="main")
+        self.prepare_for_push(key)
         return GitRepo(path)
+
+    def prepare_for_push(self, key: str) -> None:
+        """Install the push policy: git's fsck on received objects and the pre-receive hook."""
+        path = self.path(key)
+        hook = path / "hooks" / "pre-receive"
+        if hook.exists():
+            return
+        repo = pygit2.Repository(str(path))
+        repo.config["receive.fsckObjects"] = True
+        repo.config["http.receivepack"] = True
+        hook.parent.mkdir(exist_ok=True)
+        tmp = hook.with_suffix(".tmp")
+        tmp.write_text(PRE_RECEIVE_HOOK)
+        tmp.chmod(0o755)
+        tmp.replace(hook)
 
     def open(self, key: str) -> "GitRepo":
         return GitRepo(self.path(key))

@@ -1,0 +1,143 @@
+"""git smart-HTTP: `git clone`, `git fetch` and `git push` of any repository.
+
+The real `git upload-pack` / `git receive-pack` do the pack negotiation (`--stateless-rpc`);
+this module only authorises the request and streams bytes both ways. Pushes go through a
+pre-receive hook that accepts branches and tags only and keeps the default branch, and git's
+own fsck rejects malformed objects (`..`, `.git` entries). Refs changed by a push are written
+to the refs cache afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import zlib
+from typing import AsyncIterator
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from hubstead.domain.errors import HubError, InvalidName, RepoNotFound
+from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.hub import Hub
+from hubstead.protocols.http import URL_PREFIX, authenticate
+from hubstead.protocols.http import Router
+from hubstead.services import access
+from hubstead.services.repos import RepoHandle
+
+router = Router()
+GIT_REPO = rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?"
+SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
+CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
+
+
+def _open(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, need: str) -> RepoHandle:
+    principal = authenticate(hub, request.headers.get("authorization"))
+    try:
+        repo_id = RepoId.create(ns, name)
+        return hub.repos.get(RepoType.from_plural(prefix) if prefix else RepoType.MODEL, repo_id, principal, need)
+    except InvalidName:
+        raise access.not_found(principal) from None
+    except HubError as error:
+        if principal is None and error.status in (401, 403, 404):
+            # git only sends credentials after a challenge; the answer is the same for a
+            # private and a missing repository, so nothing leaks.
+            raise RepoNotFound("Authentication required", status=401) from None
+        raise
+
+
+def _challenge(error: HubError) -> HubError:
+    if error.status == 401:
+        error.headers.update(CHALLENGE)
+    return error
+
+
+async def _handle(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, service: str) -> RepoHandle:
+    if service not in SERVICES:
+        raise HubError("Only the smart HTTP protocol is supported", status=403)
+    try:
+        return await run_in_threadpool(_open, hub, request, prefix, ns, name, SERVICES[service])
+    except HubError as error:
+        raise _challenge(error) from None
+
+
+def _pkt_line(text: str) -> bytes:
+    data = text.encode()
+    return f"{len(data) + 4:04x}".encode() + data
+
+
+@router.route("GET", rf"{GIT_REPO}/info/refs")
+async def info_refs(hub: Hub, request: Request, ns: str, name: str, prefix: str | None = None) -> Response:
+    service = request.query_params.get("service", "")
+    handle = await _handle(hub, request, prefix, ns, name, service)
+    process = await asyncio.create_subprocess_exec(
+        "git", service[4:], "--stateless-rpc", "--advertise-refs", str(handle.git.path),
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+    advertisement, _ = await process.communicate()
+    body = _pkt_line(f"# service={service}\n") + b"0000" + advertisement
+    return Response(body, media_type=f"application/x-{service}-advertisement", headers={"Cache-Control": "no-cache"})
+
+
+async def _request_body(request: Request) -> AsyncIterator[bytes]:
+    """The request body, un-gzipped when git compressed it."""
+    if request.headers.get("content-encoding", "").lower() == "gzip":
+        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        async for chunk in request.stream():
+            yield inflater.decompress(chunk)
+        yield inflater.flush()
+    else:
+        async for chunk in request.stream():
+            yield chunk
+
+
+@router.route("POST", rf"{GIT_REPO}/(?P<service>git-upload-pack|git-receive-pack)")
+async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, prefix: str | None = None) -> Response:
+    handle = await _handle(hub, request, prefix, ns, name, service)
+    git = handle.git
+    before = git.refs("refs/") if service == "git-receive-pack" else {}
+    if service == "git-receive-pack":
+        await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
+    process = await asyncio.create_subprocess_exec(
+        "git", service[4:], "--stateless-rpc", str(git.path),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+    )
+
+    async def feed() -> None:
+        try:
+            async for chunk in _request_body(request):
+                process.stdin.write(chunk)
+                await process.stdin.drain()
+        finally:
+            process.stdin.close()
+
+    # The whole request goes in before the response starts: the response machinery listens on
+    # the same ASGI channel for disconnects, and git answers only after reading its input.
+    feeder = asyncio.create_task(feed())
+    try:
+        await feeder
+    except BaseException:
+        process.kill()
+        await process.wait()
+        raise
+
+    async def output() -> AsyncIterator[bytes]:
+        try:
+            while chunk := await process.stdout.read(64 * 1024):
+                yield chunk
+            await process.wait()
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
+        if service == "git-receive-pack":
+            await run_in_threadpool(_record_push, hub, handle, before)
+
+    return StreamingResponse(output(), media_type=f"application/x-{service}-result", headers={"Cache-Control": "no-cache"})
+
+
+def _record_push(hub: Hub, handle: RepoHandle, before: dict[str, str]) -> None:
+    after = handle.store.open(handle.row.storage_key).refs("refs/")
+    for name in sorted(set(before) | set(after)):
+        if before.get(name) != after.get(name):
+            hub.repos.record_ref(handle.row.id, f"refs/{name}", after.get(name))

@@ -1,0 +1,127 @@
+"""git and git-lfs against a live hub: clone, push, private repositories and the push policy."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+from huggingface_hub import HfApi, hf_hub_download
+
+if shutil.which("git-lfs") is None:  # never a silent skip: scripts/test installs git-lfs
+    raise RuntimeError("git-lfs is required for these tests (scripts/test installs it)")
+
+
+@pytest.fixture
+def git_env(tmp_path: Path) -> dict[str, str]:
+    home = tmp_path / "git-home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
+           "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
+    git(env, "lfs", "install", "--skip-repo")
+    git(env, "config", "--global", "init.defaultBranch", "main")
+    return env
+
+
+def git(env: dict[str, str], *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    result = subprocess.run(["git", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def url(hub, repo_id: str, user: str | None = None) -> str:
+    host = hub.endpoint.removeprefix("http://")
+    if user is None:
+        return f"http://{host}/{repo_id}"
+    return f"http://{user}:{hub.tokens[user]}@{host}/{repo_id}"
+
+
+@pytest.fixture(scope="module")
+def published(api: HfApi) -> tuple[str, bytes]:
+    repo_id = api.create_repo("cloneable").repo_id
+    weights = os.urandom(300_000)
+    api.upload_file(path_or_fileobj=b"# Cloneable\n", path_in_repo="README.md", repo_id=repo_id)
+    api.upload_file(path_or_fileobj=weights, path_in_repo="model.safetensors", repo_id=repo_id)
+    return repo_id, weights
+
+
+def test_anonymous_clone_with_lfs_files(hub, published, git_env, tmp_path: Path):
+    repo_id, weights = published
+    target = tmp_path / "clone"
+    git(git_env, "clone", url(hub, repo_id), str(target))
+    assert (target / "README.md").read_text() == "# Cloneable\n"
+    assert (target / "model.safetensors").read_bytes() == weights
+    log = git(git_env, "log", "--format=%an %s", cwd=target).stdout.splitlines()
+    assert log[-1] == "alice initial commit"
+
+
+def test_push_commits_and_lfs_objects(hub, api: HfApi, git_env, tmp_path: Path):
+    repo_id = api.create_repo("pushed").repo_id
+    work = tmp_path / "work"
+    git(git_env, "clone", url(hub, repo_id, "alice"), str(work))
+    data = os.urandom(250_000)
+    (work / "weights.bin").write_bytes(data)
+    (work / "notes.md").write_text("pushed with git\n")
+    git(git_env, "add", ".", cwd=work)
+    git(git_env, "commit", "-m", "Push with git", cwd=work)
+    git(git_env, "push", "origin", "main", cwd=work)
+    head = git(git_env, "rev-parse", "HEAD", cwd=work).stdout.strip()
+    info = api.model_info(repo_id)
+    assert info.sha == head
+    assert api.list_repo_commits(repo_id)[0].title == "Push with git"
+    entry = api.get_paths_info(repo_id, ["weights.bin"])[0]
+    assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(data).hexdigest()
+    path = hf_hub_download(repo_id, "weights.bin", endpoint=hub.endpoint, cache_dir=tmp_path / "cache")
+    assert Path(path).read_bytes() == data
+    # branches and tags can be pushed too, and show up in the API
+    git(git_env, "tag", "v1", cwd=work)
+    git(git_env, "push", "origin", "v1", "main:feature", cwd=work)
+    refs = api.list_repo_refs(repo_id)
+    assert {b.name for b in refs.branches} == {"main", "feature"} and [t.name for t in refs.tags] == ["v1"]
+
+
+def test_push_policy(hub, api: HfApi, git_env, tmp_path: Path):
+    repo_id = api.create_repo("guarded-push").repo_id
+    work = tmp_path / "work"
+    git(git_env, "clone", url(hub, repo_id, "alice"), str(work))
+    head = api.model_info(repo_id).sha
+    refused = git(git_env, "push", "origin", "HEAD:refs/pr/7", cwd=work, check=False)
+    assert refused.returncode != 0 and "only branches and tags" in refused.stderr
+    refused = git(git_env, "push", "origin", ":main", cwd=work, check=False)
+    assert refused.returncode != 0 and "default branch" in refused.stderr
+    assert api.model_info(repo_id).sha == head
+    assert api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests == []
+
+
+def test_push_needs_write_access(hub, api: HfApi, git_env, tmp_path: Path):
+    repo_id = api.create_repo("no-push").repo_id
+    head = api.model_info(repo_id).sha
+    work = tmp_path / "work"
+    git(git_env, "clone", url(hub, repo_id), str(work))
+    (work / "x.txt").write_text("x")
+    git(git_env, "add", ".", cwd=work)
+    git(git_env, "commit", "-m", "not allowed", cwd=work)
+    for who in (None, "bob", "alice_read"):
+        remote = url(hub, repo_id) if who is None else url(hub, repo_id, who)
+        result = git(git_env, "push", remote, "main", cwd=work, check=False)
+        assert result.returncode != 0, who
+    assert api.model_info(repo_id).sha == head
+
+
+def test_private_repositories_over_git(hub, api: HfApi, git_env, tmp_path: Path):
+    repo_id = api.create_repo("private-git", private=True).repo_id
+    api.upload_file(path_or_fileobj=b"secret", path_in_repo="secret.txt", repo_id=repo_id)
+    for who in (None, "bob"):
+        remote = url(hub, repo_id) if who is None else url(hub, repo_id, who)
+        hidden = git(git_env, "clone", remote, str(tmp_path / f"hidden-{who}"), check=False)
+        missing = git(git_env, "clone", remote.replace("private-git", "no-such-repo"), str(tmp_path / f"missing-{who}"), check=False)
+        assert hidden.returncode != 0 and missing.returncode != 0
+        assert hidden.stderr.splitlines()[-1].replace("private-git", "X") == missing.stderr.splitlines()[-1].replace("no-such-repo", "X")
+    target = tmp_path / "mine"
+    git(git_env, "clone", url(hub, repo_id, "alice"), str(target))
+    assert (target / "secret.txt").read_text() == "secret"
