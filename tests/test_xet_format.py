@@ -128,7 +128,7 @@ def files_by_sha256() -> dict[str, tuple[str, shard.FileEntry]]:
 
 def test_hex_spelling_reverses_each_8_byte_word() -> None:
     raw = bytes(range(32))
-    expected = "0706050403020100" "0f0e0d0c0b0a0908" "1716151413121110" "1f1e1d1c1b1a1918"
+    expected = "07060504030201000f0e0d0c0b0a090817161514131211101f1e1d1c1b1a1918"
     assert hash_to_hex(raw) == expected
     assert hex_to_hash(expected) == raw
     assert hash_to_hex(raw) != raw.hex()
@@ -257,11 +257,17 @@ def test_decoded_chunks_rebuild_every_uploaded_file() -> None:
 def test_upload_shards_parse_without_footer() -> None:
     for commit, parsed in commit_shards():
         assert parsed.footer is None
-        assert {e.sha256_hex for e in parsed.files} == {f["sha256"] for f in commit["files"].values()}
+        assert {e.sha256_hex for e in parsed.files} == {
+            f["sha256"] for f in commit["files"].values()
+        }
         assert [x.xorb_hash_hex for x in parsed.xorbs] == commit["xorb_uploads"]
         for entry in parsed.files:
-            assert entry.flags == shard.FILE_FLAG_WITH_VERIFICATION | shard.FILE_FLAG_WITH_METADATA_EXT
-            size = next(f["size"] for f in commit["files"].values() if f["sha256"] == entry.sha256_hex)
+            assert (
+                entry.flags == shard.FILE_FLAG_WITH_VERIFICATION | shard.FILE_FLAG_WITH_METADATA_EXT
+            )
+            size = next(
+                f["size"] for f in commit["files"].values() if f["sha256"] == entry.sha256_hex
+            )
             assert entry.size == size
 
 
@@ -272,12 +278,26 @@ def test_shard_file_entries_verify_against_the_xorbs() -> None:
             shard.verify_file_entry(entry, known)
 
 
+def test_whole_upload_shards_pass_and_missing_xorbs_fail() -> None:
+    known = chunk_lists()
+    for _, parsed in commit_shards():
+        shard.verify_upload_shard(parsed, known)
+    _, (_, second) = commit_shards()
+    only_new = {x.xorb_hash: known[x.xorb_hash] for x in second.xorbs}
+    with pytest.raises(shard.ShardVerificationError):  # file terms use the older xorb
+        shard.verify_upload_shard(second, only_new)
+    with pytest.raises(shard.ShardVerificationError):  # CAS info of a xorb never uploaded
+        shard.verify_upload_shard(second, {})
+    answer = shard.parse_shard(shard_bytes("dedup_answer.shard"))
+    with pytest.raises(shard.ShardVerificationError):  # footers are for stored shards only
+        shard.verify_upload_shard(answer, known)
+
+
 def test_second_commit_reuses_first_xorb_through_global_dedup() -> None:
     (_, first), (_, second) = commit_shards()
     old_xorb = first.xorbs[0].xorb_hash
     entry = second.files[0]
     assert len(entry.terms) > 1
-    assert old_xorb in entry.referenced_xorbs() if hasattr(entry, "referenced_xorbs") else True
     assert old_xorb in second.referenced_xorbs()
     assert old_xorb not in {x.xorb_hash for x in second.xorbs}
 
@@ -305,7 +325,9 @@ def test_dedup_answer_the_client_accepted_is_reproducible() -> None:
     assert footer.chunk_hash_hmac_key != hashing.ZERO_HASH
     (listed,) = answer.xorbs
     real = parsed_xorbs()[listed.xorb_hash]
-    keyed = [hashing.dedup_keyed_chunk_hash(footer.chunk_hash_hmac_key, h) for h in real.chunk_hashes]
+    keyed = [
+        hashing.dedup_keyed_chunk_hash(footer.chunk_hash_hmac_key, h) for h in real.chunk_hashes
+    ]
     assert [c.chunk_hash for c in listed.chunks] == keyed
     unkeyed = shard.CasEntry(
         listed.xorb_hash,
@@ -352,17 +374,10 @@ def test_wrong_announced_name_is_a_hash_mismatch() -> None:
 
 @pytest.mark.parametrize("cut", [1, 5, 8, 100, -1])
 def test_truncated_xorb_is_a_format_error(cut: int) -> None:
-    _, data, parsed = _first_xorb()
+    _, data, _ = _first_xorb()
     end = cut if cut > 0 else len(data) + cut
     with pytest.raises(xorb.XorbFormatError):
         xorb.parse_xorb(data[:end])
-
-
-def _tampered_header(index: int, value: int) -> bytes:
-    _, data, parsed = _first_xorb()
-    return _flip(data, parsed.chunks[0].offset + index) if value < 0 else (
-        data[:index] + bytes([value]) + data[index + 1 :]
-    )
 
 
 def test_bad_chunk_headers_are_format_errors() -> None:
@@ -397,7 +412,6 @@ def test_bg4_join_inverts_split(length: int) -> None:
 
 
 def test_bg4_split_groups_by_position() -> None:
-    assert xorb.bg4_split(b"A1A2A3A4B1"[::2] + b"xy") == b"AB" + b"12"[:1] + b"x" + b"yA"[:1] + b"A"[:0] + xorb.bg4_split(b"")[:0] or True
     assert xorb.bg4_split(bytes([1, 2, 3, 4, 5, 6, 7, 8, 9])) == bytes([1, 5, 9, 2, 6, 3, 7, 4, 8])
 
 
@@ -411,17 +425,25 @@ def test_serialized_chunks_round_trip_through_the_parser() -> None:
 # ----------------------------------------------- xorb footer (spec only)
 
 
+def u32(value: int) -> bytes:
+    return value.to_bytes(4, "little")
+
+
 def _spec_footer(parsed: xorb.ParsedXorb, nonce: bytes = b"\x00" * 4) -> bytes:
     """XorbObjectInfo laid out as spec xorb.md describes it (not produced by hf_xet uploads)."""
     n = len(parsed.chunks)
-    u32 = lambda v: v.to_bytes(4, "little")  # noqa: E731
     unpacked, total = [], 0
     for c in parsed.chunks:
         total += c.size
         unpacked.append(total)
     main = b"XETBLOB\x01" + parsed.hash
     hashes = b"XBLBHSH\x00" + u32(n) + b"".join(parsed.chunk_hashes)
-    bounds = b"XBLBBND\x01" + u32(n) + b"".join(map(u32, parsed.boundaries[1:])) + b"".join(map(u32, unpacked))
+    bounds = (
+        b"XBLBBND\x01"
+        + u32(n)
+        + b"".join(map(u32, parsed.boundaries[1:]))
+        + b"".join(map(u32, unpacked))
+    )
     tail_len = 12 + 16 + 4
     tail = u32(n) + u32(len(hashes) + len(bounds) + tail_len) + u32(len(bounds) + tail_len)
     info = main + hashes + bounds + tail + nonce + bytes(12)
@@ -477,9 +499,10 @@ def test_footer_with_bad_offsets_is_refused() -> None:
         shard.parse_shard(bytes(raw))
 
 
-def _first_entry() -> shard.FileEntry:
-    (_, parsed), _ = commit_shards()
-    return max(parsed.files, key=lambda e: len(e.terms) * 10**9 + e.size)
+def _multi_term_entry() -> shard.FileEntry:
+    """The second commit's file: four terms over two xorbs."""
+    _, (_, parsed) = commit_shards()
+    return parsed.files[0]
 
 
 def _with_term(entry: shard.FileEntry, **changes: int) -> shard.FileEntry:
@@ -492,12 +515,15 @@ def _with_term(entry: shard.FileEntry, **changes: int) -> shard.FileEntry:
     }
     fields.update(changes)
     return shard.FileEntry(
-        entry.file_hash, (shard.FileTerm(**fields), *entry.terms[1:]), entry.verification_hashes, entry.sha256
+        entry.file_hash,
+        (shard.FileTerm(**fields), *entry.terms[1:]),
+        entry.verification_hashes,
+        entry.sha256,
     )
 
 
 def test_file_entry_lies_are_rejected() -> None:
-    entry = _first_entry()
+    entry = _multi_term_entry()
     known = chunk_lists()
     term = entry.terms[0]
     assert entry.verification_hashes is not None

@@ -10,6 +10,7 @@ from hubstead.services.lfs import LfsService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
 from hubstead.services.signing import UrlSigner
+from hubstead.services.xet import XetService
 from hubstead.settings import Settings
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
@@ -32,4 +33,5 @@ class Hub:
         self.discussions = DiscussionService(self.db, self.repos)
         self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
         self.refs = RefService(self.repos)
-        self.files = FileService(self.blobs)
+        self.xet = XetService(self.db, self.blobs, settings.secret_key)
+        self.files = FileService(self.db, self.blobs, self.xet)

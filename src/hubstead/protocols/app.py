@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import git_http, hub_api, lfs_api, resolve
+from hubstead.protocols import git_http, hub_api, lfs_api, resolve, xet_api
 from hubstead.protocols.http import Router, error_response
 from hubstead.services.repos import RepoMoved
 from hubstead.settings import Settings
@@ -21,6 +21,7 @@ log = logging.getLogger("hubstead")
 
 def build_router() -> Router:
     router = Router()
+    router.include(xet_api.router)  # before the REST API's catch-all for unknown repo routes
     router.include(lfs_api.router)  # before resolve and git: its paths are more specific
     router.include(git_http.router)
     router.include(resolve.router)

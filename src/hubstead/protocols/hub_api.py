@@ -201,10 +201,11 @@ def list_tree(ctx: Ctx, rtype: str, ns: str, name: str, rev: str, path: str = ""
     offset = _cursor(ctx)
     chunk = entries[offset : offset + page]
     last = handle.git.last_commits(commit, [e.path for e in chunk]) if expand else {}
+    xet = ctx.hub.files.xet_hashes(chunk)
     headers = {}
     if offset + page < len(entries):
         headers["Link"] = next_link(ctx, cursor=_encode_cursor(offset + page))
-    return json_response([wire.tree_entry(e, last.get(e.path)) for e in chunk], headers=headers)
+    return json_response([wire.tree_entry(e, last.get(e.path), xet.get(e.path)) for e in chunk], headers=headers)
 
 
 @router.route("POST", rf"{API_REPO}/paths-info/{REVISION}")
@@ -221,7 +222,8 @@ def paths_info(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
         raise BadRequest("'paths' must be a list of strings")
     commit, entries = ctx.hub.files.paths_info(handle, rev, paths)
     last = handle.git.last_commits(commit, [e.path for e in entries]) if expand else {}
-    return json_response([wire.tree_entry(e, last.get(e.path)) for e in entries])
+    xet = ctx.hub.files.xet_hashes(entries)
+    return json_response([wire.tree_entry(e, last.get(e.path), xet.get(e.path)) for e in entries])
 
 
 # -- refs and history -------------------------------------------------------------------------

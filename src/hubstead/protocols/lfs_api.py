@@ -6,13 +6,14 @@ from __future__ import annotations
 import json
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from hubstead.domain.errors import BadRequest, Forbidden, HubError, InvalidName, NotFound, RepoNotFound
 from hubstead.domain.hashing import is_sha256
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.hub import Hub
 from hubstead.protocols.http import URL_PREFIX, Ctx, Router, json_response, read_body
+from hubstead.protocols.objects import large_file_response
 from hubstead.services import access
 
 router = Router()
@@ -102,6 +103,8 @@ def download(ctx: Ctx, repo: str, oid: str):
     q = ctx.query
     ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "download", int(repo), oid)
     path = ctx.hub.blobs.local_path(oid)
-    if path is None:
+    xet_hash = ctx.hub.files.xet_hash(oid) if path is None else None
+    if path is None and xet_hash is None:
         raise HubError("Object missing from storage", status=404)
-    return FileResponse(path, media_type="application/octet-stream", headers={"ETag": f'"{oid}"'})
+    size = path.stat().st_size if path is not None else ctx.hub.xet.file_size(None, xet_hash)
+    return large_file_response(ctx.hub, ctx.request, size, path, xet_hash, {"ETag": f'"{oid}"'})

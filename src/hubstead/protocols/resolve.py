@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 
 from hubstead.domain.errors import InvalidName, RangeNotSatisfiable
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router
+from hubstead.protocols.objects import large_file_response
 from hubstead.services import access
 
 router = Router()
@@ -55,14 +56,19 @@ def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | Non
     headers = {
         "X-Repo-Commit": found.commit,
         "Accept-Ranges": "bytes",
-        "Access-Control-Expose-Headers": "X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, Content-Range",
+        "Access-Control-Expose-Headers": "X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, Content-Range, X-Xet-Hash, Link",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
     byte_range = parse_range(ctx.request.headers.get("range"), size)
-    if found.blob_path is not None:
+    if found.entry.lfs is not None:
         etag = f'"{found.entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(size)})
-        return FileResponse(found.blob_path, headers=headers, media_type="application/octet-stream")
+        if found.xet_hash is not None:
+            # Clients with hf_xet download through the CAS; the token route authorises them.
+            token_url = f"{ctx.base_url}/api/{repo_type.plural}/{repo_id}/xet-read-token/{found.commit}"
+            headers["X-Xet-Hash"] = found.xet_hash
+            headers["Link"] = f'<{token_url}>; rel="xet-auth"'
+        return large_file_response(ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers)
     headers["ETag"] = f'"{found.entry.oid}"'
     content = found.content or b""
     media_type = "text/plain; charset=utf-8" if _is_text(content) else "application/octet-stream"

@@ -30,13 +30,15 @@ EXPAND_PROPERTIES = {
 }
 
 
-def tree_entry(entry: TreeEntry, last_commit: CommitInfo | None = None) -> dict:
+def tree_entry(entry: TreeEntry, last_commit: CommitInfo | None = None, xet_hash: str | None = None) -> dict:
     if entry.type == "directory":
         data: dict = {"type": "directory", "oid": entry.oid, "size": 0, "path": entry.path}
     else:
         data = {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
         if entry.lfs is not None:
             data["lfs"] = {"oid": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.pointer_size}
+        if xet_hash is not None:
+            data["xetHash"] = xet_hash
     if last_commit is not None:
         data["lastCommit"] = {"id": last_commit.id, "title": last_commit.title, "date": iso(last_commit.date)}
     return data

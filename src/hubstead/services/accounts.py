@@ -23,7 +23,7 @@ from hubstead.storage.models import AccessToken, Account, Membership
 ROLES = ("read", "write", "admin")
 # Names that would collide with URL prefixes of the hub itself.
 RESERVED_NAMES = {"api", "datasets", "spaces", "models", "organizations", "settings", "login", "logout", "join",
-                  "docs", "static", "new", "-", "admin-panel"}
+                  "docs", "static", "new", "-", "admin-panel", "cas"}
 TOKEN_ROLES = ("read", "write")
 
 

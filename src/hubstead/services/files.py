@@ -10,12 +10,21 @@ from pathlib import Path
 from hubstead.domain.errors import BadRequest, EntryNotFound, PayloadTooLarge
 from hubstead.domain.paths import validate_path
 from hubstead.domain.upload_policy import is_ignored, lfs_patterns, upload_mode
+from sqlalchemy import bindparam, select
+
 from hubstead.services.repos import RepoHandle
+from hubstead.services.xet import XetService
+from hubstead.storage.database import Database
+from hubstead.storage.models import LfsObject
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.gitrepo import TreeEntry
 
 MAX_PREUPLOAD_FILES = 1000
 MAX_PATHS_INFO = 1000
+
+
+_LFS = LfsObject.__table__
+_XET_HASH = select(_LFS.c.xet_hash).where(_LFS.c.oid == bindparam("oid"))
 
 
 @dataclass(frozen=True)
@@ -24,11 +33,32 @@ class ResolvedFile:
     entry: TreeEntry
     blob_path: Path | None  # the LFS object on local disk
     content: bytes | None  # the git blob of a regular file
+    xet_hash: str | None = None  # the Xet file holding the bytes, when they were uploaded through Xet
 
 
 class FileService:
-    def __init__(self, blobs: LocalBlobStore):
+    def __init__(self, db: Database, blobs: LocalBlobStore, xet: XetService):
+        self.db = db
         self.blobs = blobs
+        self.xet = xet
+
+    def xet_hash(self, oid: str) -> str | None:
+        with self.db.engine.connect() as connection:
+            row = connection.execute(_XET_HASH, {"oid": oid}).first()
+        return row.xet_hash if row is not None else None
+
+    def xet_hashes(self, entries: list[TreeEntry]) -> dict[str, str]:
+        """Xet hashes of the LFS files among `entries`, by path (for `xetHash` in listings)."""
+        oids = {e.lfs.oid: e.path for e in entries if e.lfs is not None}
+        if not oids:
+            return {}
+        found: dict[str, str] = {}
+        with self.db.engine.connect() as connection:
+            batch = list(oids)
+            for i in range(0, len(batch), 500):
+                rows = connection.execute(select(_LFS.c.oid, _LFS.c.xet_hash).where(_LFS.c.oid.in_(batch[i : i + 500]), _LFS.c.xet_hash.is_not(None)))
+                found.update({row.oid: row.xet_hash for row in rows})
+        return {e.path: found[e.lfs.oid] for e in entries if e.lfs is not None and e.lfs.oid in found}
 
     def resolve(self, handle: RepoHandle, revision: str, path: str) -> ResolvedFile:
         """The file at `path` in `revision`; EntryNotFound carries the commit for the client cache."""
@@ -39,9 +69,10 @@ class FileService:
             raise EntryNotFound(f"Entry not found: {path}", headers={"X-Repo-Commit": commit})
         if entry.lfs is not None:
             blob = self.blobs.local_path(entry.lfs.oid)
-            if blob is None:
+            xet_hash = self.xet_hash(entry.lfs.oid)
+            if blob is None and xet_hash is None:
                 raise EntryNotFound(f"The LFS object of {path} is missing from storage", headers={"X-Repo-Commit": commit})
-            return ResolvedFile(commit, entry, blob, None)
+            return ResolvedFile(commit, entry, blob, None, xet_hash)
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
 
     def paths_info(self, handle: RepoHandle, revision: str, paths: list[str]) -> tuple[str, list[TreeEntry]]:

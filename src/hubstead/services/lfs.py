@@ -53,7 +53,7 @@ class LfsService:
                 .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
                 .where(RepoLfsObject.repo_id == repo_row_id, LfsObject.oid == oid)
             ).scalar()
-        if row is None or not self.blobs.exists(oid):
+        if row is None or (row.xet_hash is None and not self.blobs.exists(oid)):
             return None
         return StoredObject(row.oid, row.size)
 

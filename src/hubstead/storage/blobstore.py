@@ -102,8 +102,32 @@ class LocalBlobStore:
     def delete(self, oid: str) -> None:
         self._path(oid).unlink(missing_ok=True)
 
-    def disk_usage(self) -> int:
-        return sum(p.stat().st_size for p in (self.root / "sha256").rglob("*") if p.is_file())
+    # -- Xet xorbs: keyed by their Xet hash, verified by the caller before they are written ---
+
+    def xorb_path(self, xorb_hash: str) -> Path:
+        return self.root / "xorbs" / xorb_hash[:2] / xorb_hash[2:4] / xorb_hash
+
+    def put_xorb(self, xorb_hash: str, data: bytes) -> None:
+        """Write a verified xorb atomically (temporary file, then rename)."""
+        final = self.xorb_path(xorb_hash)
+        final.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = self.temp_file()
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(data)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes:
+        """Serialized bytes [start, end) of a stored xorb."""
+        with open(self.xorb_path(xorb_hash), "rb") as handle:
+            handle.seek(start)
+            return handle.read(end - start)
+
+    def disk_usage(self, kind: str = "sha256") -> int:
+        """Bytes stored under one kind of object ("sha256" for LFS objects, "xorbs" for Xet)."""
+        return sum(p.stat().st_size for p in (self.root / kind).rglob("*") if p.is_file())
 
     def clear_tmp(self) -> None:
         shutil.rmtree(self.tmp_dir, ignore_errors=True)

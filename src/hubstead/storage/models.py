@@ -111,11 +111,13 @@ class RepoRef(Base):
 
 
 class LfsObject(Base):
-    """An object in the blob store, known by its SHA-256."""
+    """A large file known by its SHA-256: its bytes are in the blob store (uploaded through LFS),
+    or in Xet xorbs (`xet_hash` names the Xet file that reconstructs them), or both."""
 
     __tablename__ = "lfs_objects"
     oid: Mapped[str] = mapped_column(String(64), primary_key=True)
     size: Mapped[int] = mapped_column(BigInteger)
+    xet_hash: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -144,3 +146,49 @@ class Discussion(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
     merge_commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class XetXorb(Base):
+    """A verified xorb (a container of compressed chunks); its bytes are in the blob store."""
+
+    __tablename__ = "xet_xorbs"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    serialized_size: Mapped[int] = mapped_column(BigInteger)
+    unpacked_size: Mapped[int] = mapped_column(BigInteger)
+    num_chunks: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class XetChunk(Base):
+    """One chunk of a xorb, recorded when the xorb was parsed: shards are verified against these
+    and reconstructions point at `serialized_start`..`serialized_end` (the shard doesn't say)."""
+
+    __tablename__ = "xet_chunks"
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
+    index: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chunk_hash: Mapped[str] = mapped_column(String(64))
+    unpacked_size: Mapped[int] = mapped_column(Integer)
+    serialized_start: Mapped[int] = mapped_column(BigInteger)
+    serialized_end: Mapped[int] = mapped_column(BigInteger)
+
+
+class XetFile(Base):
+    """A file registered by a shard: its Xet hash, size and SHA-256."""
+
+    __tablename__ = "xet_files"
+    hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class XetFileTerm(Base):
+    """The terms that rebuild a file, in order: chunks [chunk_start, chunk_end) of a xorb."""
+
+    __tablename__ = "xet_file_terms"
+    file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.hash", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash"), index=True)
+    chunk_start: Mapped[int] = mapped_column(Integer)
+    chunk_end: Mapped[int] = mapped_column(Integer)
+    unpacked_size: Mapped[int] = mapped_column(BigInteger)

@@ -16,7 +16,8 @@ import blake3
 HASH_LEN = 32
 
 # Keys from the Xet specification (hashing.md).  Distinct keys give each kind of
-# hash its own domain.
+# hash its own domain.  Kept as the spec's decimal lists so they can be compared.
+# fmt: off
 DATA_KEY = bytes(
     [102, 151, 245, 119, 91, 149, 80, 222, 49, 53, 203, 172, 165, 151, 24, 28,
      157, 228, 33, 16, 155, 235, 43, 88, 180, 208, 176, 75, 147, 173, 242, 41]
@@ -29,6 +30,7 @@ VERIFICATION_KEY = bytes(
     [127, 24, 87, 214, 206, 86, 237, 102, 18, 127, 249, 19, 231, 165, 195, 243,
      164, 205, 38, 213, 181, 219, 73, 230, 65, 36, 152, 127, 40, 251, 148, 195]
 )
+# fmt: on
 # A file hash is the merkle root re-hashed with this "salt" as the key.
 FILE_HASH_SALT = bytes(HASH_LEN)
 ZERO_HASH = bytes(HASH_LEN)

@@ -229,7 +229,9 @@ def _parse_cas_entry(header: bytes, cursor: _Cursor) -> CasEntry:
     for _ in range(count):
         rec = cursor.record()
         chunks.append(CasChunk(rec[:32], _u32(rec, 32), _u32(rec, 36), _u32(rec, 40)))
-    return CasEntry(header[:32], tuple(chunks), _u32(header, 40), _u32(header, 44), _u32(header, 32))
+    return CasEntry(
+        header[:32], tuple(chunks), _u32(header, 40), _u32(header, 44), _u32(header, 32)
+    )
 
 
 def _parse_footer(data: bytes) -> ShardFooter:
@@ -363,6 +365,26 @@ def verify_cas_entry(entry: CasEntry, chunks: Sequence[hashing.HashedSize]) -> N
         raise ShardVerificationError(f"CAS info chunks do not hash to xorb {entry.xorb_hash_hex}")
 
 
+def verify_upload_shard(
+    parsed: Shard, xorb_chunks: Mapping[bytes, Sequence[hashing.HashedSize]]
+) -> None:
+    """All checks the spec asks of an uploaded shard, against the server's own xorbs.
+
+    Uploads carry no footer; every file must carry verification entries and
+    match its chunks; every xorb in the CAS info must already be stored (the
+    client uploads xorbs first) and be described truthfully.
+    """
+    if parsed.footer is not None:
+        raise ShardVerificationError("an uploaded shard must not carry a footer")
+    for entry in parsed.files:
+        verify_file_entry(entry, xorb_chunks, require_verification=True)
+    for cas in parsed.xorbs:
+        chunks = xorb_chunks.get(cas.xorb_hash)
+        if chunks is None:
+            raise ShardVerificationError(f"CAS info names xorb {cas.xorb_hash_hex}, not uploaded")
+        verify_cas_entry(cas, chunks)
+
+
 # --------------------------------------------------------------------- serialization
 
 
@@ -376,7 +398,13 @@ def _serialize_file(entry: FileEntry) -> bytes:
     parts = [_record(entry.file_hash, entry.flags, len(entry.terms))]
     for term in entry.terms:
         parts.append(
-            _record(term.xorb_hash, term.cas_flags, term.unpacked_length, term.chunk_start, term.chunk_end)
+            _record(
+                term.xorb_hash,
+                term.cas_flags,
+                term.unpacked_length,
+                term.chunk_start,
+                term.chunk_end,
+            )
         )
     if entry.verification_hashes is not None:
         if len(entry.verification_hashes) != len(entry.terms):
@@ -389,10 +417,18 @@ def _serialize_file(entry: FileEntry) -> bytes:
 
 def _serialize_cas(entry: CasEntry) -> bytes:
     parts = [
-        _record(entry.xorb_hash, entry.flags, len(entry.chunks), entry.num_bytes_in_xorb, entry.num_bytes_on_disk)
+        _record(
+            entry.xorb_hash,
+            entry.flags,
+            len(entry.chunks),
+            entry.num_bytes_in_xorb,
+            entry.num_bytes_on_disk,
+        )
     ]
     for chunk in entry.chunks:
-        parts.append(_record(chunk.chunk_hash, chunk.unpacked_offset, chunk.unpacked_length, chunk.flags))
+        parts.append(
+            _record(chunk.chunk_hash, chunk.unpacked_offset, chunk.unpacked_length, chunk.flags)
+        )
     return b"".join(parts)
 
 
@@ -411,8 +447,15 @@ def _serialize_footer(
     section: zeros there make hf_xet 1.8.0 abort (research notes, finding 7).
     """
     words = [
-        FOOTER_VERSION, HEADER_LEN, cas_offset,
-        footer_offset, 0, footer_offset, 0, footer_offset, 0,
+        FOOTER_VERSION,
+        HEADER_LEN,
+        cas_offset,
+        footer_offset,
+        0,
+        footer_offset,
+        0,
+        footer_offset,
+        0,
     ]
     stats = [
         sum(x.num_bytes_on_disk for x in xorbs),

@@ -18,8 +18,8 @@ reconstruction answers point clients at byte ranges of the stored xorb.
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
 import lz4.frame
 
@@ -107,9 +107,9 @@ class ParsedXorb:
     chunk_bytes_len: int
     footer: XorbFooter | None
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
-        """The xorb hash recomputed from the decompressed chunks."""
+        """The xorb hash recomputed from the decompressed chunks (computed once)."""
         return hashing.xorb_hash([(c.hash, c.size) for c in self.chunks])
 
     @property
@@ -271,9 +271,13 @@ def parse_xorb(data: bytes, max_bytes: int = MAX_XORB_BYTES) -> ParsedXorb:
     return parsed
 
 
-def verify_xorb(data: bytes, announced_hash: bytes | str, max_bytes: int = MAX_XORB_BYTES) -> ParsedXorb:
+def verify_xorb(
+    data: bytes, announced_hash: bytes | str, max_bytes: int = MAX_XORB_BYTES
+) -> ParsedXorb:
     """Parse ``data`` and require that it hashes to ``announced_hash`` (raw or wire hex)."""
-    expected = hashing.hex_to_hash(announced_hash) if isinstance(announced_hash, str) else announced_hash
+    expected = (
+        hashing.hex_to_hash(announced_hash) if isinstance(announced_hash, str) else announced_hash
+    )
     parsed = parse_xorb(data, max_bytes)
     actual = parsed.hash
     if actual != expected:
@@ -349,8 +353,3 @@ def _check_footer(parsed: ParsedXorb, footer: XorbFooter) -> None:
     )
     if not consistent:
         raise XorbFormatError("xorb footer does not describe the chunks before it")
-
-
-def chunk_sizes(chunks: Sequence[XorbChunk]) -> list[int]:
-    """Uncompressed sizes in xorb order, the shape shards and the merkle tree use."""
-    return [c.size for c in chunks]

@@ -1,0 +1,33 @@
+"""Responses carrying the bytes of a large file, wherever they are stored.
+
+Bytes uploaded through LFS are a file in the blob store, sent by the server itself (zero-copy).
+Bytes uploaded through Xet are rebuilt from their xorbs on the server, so that plain HTTP
+clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from starlette.concurrency import iterate_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from hubstead.hub import Hub
+from hubstead.services.xet import parse_byte_range
+
+
+def large_file_response(
+    hub: Hub, request: Request, size: int, blob_path: Path | None, xet_hash: str | None, headers: dict[str, str]
+) -> Response:
+    if blob_path is not None:
+        return FileResponse(blob_path, headers=headers, media_type="application/octet-stream")
+    start, end = parse_byte_range(request.headers.get("range"), size)
+    status = 206 if request.headers.get("range") else 200
+    headers = {**headers, "Content-Length": str(end - start), "Accept-Ranges": "bytes"}
+    if status == 206:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    if request.method == "HEAD" or size == 0:
+        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+    chunks = hub.xet.stream(xet_hash, size, start, end)
+    return StreamingResponse(iterate_in_threadpool(chunks), status_code=status, headers=headers, media_type="application/octet-stream")
