@@ -47,6 +47,7 @@ class HubApp:
         except RepoMoved as moved:
             response = _redirect_moved(request, moved)
         except HubError as error:
+            log.info("%s %s -> %d %s", request.method, request.url.path, error.status, error.message)
             response = error_response(error, request.method)
         except Exception:
             log.exception("Unhandled error on %s %s", request.method, request.url.path)

@@ -31,6 +31,7 @@ from hubstead.xet.shard import ShardError, parse_shard, verify_cas_entry, verify
 from hubstead.xet.xorb import CHUNK_HEADER_LEN, XorbError, decompress_chunk, parse_chunk_header, verify_xorb
 
 TOKEN_TTL = 3600
+# 64 MiB of chunk content, plus the chunk headers and the framing of incompressible chunks
 MAX_XORB_BODY = 64 * 1024 * 1024 + 1024 * 1024
 MAX_SHARD_BODY = 64 * 1024 * 1024
 
@@ -140,7 +141,7 @@ class XetService:
             if connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first() is not None:
                 return False
         try:
-            parsed = verify_xorb(data, xorb)
+            parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY)
         except (XorbError, ValueError) as error:
             raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
         if parsed.footer is not None:
