@@ -274,3 +274,48 @@ def test_commit_naming_an_unknown_sha256_is_refused(hub, api: HfApi, model: dict
                           headers={"Authorization": f"Bearer {hub.tokens['alice']}", "Content-Type": "application/x-ndjson"})
     assert response.status_code == 400 and "was not uploaded" in response.json()["error"]
     assert api.model_info(model["repo"]).sha == head
+
+
+def test_garbage_collection_after_deleting_a_repository(hub, api: HfApi, tmp_path: Path):
+    """Deleting a repository frees the xorbs and objects no other repository references."""
+    shared = tmp_path / "shared.bin"
+    shared.write_bytes(pseudo_random(3 * MB, seed=20))
+    only_doomed = tmp_path / "only.bin"
+    only_doomed.write_bytes(pseudo_random(3 * MB, seed=21))
+    keeper = api.create_repo("gc-keeper").repo_id
+    doomed = api.create_repo("gc-doomed").repo_id
+    home = tmp_path / "home"
+    run_scenario(hub, "upload_file", home, path=str(shared), path_in_repo="shared.bin", repo=keeper)
+    run_scenario(hub, "upload_file", home, path=str(shared), path_in_repo="shared.bin", repo=doomed)
+    run_scenario(hub, "upload_file", home, path=str(only_doomed), path_in_repo="only.bin", repo=doomed)
+    api.upload_file(path_or_fileobj=pseudo_random(MB, seed=22), path_in_repo="lfs.bin", repo_id=doomed)  # LFS
+    lfs_before = sum(p.stat().st_size for p in (hub.data_dir / "blobs" / "sha256").rglob("*") if p.is_file())
+    before = xorb_bytes(hub)
+    api.delete_repo(doomed)
+    env = {**os.environ, **{k: v for k, v in hub.server_env().items() if k.startswith("HUBSTEAD_")}}
+    kept = subprocess.run([sys.executable, "-m", "hubstead", "gc"], env=env, capture_output=True, text=True, check=True)
+    assert "freed 0 bytes" in kept.stdout, "nothing is collected inside the grace period"
+    result = subprocess.run([sys.executable, "-m", "hubstead", "gc", "--grace-seconds", "0"], env=env,
+                            capture_output=True, text=True, check=True)
+    freed_xorbs = before - xorb_bytes(hub)
+    assert 3 * MB * 0.99 <= freed_xorbs < 3 * MB * 1.1, result.stdout
+    lfs_after = sum(p.stat().st_size for p in (hub.data_dir / "blobs" / "sha256").rglob("*") if p.is_file())
+    assert lfs_before - lfs_after == MB
+    got = run_scenario(hub, "download", tmp_path / "dl", repo=keeper, filename="shared.bin", cache=str(tmp_path / "c"))
+    assert got["sha256"] == sha256_file(shared)
+
+
+def test_git_lfs_clone_of_xet_stored_files(hub, model: dict, tmp_path: Path):
+    """git-lfs fetches Xet-stored files through the LFS batch API; the server rebuilds the bytes."""
+    home = tmp_path / "git-home"
+    home.mkdir()
+    env = {**os.environ, "HOME": str(home), "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
+           "GIT_LFS_SKIP_SMUDGE": "0"}
+    subprocess.run(["git", "lfs", "install", "--skip-repo"], env=env, check=True, capture_output=True)
+    target = tmp_path / "clone"
+    url = f"{hub.endpoint}/{model['repo']}"
+    clone = subprocess.run(["git", "clone", url, str(target)], env=env, capture_output=True, text=True, timeout=600)
+    assert clone.returncode == 0, clone.stderr
+    assert sha256_file(target / "extra" / "head.bin") == sha256_file(model["folder"] / "extra" / "head.bin")
+    assert hashlib.sha256((target / "model.safetensors").read_bytes()).hexdigest() == \
+        HfApi(endpoint=hub.endpoint).get_paths_info(model["repo"], ["model.safetensors"])[0].lfs.sha256

@@ -96,6 +96,18 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_gc(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from hubstead.services.maintenance import collect_garbage
+
+    hub = _hub()
+    result = collect_garbage(hub.db, hub.blobs, dt.timedelta(seconds=args.grace_seconds))
+    print(f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
+          f"{result.xorbs} xorbs")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="hubstead", description="A self-hosted model hub that speaks the Hugging Face Hub protocol.")
@@ -133,6 +145,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_token.add_argument("--role", choices=["read", "write"], default=env("HUBSTEAD_TOKEN_ROLE", "write"), help="[env HUBSTEAD_TOKEN_ROLE]")
     create_token.add_argument("--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]")
     create_token.set_defaults(func=cmd_token_create)
+
+    gc = commands.add_parser("gc", help="free storage no repository references any more")
+    _add_global(gc)
+    gc.add_argument("--grace-seconds", type=int, default=int(env("HUBSTEAD_GC_GRACE_SECONDS", str(24 * 3600))),
+                    help="only collect what is older than this (default one day) [env HUBSTEAD_GC_GRACE_SECONDS]")
+    gc.set_defaults(func=cmd_gc)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
     upgrade = db.add_parser("upgrade", help="apply migrations")
