@@ -158,6 +158,24 @@ def test_same_weights_in_a_second_repository_store_almost_nothing(hub, api: HfAp
     assert got["sha256"] == sha256_file(model["folder"] / "model.safetensors")
 
 
+def test_global_deduplication_for_a_client_with_an_empty_cache(hub, api: HfApi, model: dict, tmp_path: Path):
+    """Another machine (no local cache) uploading an edited copy: the hub tells it which chunks it
+    already has, so most of the file is neither sent nor stored again."""
+    data = bytearray((model["folder"] / "model.safetensors").read_bytes())
+    start = len(data) // 2
+    data[start : start + len(data) // 100] = pseudo_random(len(data) // 100, seed=6)
+    edited = tmp_path / "model.safetensors"
+    edited.write_bytes(data)
+    repo_id = api.create_repo("xet-fork").repo_id
+    before = xorb_bytes(hub)
+    result = run_scenario(hub, "upload_file", tmp_path / "fresh-home", path=str(edited), path_in_repo="model.safetensors", repo=repo_id)
+    stored = xorb_bytes(hub) - before
+    assert stored < 0.10 * len(data), f"stored {stored} new bytes"
+    assert result["written"] < 0.20 * len(data), f"the client wrote {result['written']} bytes"
+    got = run_scenario(hub, "download", tmp_path / "dl", repo=repo_id, filename="model.safetensors", cache=str(tmp_path / "c"))
+    assert got["sha256"] == hashlib.sha256(data).hexdigest()
+
+
 def test_files_uploaded_through_lfs_stay_downloadable(hub, api: HfApi, tmp_path: Path):
     repo_id = api.create_repo("lfs-then-xet").repo_id
     data = pseudo_random(1 * MB, seed=5)
@@ -260,10 +278,15 @@ def test_reconstruction_and_fetch_urls(hub, api: HfApi, model: dict):
     assert served.status_code == 206 and len(served.content) == fetch["url_range"]["end"] - fetch["url_range"]["start"] + 1
     base, _, query = fetch["url"].partition("?")
     params = dict(p.split("=") for p in query.split("&"))
-    forged = f"{base}?exp={params['exp']}&sig={'0' * 64}"
+    forged = f"{base}?r={params['r']}&exp={params['exp']}&sig={'0' * 64}"
     assert httpx.get(forged, headers={"Range": byte_range}).status_code == 403
-    expired = f"{base}?exp=1000&sig={params['sig']}"
+    expired = f"{base}?r={params['r']}&exp=1000&sig={params['sig']}"
     assert httpx.get(expired, headers={"Range": byte_range}).status_code == 403
+    widened = f"{base}?r=0-{fetch['url_range']['end'] + 10}&exp={params['exp']}&sig={params['sig']}"
+    assert httpx.get(widened, headers={"Range": byte_range}).status_code == 403
+    beyond = f"bytes={fetch['url_range']['start']}-{fetch['url_range']['end'] + 1}"
+    assert httpx.get(fetch["url"], headers={"Range": beyond}).status_code == 403, "only the granted bytes"
+    assert httpx.get(fetch["url"]).status_code == 403
 
 
 def test_commit_naming_an_unknown_sha256_is_refused(hub, api: HfApi, model: dict):

@@ -13,7 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from hubstead.domain.errors import BadRequest, Forbidden, HubError, NotFound, RepoNotFound
+from hubstead.domain.errors import Forbidden, HubError, NotFound, RepoNotFound
 from hubstead.hub import Hub
 from hubstead.protocols.hub_api import _repo
 from hubstead.protocols.http import REPO_ID, REPO_TYPE, REVISION, Ctx, Router, base_url, json_response, read_body
@@ -71,8 +71,9 @@ def reconstruction(ctx: Ctx, file: str):
     base = cas_url(ctx.hub, ctx.request)
     expires = int(time.time()) + 3600
 
-    def fetch_url(xorb: str) -> str:
-        return f"{base}/fetch/{xorb}?exp={expires}&sig={ctx.hub.xet.sign_fetch(xorb, expires)}"
+    def fetch_url(xorb: str, start: int, end: int) -> str:
+        byte_range = f"{start}-{end}"
+        return f"{base}/fetch/{xorb}?r={byte_range}&exp={expires}&sig={ctx.hub.xet.sign_fetch(xorb, byte_range, expires)}"
 
     return json_response(ctx.hub.xet.reconstruction(token, file, ctx.request.headers.get("range"), fetch_url))
 
@@ -80,13 +81,22 @@ def reconstruction(ctx: Ctx, file: str):
 @router.route("GET", rf"{CAS}/fetch/(?P<xorb>[0-9a-f]{{64}})")
 def fetch(ctx: Ctx, xorb: str):
     """Serialized xorb bytes; the client sends no Authorization, the URL's signature is the key."""
-    ctx.hub.xet.check_fetch(xorb, ctx.query.get("exp"), ctx.query.get("sig"))
+    q = ctx.query
+    ctx.hub.xet.check_fetch(xorb, q.get("r"), q.get("exp"), q.get("sig"), ctx.request.headers.get("range"))
     path = ctx.hub.blobs.xorb_path(xorb)
     if not path.is_file():
         raise NotFound(f"Unknown xorb {xorb}")
-    if not ctx.request.headers.get("range"):
-        raise BadRequest("A Range header is required")
     return FileResponse(path, media_type="application/octet-stream")
+
+
+@router.route("GET", rf"{CAS}/v1/chunks/(?P<prefix>[^/]+)/(?P<chunk>[0-9a-f]{{64}})")
+def global_dedup(ctx: Ctx, prefix: str, chunk: str):
+    """Which stored xorb holds this chunk: a shard, or 404 (the client then simply uploads)."""
+    ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")
+    shard = ctx.hub.xet.dedup_shard(chunk)
+    if shard is None:
+        raise HubError("Chunk not tracked", status=404)
+    return Response(shard, media_type="application/octet-stream")
 
 
 @router.route("POST", rf"{CAS}/v1/telemetry")

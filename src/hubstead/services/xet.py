@@ -15,6 +15,7 @@ import base64
 import hashlib
 import hmac
 import json
+import secrets
 import time
 from dataclasses import dataclass
 from typing import Iterator
@@ -27,13 +28,22 @@ from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileTerm, XetXorb
 from hubstead.xet import hashing
-from hubstead.xet.shard import ShardError, parse_shard, verify_cas_entry, verify_file_entry
+from hubstead.xet.shard import (
+    CasChunk,
+    CasEntry,
+    ShardError,
+    dedup_response_shard,
+    parse_shard,
+    verify_cas_entry,
+    verify_file_entry,
+)
 from hubstead.xet.xorb import CHUNK_HEADER_LEN, XorbError, decompress_chunk, parse_chunk_header, verify_xorb
 
 TOKEN_TTL = 3600
 # 64 MiB of chunk content, plus the chunk headers and the framing of incompressible chunks
 MAX_XORB_BODY = 64 * 1024 * 1024 + 1024 * 1024
 MAX_SHARD_BODY = 64 * 1024 * 1024
+MAX_DEDUP_XORBS = 64  # xorbs described in one deduplication answer (up to ~4 GiB of a file)
 
 _CHUNKS = XetChunk.__table__
 _TERMS = XetFileTerm.__table__
@@ -119,16 +129,24 @@ class XetService:
     def _mac(self, body: str) -> str:
         return hmac.new(self._key, body.encode(), hashlib.sha256).hexdigest()
 
-    def sign_fetch(self, xorb: str, expires: int) -> str:
-        return self._mac(f"fetch:{xorb}:{expires}")
+    def sign_fetch(self, xorb: str, byte_range: str, expires: int) -> str:
+        """A fetch URL grants one byte range of one xorb: xorbs may hold chunks of several
+        files (and, through deduplication, of several repositories), so the whole xorb is never
+        handed out."""
+        return self._mac(f"fetch:{xorb}:{byte_range}:{expires}")
 
-    def check_fetch(self, xorb: str, expires: str | None, signature: str | None) -> None:
-        if not expires or not expires.isdigit() or not signature:
+    def check_fetch(self, xorb: str, byte_range: str | None, expires: str | None, signature: str | None,
+                    requested: str | None) -> None:
+        if not expires or not expires.isdigit() or not signature or not byte_range:
             raise Forbidden("Missing or malformed signature")
         if int(expires) < time.time():
             raise Forbidden("This fetch URL has expired")
-        if not hmac.compare_digest(self.sign_fetch(xorb, int(expires)), signature):
+        if not hmac.compare_digest(self.sign_fetch(xorb, byte_range, int(expires)), signature):
             raise Forbidden("Invalid signature")
+        first, _, last = byte_range.partition("-")
+        start, end = parse_byte_range(requested, 1 << 62) if requested else (0, 0)
+        if not requested or start < int(first) or end - 1 > int(last):
+            raise Forbidden(f"This URL grants bytes {byte_range} only")
 
     # -- xorbs --------------------------------------------------------------------------------
 
@@ -167,6 +185,49 @@ class XetService:
             ChunkInfo(row.chunk_hash, row.unpacked_size, row.serialized_start, row.serialized_end)
             for row in connection.execute(_CHUNKS_OF_XORB, {"xorb": xorb})
         ]
+
+    # -- global deduplication ------------------------------------------------------------------
+
+    def dedup_shard(self, chunk_hex: str) -> bytes | None:
+        """A shard describing the xorbs of a file that holds this chunk, chunk hashes keyed with
+        a fresh key: the client recognises the chunks it has and learns nothing about others.
+
+        The client samples few chunks (a file's first, then about one in a thousand), so one hit
+        answers with every xorb of a file using that chunk: an edited copy of a large file is
+        deduplicated as a whole. Only chunks the protocol makes eligible are answered (a file's
+        first chunk, or a hash that is 0 modulo 1024), which keeps the index from being probed
+        chunk by chunk.
+        """
+        _check_hex(chunk_hex, "chunk hash")
+        eligible = hashing.is_global_dedup_candidate(hashing.hex_to_hash(chunk_hex))
+        with self.db.engine.connect() as connection:
+            hits = connection.execute(
+                select(_CHUNKS.c.xorb_hash, _CHUNKS.c.index).where(_CHUNKS.c.chunk_hash == chunk_hex).limit(8)
+            ).all()
+            for hit in hits:
+                condition = [_TERMS.c.xorb_hash == hit.xorb_hash]
+                if not eligible:
+                    condition += [_TERMS.c.seq == 0, _TERMS.c.chunk_start == hit.index]
+                owner = connection.execute(select(_TERMS.c.file_hash).where(*condition).limit(1)).first()
+                if owner is not None:
+                    break
+            else:
+                return None
+            xorbs = [hit.xorb_hash]
+            for row in connection.execute(_TERMS_OF_FILE, {"file": owner.file_hash}):
+                if row.xorb_hash not in xorbs and len(xorbs) < MAX_DEDUP_XORBS:
+                    xorbs.append(row.xorb_hash)
+            entries = [self._cas_entry(xorb, self._chunks(connection, xorb)) for xorb in xorbs]
+        now = int(time.time())
+        return dedup_response_shard(entries, secrets.token_bytes(32), now, now + 7 * 24 * 3600)
+
+    @staticmethod
+    def _cas_entry(xorb: str, chunks: list[ChunkInfo]) -> CasEntry:
+        offset, listed = 0, []
+        for chunk in chunks:
+            listed.append(CasChunk(hashing.hex_to_hash(chunk.hash), offset, chunk.size))
+            offset += chunk.size
+        return CasEntry(hashing.hex_to_hash(xorb), tuple(listed), offset, chunks[-1].end)
 
     # -- shards -------------------------------------------------------------------------------
 
@@ -306,7 +367,7 @@ class XetService:
         for piece in plan.pieces:
             fetch_info.setdefault(piece.xorb, []).append({
                 "range": {"start": piece.start, "end": piece.end},
-                "url": fetch_url(piece.xorb),
+                "url": fetch_url(piece.xorb, piece.byte_start, piece.byte_end - 1),
                 "url_range": {"start": piece.byte_start, "end": piece.byte_end - 1},
             })
         terms = [{"hash": p.xorb, "unpacked_length": p.unpacked, "range": {"start": p.start, "end": p.end}} for p in plan.pieces]

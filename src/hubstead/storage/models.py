@@ -166,7 +166,7 @@ class XetChunk(Base):
     __tablename__ = "xet_chunks"
     xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chunk_hash: Mapped[str] = mapped_column(String(64))
+    chunk_hash: Mapped[str] = mapped_column(String(64), index=True)  # for global deduplication
     unpacked_size: Mapped[int] = mapped_column(Integer)
     serialized_start: Mapped[int] = mapped_column(BigInteger)
     serialized_end: Mapped[int] = mapped_column(BigInteger)
