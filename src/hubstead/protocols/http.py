@@ -19,9 +19,20 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials, PayloadTooLarge
+from hubstead.domain.errors import (
+    BadRequest,
+    Forbidden,
+    HubError,
+    InvalidCredentials,
+    InvalidName,
+    PayloadTooLarge,
+    RepoNotFound,
+)
+from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.hub import Hub
+from hubstead.services import access
 from hubstead.services.accounts import Principal
+from hubstead.services.repos import RepoHandle
 
 MAX_BODY = 2 * 1024 * 1024 * 1024  # a commit may inline up to ~100 MB of base64 per the client
 
@@ -90,6 +101,29 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
             return hub.accounts.authenticate(secret)
         return hub.accounts.authenticate_password(user, secret)
     raise InvalidCredentials()
+
+
+def open_repo(ctx: Ctx, repo_type: RepoType, ns: str, name: str, need: str = "read") -> RepoHandle:
+    """The repository named in the URL, if the caller may `need` it; an invalid name is simply
+    a repository that does not exist."""
+    try:
+        repo_id = RepoId.create(ns, name)
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    return ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need)
+
+
+def open_repo_for_upload(ctx: Ctx, repo_type: RepoType, ns: str, name: str, for_pull_request: bool) -> RepoHandle:
+    """Write access, or, for changes proposed as a pull request, read access and a write token
+    (as on the Hub, anyone who can read a repository may open a pull request on it)."""
+    if not for_pull_request:
+        return open_repo(ctx, repo_type, ns, name, "write")
+    handle = open_repo(ctx, repo_type, ns, name, "read")
+    if ctx.principal is None:
+        raise RepoNotFound(status=401)
+    if not ctx.principal.can_write:
+        raise Forbidden("This token has read access only: a write token is needed to upload or open a pull request")
+    return handle
 
 
 Handler = Callable[..., Any]

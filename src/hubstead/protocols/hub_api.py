@@ -11,7 +11,17 @@ from hubstead.domain.commit_ops import parse_json_commit, parse_ndjson_commit
 from hubstead.domain.errors import BadRequest, Forbidden, InvalidName, NotFound, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols import wire
-from hubstead.protocols.http import REPO_ID, REPO_TYPE, REVISION, Ctx, Router, json_response, next_link
+from hubstead.protocols.http import (
+    REPO_ID,
+    REPO_TYPE,
+    REVISION,
+    Ctx,
+    Router,
+    json_response,
+    next_link,
+    open_repo,
+    open_repo_for_upload,
+)
 from hubstead.services import access
 from hubstead.services.repos import RepoExists, RepoHandle
 
@@ -23,11 +33,7 @@ COMMITS_PAGE = 50
 
 
 def _repo(ctx: Ctx, rtype: str, ns: str, name: str, need: str = "read") -> RepoHandle:
-    try:
-        repo_id = RepoId.create(ns, name)
-    except InvalidName:
-        raise access.not_found(ctx.principal) from None
-    return ctx.hub.repos.get(RepoType.from_plural(rtype), repo_id, ctx.principal, need)
+    return open_repo(ctx, RepoType.from_plural(rtype), ns, name, need)
 
 
 def _repo_url(ctx: Ctx, repo_type: RepoType, repo_id: RepoId) -> str:
@@ -313,15 +319,7 @@ def _front_matter_errors(content: str) -> list[dict]:
 
 
 def _writer_for(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:
-    """Write access, or read access plus a write token when the change goes to a pull request."""
-    if ctx.flag("create_pr"):
-        handle = _repo(ctx, rtype, ns, name, "read")
-        if ctx.principal is None:
-            raise RepoNotFound(status=401)
-        if not ctx.principal.can_write:
-            raise Forbidden("This token has read access only: a write token is needed to open a pull request")
-        return handle
-    return _repo(ctx, rtype, ns, name, "write")
+    return open_repo_for_upload(ctx, RepoType.from_plural(rtype), ns, name, for_pull_request=ctx.flag("create_pr"))
 
 
 @router.route("POST", rf"{API_REPO}/preupload/{REVISION}")

@@ -8,39 +8,32 @@ import json
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hubstead.domain.errors import BadRequest, Forbidden, HubError, InvalidName, NotFound, RepoNotFound
+from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.hashing import is_sha256
-from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.http import URL_PREFIX, Ctx, Router, json_response, read_body
+from hubstead.protocols.http import URL_PREFIX, Ctx, Router, json_response, open_repo, open_repo_for_upload, read_body
 from hubstead.protocols.objects import large_file_response
-from hubstead.services import access
 
 router = Router()
 LFS_JSON = "application/vnd.git-lfs+json"
 LFS_REPO = rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/info/lfs/objects"
 
 
-def _lfs_repo(ctx: Ctx, prefix: str | None, ns: str, name: str, need: str):
-    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
-    try:
-        repo_id = RepoId.create(ns, name)
-    except InvalidName:
-        raise access.not_found(ctx.principal) from None
-    return ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need)
+def _repo_type(prefix: str | None) -> RepoType:
+    return RepoType.from_plural(prefix) if prefix else RepoType.MODEL
 
 
 @router.route("POST", rf"{LFS_REPO}/batch")
 def batch(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
     body = ctx.json()
     operation = body.get("operation")
-    handle = _lfs_repo(ctx, prefix, ns, name, "read")
     if operation == "upload":
-        # Writers upload to branches; readers with a write token may upload for a pull request.
-        if ctx.principal is None:
-            raise RepoNotFound(status=401)
-        if not ctx.principal.can_write:
-            raise Forbidden("This token has read access only: a write token is needed to upload")
+        # The batch request does not say whether the objects are for a branch or a pull request
+        # (the client omits `ref` for the latter), so uploads need what a pull request needs.
+        handle = open_repo_for_upload(ctx, _repo_type(prefix), ns, name, for_pull_request=True)
+    else:
+        handle = open_repo(ctx, _repo_type(prefix), ns, name, "read")
     if body.get("hash_algo", "sha256") != "sha256":
         raise BadRequest("Only the sha256 hash algorithm is supported")
     result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.base_url)
@@ -49,7 +42,7 @@ def batch(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
 
 @router.route("POST", rf"{LFS_REPO}/verify")
 def verify(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
-    handle = _lfs_repo(ctx, prefix, ns, name, "read")
+    handle = open_repo(ctx, _repo_type(prefix), ns, name, "read")
     ctx.hub.lfs.verify(handle, ctx.json())
     return json_response({"message": "ok"}, headers={"Content-Type": LFS_JSON})
 

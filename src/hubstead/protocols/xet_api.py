@@ -13,10 +13,21 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
-from hubstead.domain.errors import Forbidden, HubError, NotFound, RepoNotFound
+from hubstead.domain.errors import HubError, NotFound
+from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.hub_api import _repo
-from hubstead.protocols.http import REPO_ID, REPO_TYPE, REVISION, Ctx, Router, base_url, json_response, read_body
+from hubstead.protocols.http import (
+    REPO_ID,
+    REPO_TYPE,
+    REVISION,
+    Ctx,
+    Router,
+    base_url,
+    json_response,
+    open_repo,
+    open_repo_for_upload,
+    read_body,
+)
 
 router = Router()
 CAS = "/cas"
@@ -30,18 +41,13 @@ def cas_url(hub: Hub, request: Request) -> str:
 def xet_token(ctx: Ctx, rtype: str, ns: str, name: str, scope: str, rev: str):
     """Mint a CAS token for one repository. The JSON body is read by hf_xet, the X-Xet-* headers
     by huggingface_hub: both are sent."""
+    repo_type = RepoType.from_plural(rtype)
     if scope == "read":
-        handle = _repo(ctx, rtype, ns, name, "read")
+        handle = open_repo(ctx, repo_type, ns, name, "read")
         handle.git.resolve(rev)
-    elif ctx.flag("create_pr"):
-        handle = _repo(ctx, rtype, ns, name, "read")
-        if ctx.principal is None:
-            raise RepoNotFound(status=401)
-        if not ctx.principal.can_write:
-            raise Forbidden("This token has read access only: a write token is needed to upload")
     else:
-        handle = _repo(ctx, rtype, ns, name, "write")
-        if rev not in ("None", ""):
+        handle = open_repo_for_upload(ctx, repo_type, ns, name, for_pull_request=ctx.flag("create_pr"))
+        if rev not in ("None", "") and not ctx.flag("create_pr"):
             handle.git.resolve(rev)
     token, expires = ctx.hub.xet.issue_token(handle.row.id, scope)
     url = cas_url(ctx.hub, ctx.request)
