@@ -253,7 +253,7 @@ def test_validate_yaml(http: httpx.Client, api: HfApi):
     ok = http.post("/api/validate-yaml", json={"content": "---\nlicense: mit\n---\n# hi", "repoType": "model"})
     assert ok.status_code == 200 and ok.json() == {"errors": [], "warnings": []}
     bad = http.post("/api/validate-yaml", json={"content": "---\nlicense: [mit\n---\n# hi", "repoType": "model"})
-    assert bad.status_code == 400 and "Invalid YAML" in bad.json()["errors"][0]["message"]
+    assert bad.status_code == 400 and "invalid YAML" in bad.json()["errors"][0]["message"]
     repo_id = api.create_repo("bad-card").repo_id
     with pytest.raises(ValueError, match="Invalid metadata in README.md"):
         api.upload_file(path_or_fileobj=b"---\nlicense: [mit\n---\n", path_in_repo="README.md", repo_id=repo_id)

@@ -96,6 +96,30 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Recompute derived data (card, tags, pipeline…) of one repository or of all of them."""
+    from sqlalchemy import select
+
+    from hubstead.domain.repo_ids import RepoId, RepoType
+    from hubstead.storage.models import Repository
+
+    hub = _hub()
+    ids = None
+    if args.repo:
+        repo_type = RepoType.parse(args.repo_type)
+        repo_id = RepoId.parse(args.repo)
+        with hub.db.session() as session:
+            found = session.scalar(select(Repository.id).where(
+                Repository.type == repo_type.value, Repository.namespace == repo_id.namespace, Repository.name == repo_id.name))
+        if found is None:
+            print(f"error: no {repo_type.value} named {repo_id}", file=sys.stderr)
+            return 2
+        ids = [found]
+    count = hub.cards.reindex(ids)
+    print(f"reindexed {count} repositories")
+    return 0
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -145,6 +169,12 @@ def build_parser() -> argparse.ArgumentParser:
     create_token.add_argument("--role", choices=["read", "write"], default=env("HUBSTEAD_TOKEN_ROLE", "write"), help="[env HUBSTEAD_TOKEN_ROLE]")
     create_token.add_argument("--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]")
     create_token.set_defaults(func=cmd_token_create)
+
+    reindex = commands.add_parser("reindex", help="recompute cards, tags and pipeline of one or all repositories")
+    _add_global(reindex)
+    reindex.add_argument("repo", nargs="?", help="namespace/name (default: every repository)")
+    reindex.add_argument("--repo-type", default="model", choices=["model", "dataset", "space"])
+    reindex.set_defaults(func=cmd_reindex)
 
     gc = commands.add_parser("gc", help="free storage no repository references any more")
     _add_global(gc)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from hubstead.services.accounts import AccountService
+from hubstead.services.cards import CardService
 from hubstead.services.commits import CommitService
 from hubstead.services.discussions import DiscussionService
 from hubstead.services.files import FileService
@@ -35,3 +36,5 @@ class Hub:
         self.refs = RefService(self.repos)
         self.xet = XetService(self.db, self.blobs, settings.secret_key)
         self.files = FileService(self.db, self.blobs, self.xet)
+        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.repos)
+        self.repos.ref_listeners.append(self.cards.on_ref_change)

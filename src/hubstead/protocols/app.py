@@ -11,7 +11,7 @@ from starlette.types import Receive, Scope, Send
 
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import git_http, hub_api, lfs_api, resolve, xet_api
+from hubstead.protocols import git_http, hub_api, lfs_api, resolve, web, xet_api
 from hubstead.protocols.http import Router, error_response
 from hubstead.services.repos import RepoMoved
 from hubstead.settings import Settings
@@ -26,6 +26,7 @@ def build_router() -> Router:
     router.include(git_http.router)
     router.include(resolve.router)
     router.include(hub_api.router)
+    router.include(web.router)  # last: its /{namespace}/{name} pattern would shadow the others
     return router
 
 

@@ -10,6 +10,8 @@ to the refs cache afterwards.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import zlib
 from typing import AsyncIterator
 
@@ -98,9 +100,10 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
     before = git.refs("refs/") if service == "git-receive-pack" else {}
     if service == "git-receive-pack":
         await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
+    env = {**os.environ, "HUBSTEAD_PYTHON": sys.executable, "HUBSTEAD_REPO_TYPE": handle.type.value}
     process = await asyncio.create_subprocess_exec(
         "git", service[4:], "--stateless-rpc", str(git.path),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
     )
 
     async def feed() -> None:

@@ -5,8 +5,7 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs
 
-import yaml
-
+from hubstead.domain.cards import validate_card_text
 from hubstead.domain.commit_ops import parse_json_commit, parse_ndjson_commit
 from hubstead.domain.errors import BadRequest, Forbidden, InvalidName, NotFound, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId, RepoType
@@ -170,7 +169,16 @@ def list_repos(ctx: Ctx, rtype: str):
     headers = {}
     if len(rows) > size and not limit:
         headers["Link"] = next_link(ctx, cursor=_encode_cursor(offset + size))
-    return json_response([wire.repo_summary(row) for row in rows[:size]], headers=headers)
+    rows = rows[:size]
+    full = ctx.flag("full")
+    cards = ctx.hub.cards.stored_many([row.id for row in rows])
+    items = []
+    for row in rows:
+        item = wire.repo_summary(row)
+        item.update(wire.card_fields(row.type, cards.get(row.id), with_card_data=full or ctx.flag("cardData"),
+                                     with_config=full or ctx.flag("config")))
+        items.append(item)
+    return json_response(items, headers=headers)
 
 
 @router.route("GET", rf"{API_REPO}(?:/revision/{REVISION})?")
@@ -178,7 +186,7 @@ def repo_info(ctx: Ctx, rtype: str, ns: str, name: str, rev: str = "main"):
     handle = _repo(ctx, rtype, ns, name)
     expand = _expand(ctx, handle.type)
     commit = handle.git.resolve(rev)
-    info = wire.repo_info(handle, commit, blobs=ctx.flag("blobs"))
+    info = wire.repo_info(handle, commit, blobs=ctx.flag("blobs"), card=ctx.hub.cards.for_commit(handle, commit))
     if expand:
         info = {key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand}
     return json_response(info)
@@ -296,26 +304,10 @@ def validate_yaml(ctx: Ctx):
     content = body.get("content", "")
     if not isinstance(content, str):
         return json_response({"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400)
-    errors = _front_matter_errors(content)
-    return json_response({"errors": errors, "warnings": []}, 400 if errors else 200)
-
-
-def _front_matter_errors(content: str) -> list[dict]:
-    text = content.lstrip("\ufeff")
-    if not text.startswith("---"):
-        return []
-    lines = text.splitlines()
-    try:
-        end = next(i for i in range(1, len(lines)) if lines[i].strip() == "---")
-    except StopIteration:
-        return []
-    try:
-        data = yaml.safe_load("\n".join(lines[1:end]))
-    except yaml.YAMLError as exc:
-        return [{"message": f"Invalid YAML in the metadata block: {exc}"}]
-    if data is not None and not isinstance(data, dict):
-        return [{"message": "The metadata block must be a YAML mapping"}]
-    return []
+    repo_type = RepoType.parse(body.get("repoType")).value
+    result = validate_card_text(content, repo_type)
+    payload = {"errors": [{"message": m} for m in result.errors], "warnings": [{"message": m} for m in result.warnings]}
+    return json_response(payload, 400 if result.errors else 200)
 
 
 def _writer_for(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:

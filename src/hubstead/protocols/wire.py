@@ -54,6 +54,25 @@ def sibling(entry: TreeEntry, blobs: bool) -> dict:
     return data
 
 
+def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: bool = True) -> dict:
+    """Fields derived from the card and files (a DerivedCard or a stored RepoCard, or None)."""
+    if card is None:
+        return {}
+    data: dict = {"tags": list(card.tags or [])}
+    if repo_type == RepoType.MODEL.value:
+        if card.pipeline_tag:
+            data["pipeline_tag"] = card.pipeline_tag
+        if card.library_name:
+            data["library_name"] = card.library_name
+        derived = dict(card.derived or {})
+        if not with_config:
+            derived.pop("config", None)
+        data.update(derived)
+    if with_card_data and card.card_data:
+        data["cardData"] = card.card_data
+    return data
+
+
 def repo_summary(row: Repository) -> dict:
     """The fields every listing and info response carries."""
     repo_id = f"{row.namespace}/{row.name}"
@@ -75,7 +94,7 @@ def repo_summary(row: Repository) -> dict:
     return data
 
 
-def repo_info(handle: RepoHandle, commit: str, blobs: bool) -> dict:
+def repo_info(handle: RepoHandle, commit: str, blobs: bool, card=None) -> dict:
     git: GitRepo = handle.git
     files = [e for e in git.list_tree(commit, recursive=True) if e.type == "file"]
     info = repo_summary(handle.row)
@@ -86,9 +105,9 @@ def repo_info(handle: RepoHandle, commit: str, blobs: bool) -> dict:
         downloadsAllTime=handle.row.downloads,
         siblings=[sibling(e, blobs) for e in files],
         usedStorage=sum(e.size for e in files),
-        cardData={},
         spaces=[],
     )
+    info.update(card_fields(handle.row.type, card))
     if handle.type is RepoType.DATASET:
         info.pop("spaces")
         info["description"] = ""

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
+from hubstead.domain.cards import validate_card_text
 from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
 from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound
 from hubstead.domain.lfs_pointer import LfsPointer
@@ -30,6 +31,13 @@ STALE_PARENT = "The branch was updated since you opened this page. Please refres
 class CommitResult:
     oid: str
     pr_num: int | None = None
+
+
+def _check_card(content: bytes, repo_type: str) -> None:
+    """A README.md whose metadata the hub would refuse is refused before anything is written."""
+    result = validate_card_text(content.decode("utf-8", "replace"), repo_type)
+    if result.errors:
+        raise BadRequest("Invalid metadata in README.md: " + "; ".join(result.errors))
 
 
 def branch_ref(revision: str) -> str:
@@ -83,6 +91,8 @@ class CommitService:
         changes: list[Change] = []
         for op in request.operations:
             if isinstance(op, AddFile):
+                if op.path == "README.md":
+                    _check_card(op.content, handle.type.value)
                 changes.append(BlobChange(op.path, op.content))
             elif isinstance(op, AddLfsFile):
                 stored = self.lfs.repo_object(handle.row.id, op.oid)

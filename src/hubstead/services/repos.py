@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from dataclasses import dataclass
+from typing import Callable
 from functools import cached_property
 
 from sqlalchemy import bindparam, delete, select
@@ -81,6 +82,9 @@ class RepoService:
     def __init__(self, db: Database, git: GitStore):
         self.db = db
         self.git = git
+        # Called with (repo row id, ref, new target) after every ref change is recorded: derived
+        # data (cards, tags) listens here instead of every writer calling it.
+        self.ref_listeners: list[Callable[[int, str, str | None], None]] = []
 
     # -- lookup -------------------------------------------------------------------------------
 
@@ -148,6 +152,8 @@ class RepoService:
             except BaseException:
                 self.git.delete(key)
                 raise
+        for listener in self.ref_listeners:
+            listener(row.id, "refs/heads/main", head)
         return RepoHandle(row=row, store=self.git)
 
     # -- changes ------------------------------------------------------------------------------
@@ -204,6 +210,8 @@ class RepoService:
                 row.last_modified = now
                 if ref == "refs/heads/main":
                     row.head_sha = target
+        for listener in self.ref_listeners:
+            listener(repo_row_id, ref, target)
 
     def list(
         self,

@@ -24,20 +24,9 @@ from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_poin
 
 ZERO_OID = "0" * 40
 
-# Pushes may create, move and delete branches and tags; pull request refs are the hub's, and the
-# default branch stays.
+# The push policy lives in hubstead.githooks; the server passes its interpreter in the environment.
 PRE_RECEIVE_HOOK = """#!/bin/sh
-status=0
-while read old new ref; do
-  case "$ref" in
-    refs/heads/*|refs/tags/*) ;;
-    *) echo "hubstead: refusing to update $ref: only branches and tags can be pushed" >&2; status=1 ;;
-  esac
-  if [ "$ref" = refs/heads/main ] && [ "$new" = 0000000000000000000000000000000000000000 ]; then
-    echo "hubstead: refusing to delete the default branch" >&2; status=1
-  fi
-done
-exit $status
+exec "${HUBSTEAD_PYTHON:-python3}" -m hubstead.githooks pre-receive
 """
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 
@@ -102,7 +91,7 @@ class GitStore:
         """Install the push policy: git's fsck on received objects and the pre-receive hook."""
         path = self.path(key)
         hook = path / "hooks" / "pre-receive"
-        if hook.exists():
+        if hook.exists() and hook.read_text() == PRE_RECEIVE_HOOK:
             return
         repo = pygit2.Repository(str(path))
         repo.config["receive.fsckObjects"] = True

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import (
+    JSON,
     BigInteger,
     Boolean,
     DateTime,
@@ -192,3 +193,22 @@ class XetFileTerm(Base):
     chunk_start: Mapped[int] = mapped_column(Integer)
     chunk_end: Mapped[int] = mapped_column(Integer)
     unpacked_size: Mapped[int] = mapped_column(BigInteger)
+
+
+class RepoCard(Base):
+    """What the hub derives from a repository's default branch: card metadata, tags, pipeline,
+    rendered card… Recomputed after every change of `main` (and by `hubstead reindex`), so that
+    listings and search read it instead of opening git."""
+
+    __tablename__ = "repo_cards"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    commit: Mapped[str] = mapped_column(String(40))
+    card_data: Mapped[dict] = mapped_column(JSON, default=dict)
+    card_text: Mapped[str] = mapped_column(Text, default="")
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    pipeline_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    library_name: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    derived: Mapped[dict] = mapped_column(JSON, default=dict)  # transformersInfo, config, safetensors, widgetData, …
+    card_html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    renderer_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

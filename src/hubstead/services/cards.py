@@ -1,0 +1,234 @@
+"""Model and dataset cards: what the hub derives from a repository's files.
+
+After every change of the default branch the hub reads README.md (metadata + text), config.json,
+tokenizer_config.json and the headers of the safetensors files, derives the tags, pipeline,
+library and the other fields the API returns, renders the card to HTML, and stores it all in
+`repo_cards`: listings and search read that row instead of opening git. Other revisions are
+derived on request.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import struct
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from hubstead.domain.cards import CardSyntaxError, split_card
+from hubstead.domain.repo_ids import RepoType
+from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data, summarize_safetensors
+from hubstead.rendering import RENDERER_VERSION, render_card_html
+from hubstead.services.repos import RepoHandle, RepoService
+from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.database import Database
+from hubstead.storage.gitrepo import GitStore, TreeEntry
+from hubstead.storage.models import RepoCard, Repository, utcnow
+
+log = logging.getLogger("hubstead.cards")
+MAX_JSON_FILE = 5 * 1024 * 1024
+MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
+MAX_SAFETENSORS_FILES = 64
+
+
+@dataclass
+class DerivedCard:
+    """Everything derived from one commit of a repository."""
+
+    commit: str
+    card_data: dict
+    card_text: str
+    tags: list[str]
+    pipeline_tag: str | None = None
+    library_name: str | None = None
+    derived: dict = field(default_factory=dict)  # API fields: transformersInfo, config, safetensors, …
+
+
+class CardService:
+    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet, repos: RepoService):
+        self.db = db
+        self.git = git
+        self.blobs = blobs
+        self.xet = xet
+        self.repos = repos
+
+    # -- deriving -----------------------------------------------------------------------------
+
+    def derive(self, handle: RepoHandle, commit: str) -> DerivedCard:
+        git = handle.git
+        entries = [e for e in git.list_tree(commit, recursive=True) if e.type == "file"]
+        by_path = {e.path: e for e in entries}
+        text = self._read_text(handle, by_path.get("README.md"))
+        try:
+            document = split_card(text)
+            metadata, body = document.metadata, document.body
+        except CardSyntaxError:
+            metadata, body = {}, text
+        files = [e.path for e in entries]
+        if handle.type is not RepoType.MODEL:
+            tags = dataset_tags(metadata, files) if handle.type is RepoType.DATASET else list(metadata.get("tags") or [])
+            return DerivedCard(commit, metadata, body, [str(t) for t in tags])
+        snapshot = RepoSnapshot(
+            files=files,
+            card_metadata=metadata,
+            card_text=body,
+            # diffusers pipelines describe themselves in model_index.json, PEFT adapters in
+            # adapter_config.json: the derivation recognises either in place of config.json
+            config=(self._read_json(handle, by_path.get("config.json"))
+                    or self._read_json(handle, by_path.get("model_index.json"))
+                    or self._read_json(handle, by_path.get("adapter_config.json"))),
+            tokenizer_config=self._read_json(handle, by_path.get("tokenizer_config.json")),
+        )
+        data = derive_model_data(snapshot)
+        derived: dict = {
+            "transformersInfo": data.transformers_info,
+            "config": data.config,
+            "widgetData": data.widget_data,
+            "mask_token": data.mask_token,
+            "evalResults": data.eval_results,
+            "model-index": metadata.get("model-index"),
+        }
+        headers = self._safetensors_headers(handle, [e for e in entries if e.path.endswith(".safetensors")])
+        if headers:
+            derived["safetensors"] = summarize_safetensors(headers)
+        return DerivedCard(commit, metadata, body, data.tags, data.pipeline_tag, data.library_name,
+                           {k: v for k, v in derived.items() if v not in (None, [], {})})
+
+    def _read_bytes(self, handle: RepoHandle, entry: TreeEntry | None, limit: int, length: int | None = None) -> bytes | None:
+        """The first `length` bytes (default: all, up to `limit`) of a file, wherever it is stored."""
+        if entry is None or entry.size > limit and length is None:
+            return None
+        if entry.lfs is None:
+            data = handle.git.read_blob(entry.oid)
+            return data if length is None else data[:length]
+        end = entry.size if length is None else min(length, entry.size)
+        path = self.blobs.local_path(entry.lfs.oid)
+        if path is not None:
+            with open(path, "rb") as handle_:
+                return handle_.read(end)
+        xet_hash = self._xet_hash(entry.lfs.oid)
+        if xet_hash is None:
+            return None
+        return b"".join(self.xet.stream(xet_hash, entry.size, 0, end)) if end else b""
+
+    def _xet_hash(self, oid: str) -> str | None:
+        from hubstead.storage.models import LfsObject
+
+        with self.db.session() as session:
+            row = session.get(LfsObject, oid)
+            return row.xet_hash if row is not None else None
+
+    def _read_text(self, handle: RepoHandle, entry: TreeEntry | None) -> str:
+        data = self._read_bytes(handle, entry, MAX_JSON_FILE)
+        return data.decode("utf-8", "replace") if data else ""
+
+    def _read_json(self, handle: RepoHandle, entry: TreeEntry | None) -> dict | None:
+        data = self._read_bytes(handle, entry, MAX_JSON_FILE)
+        if not data:
+            return None
+        try:
+            value = json.loads(data)
+        except (ValueError, UnicodeDecodeError):
+            return None
+        return value if isinstance(value, dict) else None
+
+    def _safetensors_headers(self, handle: RepoHandle, entries: list[TreeEntry]) -> list[dict]:
+        """The JSON header of each safetensors file (8-byte little-endian length, then JSON)."""
+        headers = []
+        for entry in entries[:MAX_SAFETENSORS_FILES]:
+            prefix = self._read_bytes(handle, entry, MAX_SAFETENSORS_HEADER, length=8)
+            if not prefix or len(prefix) < 8:
+                continue
+            (length,) = struct.unpack("<Q", prefix)
+            if length > MAX_SAFETENSORS_HEADER or 8 + length > entry.size:
+                continue
+            raw = self._read_bytes(handle, entry, MAX_SAFETENSORS_HEADER, length=8 + length)
+            try:
+                header = json.loads(raw[8:])
+            except (ValueError, UnicodeDecodeError, TypeError):
+                continue
+            if isinstance(header, dict):
+                headers.append(header)
+        return headers
+
+    # -- stored copy of the default branch ----------------------------------------------------
+
+    def refresh(self, repo_row_id: int) -> RepoCard | None:
+        """Re-derive and store the default branch's card (called after every change of main)."""
+        with self.db.session() as session:
+            row = session.get(Repository, repo_row_id)
+        if row is None:
+            return None
+        handle = RepoHandle(row=row, store=self.git)
+        commit = handle.git.ref_target("refs/heads/main")
+        if commit is None:
+            return None
+        card = self.derive(handle, commit)
+        html = self.render(handle, card.card_text, "main")
+        with self.db.session() as session:
+            stored = session.get(RepoCard, repo_row_id) or RepoCard(repo_id=repo_row_id)
+            stored.commit = commit
+            stored.card_data = card.card_data
+            stored.card_text = card.card_text
+            stored.tags = card.tags
+            stored.pipeline_tag = card.pipeline_tag
+            stored.library_name = card.library_name
+            stored.derived = card.derived
+            stored.card_html = html
+            stored.renderer_version = RENDERER_VERSION if html is not None else None
+            stored.updated_at = utcnow()
+            session.merge(stored)
+        return stored
+
+    def on_ref_change(self, repo_row_id: int, ref: str, target: str | None) -> None:
+        """Listener for RepoService: a new head of main means a new card. Never fails a write."""
+        if ref != "refs/heads/main":
+            return
+        try:
+            self.refresh(repo_row_id)
+        except Exception:  # noqa: BLE001 - the commit has landed; `hubstead reindex` repairs this
+            log.exception("could not derive the card of repository %s", repo_row_id)
+
+    def stored(self, repo_row_id: int) -> RepoCard | None:
+        with self.db.session() as session:
+            return session.get(RepoCard, repo_row_id)
+
+    def stored_many(self, repo_row_ids: list[int]) -> dict[int, RepoCard]:
+        if not repo_row_ids:
+            return {}
+        with self.db.session() as session:
+            return {c.repo_id: c for c in session.scalars(select(RepoCard).where(RepoCard.repo_id.in_(repo_row_ids)))}
+
+    def for_commit(self, handle: RepoHandle, commit: str) -> DerivedCard:
+        stored = self.stored(handle.row.id)
+        if stored is not None and stored.commit == commit:
+            return DerivedCard(commit, stored.card_data, stored.card_text, stored.tags, stored.pipeline_tag,
+                               stored.library_name, stored.derived)
+        return self.derive(handle, commit)
+
+    def html(self, handle: RepoHandle) -> str | None:
+        """The rendered card of main, re-rendered when the renderer changed since it was stored."""
+        stored = self.stored(handle.row.id)
+        if stored is None:
+            stored = self.refresh(handle.row.id)
+            if stored is None:
+                return None
+        if stored.renderer_version != RENDERER_VERSION:
+            stored = self.refresh(handle.row.id)
+        return stored.card_html
+
+    def render(self, handle: RepoHandle, body: str, revision: str) -> str | None:
+        base = f"/{handle.type.url_prefix}{handle.id}"
+        try:
+            return render_card_html(body, resolve_prefix=f"{base}/resolve/{revision}/", blob_prefix=f"{base}/blob/{revision}/")
+        except Exception:  # noqa: BLE001 - a card that cannot be rendered is shown as missing, not a 500
+            log.exception("could not render the card of %s", handle.id)
+            return None
+
+    def reindex(self, repo_row_ids: list[int] | None = None) -> int:
+        with self.db.session() as session:
+            ids = repo_row_ids if repo_row_ids is not None else list(session.scalars(select(Repository.id).order_by(Repository.id)))
+        for repo_row_id in ids:
+            self.refresh(repo_row_id)
+        return len(ids)
