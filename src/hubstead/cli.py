@@ -120,6 +120,13 @@ def cmd_reindex(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_counters(_args: argparse.Namespace) -> int:
+    """Daily job: 30-day download counters and trending scores from the daily rows."""
+    count = _hub().counters.refresh_windows()
+    print(f"refreshed the counters of {count} repositories")
+    return 0
+
+
 def cmd_gc(args: argparse.Namespace) -> int:
     import datetime as dt
 
@@ -175,6 +182,10 @@ def build_parser() -> argparse.ArgumentParser:
     reindex.add_argument("repo", nargs="?", help="namespace/name (default: every repository)")
     reindex.add_argument("--repo-type", default="model", choices=["model", "dataset", "space"])
     reindex.set_defaults(func=cmd_reindex)
+
+    counters = commands.add_parser("counters", help="recompute 30-day downloads and trending scores (run daily)")
+    _add_global(counters)
+    counters.set_defaults(func=cmd_counters)
 
     gc = commands.add_parser("gc", help="free storage no repository references any more")
     _add_global(gc)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from hubstead.services.accounts import AccountService
 from hubstead.services.cards import CardService
 from hubstead.services.commits import CommitService
+from hubstead.services.counters import CounterService
+from hubstead.services.discovery import DiscoveryService
 from hubstead.services.discussions import DiscussionService
 from hubstead.services.files import FileService
 from hubstead.services.lfs import LfsService
@@ -38,3 +40,5 @@ class Hub:
         self.files = FileService(self.db, self.blobs, self.xet)
         self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.repos)
         self.repos.ref_listeners.append(self.cards.on_ref_change)
+        self.discovery = DiscoveryService(self.db)
+        self.counters = CounterService(self.db)

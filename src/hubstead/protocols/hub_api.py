@@ -22,6 +22,7 @@ from hubstead.protocols.http import (
     open_repo_for_upload,
 )
 from hubstead.services import access
+from hubstead.services.discovery import MAX_PAGE, ListQuery
 from hubstead.services.repos import RepoExists, RepoHandle
 
 router = Router()
@@ -156,29 +157,95 @@ def update_settings(ctx: Ctx, rtype: str, ns: str, name: str):
 
 @router.route("GET", rf"/api/{REPO_TYPE}")
 def list_repos(ctx: Ctx, rtype: str):
+    """The Hub's listing: tag filters (AND), author, id search, gated, sort, cursor pages."""
     repo_type = RepoType.from_plural(rtype)
-    limit_param = ctx.query.get("limit")
-    page_size = 1000
-    limit = int(limit_param) if limit_param and limit_param.isdigit() else None
-    offset = _cursor(ctx)
-    size = min(page_size, limit) if limit else page_size
-    rows = ctx.hub.repos.list(
-        ctx.principal, repo_type, search=ctx.query.get("search"), author=ctx.query.get("author"),
-        sort=ctx.query.get("sort"), offset=offset, limit=size + 1,
+    q = ctx.query
+    expand = _expand(ctx, repo_type)
+    if expand and (ctx.flag("full") or ctx.flag("cardData") or ctx.flag("config")):
+        raise BadRequest("'expand' cannot be combined with 'full', 'cardData' or 'config'")
+    tags = [t for t in q.getlist("filter") if t]
+    for param, prefix in (("library", ""), ("language", ""), ("license", "license:"), ("dataset", "dataset:"), ("other", "")):
+        tags += [prefix + v if prefix and not v.startswith(prefix) else v for v in q.getlist(param) if v]
+    if repo_type is not RepoType.MODEL and q.get("pipeline_tag"):
+        tags.append(f"task_categories:{q['pipeline_tag']}")
+    limit = q.get("limit", "")
+    sort = q.get("sort") or None
+    direction = q.get("direction")  # not sent by current clients; "-1" (descending) by older ones
+    query = ListQuery(
+        repo_type=repo_type,
+        tags=tags,
+        pipeline_tag=q.get("pipeline_tag") if repo_type is RepoType.MODEL else None,
+        author=q.get("author") or None,
+        search=" ".join(q.getlist("search")).strip() or None,
+        gated=None if q.get("gated") is None else q.get("gated", "").lower() == "true",
+        sort=sort,
+        descending=direction == "-1" if sort in (None, "id") else direction != "1",
+        limit=int(limit) if limit.isdigit() else MAX_PAGE,
+        cursor=q.get("cursor") or None,
     )
-    headers = {}
-    if len(rows) > size and not limit:
-        headers["Link"] = next_link(ctx, cursor=_encode_cursor(offset + size))
-    rows = rows[:size]
+    rows, cursor = ctx.hub.discovery.list(ctx.principal, query)
+    headers = {"Link": next_link(ctx, cursor=cursor)} if cursor else {}
     full = ctx.flag("full")
     cards = ctx.hub.cards.stored_many([row.id for row in rows])
     items = []
     for row in rows:
         item = wire.repo_summary(row)
-        item.update(wire.card_fields(row.type, cards.get(row.id), with_card_data=full or ctx.flag("cardData"),
-                                     with_config=full or ctx.flag("config")))
+        item.update(wire.card_fields(row.type, cards.get(row.id), with_card_data=full or ctx.flag("cardData") or "cardData" in expand,
+                                     with_config=full or ctx.flag("config") or "config" in expand))
+        if expand:
+            item["sha"] = row.head_sha
+            item = {key: item.get(key) for key in ("_id", "id", *expand)}
         items.append(item)
     return json_response(items, headers=headers)
+
+
+@router.route("GET", r"/api/(?P<rtype>models|datasets)-tags-by-type")
+def tags_by_type(ctx: Ctx, rtype: str):
+    """Facet counts for the filter sidebar: tags by kind, most used first."""
+    return json_response(ctx.hub.discovery.facets(ctx.principal, RepoType.from_plural(rtype)))
+
+
+@router.route("GET", r"/api/search/full-text")
+def full_text_search(ctx: Ctx):
+    """Full-text search over ids and card text (SQLite FTS5 or PostgreSQL), best match first."""
+    q = ctx.query
+    repo_type = RepoType.parse(q.get("type")) if q.get("type") else None
+    limit = q.get("limit", "20")
+    hits = ctx.hub.discovery.full_text(ctx.principal, q.get("q", ""), repo_type, int(limit) if limit.isdigit() else 20)
+    return json_response({
+        "hits": [{"repoId": f"{row.namespace}/{row.name}", "repoType": row.type, "score": round(float(score), 6)}
+                 for row, score in hits],
+        "numHits": len(hits),
+    })
+
+
+@router.route("POST DELETE", rf"{API_REPO}/like")
+def like(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _repo(ctx, rtype, ns, name)
+    if ctx.request.method == "POST":
+        ctx.hub.counters.like(ctx.principal, handle)
+    else:
+        ctx.hub.counters.unlike(ctx.principal, handle)
+    return json_response({})
+
+
+@router.route("GET", rf"{API_REPO}/likers")
+def likers(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _repo(ctx, rtype, ns, name)
+    return json_response([{"user": user, "fullname": user, "avatarUrl": "", "type": "user"}
+                          for user in ctx.hub.counters.likers(handle)])
+
+
+@router.route("GET", r"/api/users/(?P<user>[^/]+)/likes")
+def user_likes(ctx: Ctx, user: str):
+    from hubstead.services.access import can_read
+
+    likes = [
+        {"createdAt": wire.iso(when), "repo": {"name": f"{row.namespace}/{row.name}", "type": row.type}}
+        for when, row in ctx.hub.counters.liked_by(user)
+        if can_read(ctx.principal, row.namespace, row.private)
+    ]
+    return json_response(likes)
 
 
 @router.route("GET", rf"{API_REPO}(?:/revision/{REVISION})?")

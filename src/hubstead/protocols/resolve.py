@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from hubstead.domain.errors import InvalidName, RangeNotSatisfiable
@@ -16,6 +17,9 @@ from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router
 from hubstead.protocols.objects import large_file_response
 from hubstead.services import access
+from hubstead.services.counters import is_query_file
+
+QUERY_FILE_ENDINGS = (".json", ".yaml", ".gguf", ".safetensors", ".ckpt", ".bin", ".nemo")
 
 router = Router()
 _RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
@@ -52,6 +56,28 @@ def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | Non
         raise access.not_found(ctx.principal) from None
     handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal)
     found = ctx.hub.files.resolve(handle, rev, path)
+    response = _file_response(ctx, found, repo_type, repo_id)
+    if _counts_as_download(ctx, path):
+        response.background = BackgroundTask(_count_download, ctx.hub, handle.row.id, path)
+    return response
+
+
+def _counts_as_download(ctx: Ctx, path: str) -> bool:
+    """huggingface_hub marks its HEAD and GET with X-HF-Download-Counter: count its HEAD, and the
+    GET of every other client, so that one download counts once."""
+    marked = "x-hf-download-counter" in ctx.request.headers
+    if (ctx.request.method == "HEAD") != marked:
+        return False
+    return path.endswith(QUERY_FILE_ENDINGS)
+
+
+def _count_download(hub, repo_row_id: int, path: str) -> None:
+    card = hub.cards.stored(repo_row_id)
+    if is_query_file(path, card.library_name if card is not None else None):
+        hub.counters.count_download(repo_row_id)
+
+
+def _file_response(ctx: Ctx, found, repo_type: RepoType, repo_id: RepoId) -> Response:
     size = found.entry.size
     headers = {
         "X-Repo-Commit": found.commit,

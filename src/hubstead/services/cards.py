@@ -14,7 +14,7 @@ import logging
 import struct
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select
 
 from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.repo_ids import RepoType
@@ -24,7 +24,7 @@ from hubstead.services.repos import RepoHandle, RepoService
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore, TreeEntry
-from hubstead.storage.models import RepoCard, Repository, utcnow
+from hubstead.storage.models import RepoCard, Repository, RepoSearchDocument, RepoTag, utcnow
 
 log = logging.getLogger("hubstead.cards")
 MAX_JSON_FILE = 5 * 1024 * 1024
@@ -179,7 +179,23 @@ class CardService:
             stored.renderer_version = RENDERER_VERSION if html is not None else None
             stored.updated_at = utcnow()
             session.merge(stored)
+            self._index(session, row, card)
         return stored
+
+    @staticmethod
+    def _index(session, row: Repository, card: DerivedCard) -> None:
+        """The rows listings filter on (tags) and full-text search reads (id and card text)."""
+        session.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
+        tags = list(dict.fromkeys(str(t)[:255] for t in card.tags))
+        if tags:
+            session.execute(insert(RepoTag), [{"repo_id": row.id, "tag": tag} for tag in tags])
+        title = f"{row.namespace}/{row.name}"
+        document = session.get(RepoSearchDocument, row.id)
+        words = f"{title} {row.namespace} {row.name.replace('-', ' ').replace('_', ' ')}"
+        if document is None:
+            session.add(RepoSearchDocument(repo_id=row.id, title=words, body=card.card_text))
+        else:
+            document.title, document.body = words, card.card_text
 
     def on_ref_change(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Listener for RepoService: a new head of main means a new card. Never fails a write."""

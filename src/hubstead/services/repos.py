@@ -177,6 +177,10 @@ class RepoService:
             _drop_redirect(session, repo_type, target)
             session.add(RepoRedirect(type=repo_type.value, namespace=source.namespace, name=source.name, repo_id=row.id))
             row.namespace, row.name = target.namespace, target.name
+        # Derived data names the repository (card links, search index): tell the listeners, as
+        # if main had moved, so they recompute it under the new name.
+        for listener in self.ref_listeners:
+            listener(handle.row.id, "refs/heads/main", handle.row.head_sha)
         return target
 
     def update_settings(
@@ -212,40 +216,6 @@ class RepoService:
                     row.head_sha = target
         for listener in self.ref_listeners:
             listener(repo_row_id, ref, target)
-
-    def list(
-        self,
-        principal: Principal | None,
-        repo_type: RepoType,
-        search: str | None = None,
-        author: str | None = None,
-        sort: str | None = None,
-        offset: int = 0,
-        limit: int = 1000,
-    ) -> list[Repository]:
-        """Basic listing (full discovery comes with the search index)."""
-        with self.db.session() as session:
-            query = select(Repository).where(Repository.type == repo_type.value)
-            if author:
-                query = query.where(Repository.namespace == author)
-            if search:
-                query = query.where((Repository.namespace + "/" + Repository.name).contains(search, autoescape=True))
-            visible = [Repository.private.is_(False)]
-            if principal is not None:
-                if principal.is_admin:
-                    visible = []
-                else:
-                    namespaces = [principal.name, *principal.org_roles]
-                    visible = [Repository.private.is_(False) | Repository.namespace.in_(namespaces)]
-            query = query.where(*visible)
-            order = {
-                "lastModified": Repository.last_modified.desc(),
-                "createdAt": Repository.created_at.desc(),
-                "downloads": Repository.downloads.desc(),
-                "likes": Repository.likes.desc(),
-            }.get(sort or "", None)
-            query = query.order_by(*( [order] if order is not None else []), Repository.id)
-            return list(session.scalars(query.offset(offset).limit(limit)))
 
 
 def _name_taken(session, repo_type: RepoType, repo_id: RepoId) -> bool:

@@ -8,7 +8,10 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
+    Float,
+    Index,
     ForeignKey,
     Integer,
     MetaData,
@@ -73,7 +76,15 @@ class Repository(Base):
     so renaming a repository never moves data on disk."""
 
     __tablename__ = "repositories"
-    __table_args__ = (UniqueConstraint("type", "namespace", "name", name="uq_repositories_type_namespace_name"),)
+    __table_args__ = (
+        UniqueConstraint("type", "namespace", "name", name="uq_repositories_type_namespace_name"),
+        # listings sort by one counter within a type, with the id as tie-breaker for stable pages
+        Index("ix_repositories_type_downloads", "type", "downloads", "id"),
+        Index("ix_repositories_type_likes", "type", "likes", "id"),
+        Index("ix_repositories_type_last_modified", "type", "last_modified", "id"),
+        Index("ix_repositories_type_created_at", "type", "created_at", "id"),
+        Index("ix_repositories_type_trending", "type", "trending_score", "id"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     storage_key: Mapped[str] = mapped_column(String(32), unique=True)
     type: Mapped[str] = mapped_column(String(16))
@@ -84,8 +95,10 @@ class Repository(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     last_modified: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     head_sha: Mapped[str | None] = mapped_column(String(40), nullable=True)
-    downloads: Mapped[int] = mapped_column(BigInteger, default=0)
+    downloads: Mapped[int] = mapped_column(BigInteger, default=0)  # the last 30 days
+    downloads_all_time: Mapped[int] = mapped_column(BigInteger, default=0)
     likes: Mapped[int] = mapped_column(Integer, default=0)
+    trending_score: Mapped[float] = mapped_column(Float, default=0.0)
     next_discussion_num: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -212,3 +225,37 @@ class RepoCard(Base):
     card_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     renderer_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RepoTag(Base):
+    """One tag of a repository's default branch, for filtering: a filter on N tags is N index
+    lookups on (tag, repo_id)."""
+
+    __tablename__ = "repo_tags"
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class RepoSearchDocument(Base):
+    """The text full-text search indexes for a repository (its id and its card text)."""
+
+    __tablename__ = "repo_search_documents"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text, default="")
+
+
+class RepoLike(Base):
+    __tablename__ = "repo_likes"
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class RepoDownloadDay(Base):
+    """Downloads of one repository on one day (UTC): the 30-day counter and trending derive from these."""
+
+    __tablename__ = "repo_download_days"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger, default=0)
