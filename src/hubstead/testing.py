@@ -15,6 +15,7 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import httpx
 
@@ -54,11 +55,16 @@ class LiveHub:
     port: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
+    prepare: Callable[[str], None] | None = None  # called with the database URL before the server starts
     _postgres: PostgresDatabase | None = None
 
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def database_url(self) -> str:
+        return self._postgres.url if self._postgres is not None else f"sqlite:///{self.data_dir / 'hubstead.db'}"
 
     def server_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
@@ -76,6 +82,8 @@ class LiveHub:
         if self.backend == "postgresql":
             self._postgres = PostgresDatabase()
         self._seed_accounts()
+        if self.prepare is not None:
+            self.prepare(self.database_url)
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hubstead", "serve"],
             env=self.server_env(),

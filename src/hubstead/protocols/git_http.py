@@ -111,8 +111,12 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
             async for chunk in _request_body(request):
                 process.stdin.write(chunk)
                 await process.stdin.drain()
+        except (BrokenPipeError, ConnectionResetError, RuntimeError):
+            # git stopped reading (it had all it needed, or failed): its output says which
+            pass
         finally:
-            process.stdin.close()
+            if not process.stdin.is_closing():
+                process.stdin.close()
 
     # The whole request goes in before the response starts: the response machinery listens on
     # the same ASGI channel for disconnects, and git answers only after reading its input.
@@ -120,7 +124,11 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
     try:
         await feeder
     except BaseException:
-        process.kill()
+        if process.returncode is None:
+            try:
+                process.kill()
+            except ProcessLookupError:
+                pass
         await process.wait()
         raise
 
@@ -131,7 +139,10 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
             await process.wait()
         finally:
             if process.returncode is None:
-                process.kill()
+                try:
+                    process.kill()
+                except ProcessLookupError:
+                    pass
                 await process.wait()
         if service == "git-receive-pack":
             await run_in_threadpool(_record_push, hub, handle, before)

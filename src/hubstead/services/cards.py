@@ -45,6 +45,14 @@ class DerivedCard:
     derived: dict = field(default_factory=dict)  # API fields: transformersInfo, config, safetensors, …
 
 
+def index_rows(repo_row_id: int, namespace: str, name: str, tags: list, card_text: str) -> tuple[list[dict], dict]:
+    """The tag rows and the search document of one repository: its id is searchable as a whole
+    and word by word (`bert-base-uncased` → bert, base, uncased)."""
+    tag_rows = [{"repo_id": repo_row_id, "tag": tag} for tag in dict.fromkeys(str(t)[:255] for t in tags)]
+    title = f"{namespace}/{name} {namespace} {name.replace('-', ' ').replace('_', ' ').replace('.', ' ')}"
+    return tag_rows, {"repo_id": repo_row_id, "title": title, "body": card_text}
+
+
 class CardService:
     def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet, repos: RepoService):
         self.db = db
@@ -184,18 +192,13 @@ class CardService:
 
     @staticmethod
     def _index(session, row: Repository, card: DerivedCard) -> None:
-        """The rows listings filter on (tags) and full-text search reads (id and card text)."""
+        """Replace the rows listings filter on (tags) and full-text search reads (id, card text)."""
+        tags, document = index_rows(row.id, row.namespace, row.name, card.tags, card.card_text)
         session.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
-        tags = list(dict.fromkeys(str(t)[:255] for t in card.tags))
         if tags:
-            session.execute(insert(RepoTag), [{"repo_id": row.id, "tag": tag} for tag in tags])
-        title = f"{row.namespace}/{row.name}"
-        document = session.get(RepoSearchDocument, row.id)
-        words = f"{title} {row.namespace} {row.name.replace('-', ' ').replace('_', ' ')}"
-        if document is None:
-            session.add(RepoSearchDocument(repo_id=row.id, title=words, body=card.card_text))
-        else:
-            document.title, document.body = words, card.card_text
+            session.execute(insert(RepoTag), tags)
+        session.execute(delete(RepoSearchDocument).where(RepoSearchDocument.repo_id == row.id))
+        session.execute(insert(RepoSearchDocument), [document])
 
     def on_ref_change(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Listener for RepoService: a new head of main means a new card. Never fails a write."""
