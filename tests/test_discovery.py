@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
@@ -189,10 +190,11 @@ def test_downloads_are_counted_on_the_server(hub, api: HfApi, catalog, tmp_path:
     httpx.get(f"{hub.endpoint}/{repo_id}/resolve/main/config.json")  # a plain client
     httpx.head(f"{hub.endpoint}/{repo_id}/resolve/main/config.json")  # a bare HEAD is not a download
     after = None
-    for _ in range(50):  # counted after the response is sent
+    for _ in range(100):  # counted after the response is sent
         after = api.model_info(repo_id, expand=["downloads", "downloadsAllTime"])
         if after.downloads - before.downloads >= 3:
             break
+        time.sleep(0.05)
     assert after.downloads - before.downloads == 3
     assert after.downloads_all_time - before.downloads_all_time == 3
     top = next(iter(anonymous(hub).list_models(author="acme", sort="downloads")))
