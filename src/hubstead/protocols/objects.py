@@ -14,16 +14,17 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from hubstead.hub import Hub
-from hubstead.services.xet import parse_byte_range
+from hubstead.domain.byte_ranges import parse_range
 
 
 def large_file_response(
     hub: Hub, request: Request, size: int, blob_path: Path | None, xet_hash: str | None, headers: dict[str, str]
 ) -> Response:
+    byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
         return FileResponse(blob_path, headers=headers, media_type="application/octet-stream")
-    start, end = parse_byte_range(request.headers.get("range"), size)
-    status = 206 if request.headers.get("range") else 200
+    start, end = byte_range or (0, size)
+    status = 206 if byte_range is not None else 200
     headers = {**headers, "Content-Length": str(end - start), "Accept-Ranges": "bytes"}
     if status == 206:
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"

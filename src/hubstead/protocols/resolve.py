@@ -7,12 +7,11 @@ bytes are streamed straight from the blob store (zero-copy where the server supp
 
 from __future__ import annotations
 
-import re
-
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
-from hubstead.domain.errors import InvalidName, RangeNotSatisfiable
+from hubstead.domain.byte_ranges import parse_range
+from hubstead.domain.errors import InvalidName
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router
 from hubstead.protocols.objects import large_file_response
@@ -22,31 +21,6 @@ from hubstead.services.counters import is_query_file
 QUERY_FILE_ENDINGS = (".json", ".yaml", ".gguf", ".safetensors", ".ckpt", ".bin", ".nemo")
 
 router = Router()
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
-
-
-def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
-    """A single `bytes=a-b` range as (start, end-exclusive); None means the whole file."""
-    if not header:
-        return None
-    match = _RANGE_RE.match(header.strip())
-    if match is None:
-        return None  # multi-range or malformed: serve the whole file, as RFC 9110 allows
-    first, last = match.groups()
-    if first == "":
-        if not last:
-            return None
-        length = int(last)
-        if length == 0:
-            raise RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
-        return max(0, size - length), size
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    if start >= size or end <= start:
-        raise RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
-    return start, end
-
-
 @router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)", inline="HEAD")
 def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
     repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
@@ -85,7 +59,6 @@ def _file_response(ctx: Ctx, found, repo_type: RepoType, repo_id: RepoId) -> Res
         "Access-Control-Expose-Headers": "X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, Content-Range, X-Xet-Hash, Link",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
-    byte_range = parse_range(ctx.request.headers.get("range"), size)
     if found.entry.lfs is not None:
         etag = f'"{found.entry.lfs.oid}"'
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(size)})
@@ -96,6 +69,7 @@ def _file_response(ctx: Ctx, found, repo_type: RepoType, repo_id: RepoId) -> Res
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
         return large_file_response(ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers)
     headers["ETag"] = f'"{found.entry.oid}"'
+    byte_range = parse_range(ctx.request.headers.get("range"), size)
     content = found.content or b""
     media_type = "text/plain; charset=utf-8" if _is_text(content) else "application/octet-stream"
     if byte_range is not None:

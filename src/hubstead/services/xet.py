@@ -23,7 +23,8 @@ from typing import Iterator
 from sqlalchemy import bindparam, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from hubstead.domain.errors import BadRequest, Forbidden, HubError, NotFound, RangeNotSatisfiable, Unauthorized
+from hubstead.domain.byte_ranges import parse_range
+from hubstead.domain.errors import BadRequest, Forbidden, HubError, NotFound, Unauthorized
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject, XetChunk, XetFile, XetFileTerm, XetXorb
@@ -394,23 +395,14 @@ class XetService:
 
 
 def parse_byte_range(header: str | None, size: int) -> tuple[int, int]:
-    """`bytes=S-E` (inclusive) → [start, end) clamped to the size; 416 when it starts past the end."""
+    """The CAS is strict where resolve is lenient: a Range it cannot read is a 400, not the
+    whole file (hf_xet always sends one well-formed range)."""
     if not header:
         return 0, size
-    value = header.strip()
-    if not value.startswith("bytes=") or "," in value:
+    parsed = parse_range(header, size)
+    if parsed is None:
         raise BadRequest(f"Unsupported Range header: {header}")
-    first, _, last = value[6:].partition("-")
-    try:
-        if first == "":
-            return max(0, size - int(last)), size
-        start = int(first)
-        end = min(int(last) + 1, size) if last else size
-    except ValueError:
-        raise BadRequest(f"Malformed Range header: {header}") from None
-    if start >= size or end <= start:
-        raise RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
-    return start, end
+    return parsed
 
 
 def _check_hex(value: str, what: str) -> None:
