@@ -38,7 +38,7 @@ class Hub:
         self.refs = RefService(self.repos)
         self.xet = XetService(self.db, self.blobs, settings.secret_key)
         self.files = FileService(self.db, self.blobs, self.xet)
-        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.repos)
+        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files)
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.discovery = DiscoveryService(self.db)
         self.counters = CounterService(self.db)

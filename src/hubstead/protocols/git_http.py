@@ -124,12 +124,7 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
     try:
         await feeder
     except BaseException:
-        if process.returncode is None:
-            try:
-                process.kill()
-            except ProcessLookupError:
-                pass
-        await process.wait()
+        await _stop(process)
         raise
 
     async def output() -> AsyncIterator[bytes]:
@@ -138,16 +133,21 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
                 yield chunk
             await process.wait()
         finally:
-            if process.returncode is None:
-                try:
-                    process.kill()
-                except ProcessLookupError:
-                    pass
-                await process.wait()
+            await _stop(process)
         if service == "git-receive-pack":
             await run_in_threadpool(_record_push, hub, handle, before)
 
     return StreamingResponse(output(), media_type=f"application/x-{service}-result", headers={"Cache-Control": "no-cache"})
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """End a git process that is still running (it may exit on its own at any moment)."""
+    if process.returncode is None:
+        try:
+            process.kill()
+        except ProcessLookupError:
+            pass
+    await process.wait()
 
 
 def _record_push(hub: Hub, handle: RepoHandle, before: dict[str, str]) -> None:

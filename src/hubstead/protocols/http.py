@@ -12,7 +12,7 @@ import inspect
 import json
 import re
 from dataclasses import dataclass, field
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 from urllib.parse import unquote, urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -215,5 +215,3 @@ def next_link(ctx: Ctx, **changes: Any) -> str:
     path = raw.decode("latin-1").split("?", 1)[0]
     return f'<{ctx.base_url}{path}?{urlencode(params)}>; rel="next"'
 
-
-Endpoint = Callable[..., Awaitable[Response]]

@@ -238,12 +238,10 @@ def likers(ctx: Ctx, rtype: str, ns: str, name: str):
 
 @router.route("GET", r"/api/users/(?P<user>[^/]+)/likes")
 def user_likes(ctx: Ctx, user: str):
-    from hubstead.services.access import can_read
-
     likes = [
         {"createdAt": wire.iso(when), "repo": {"name": f"{row.namespace}/{row.name}", "type": row.type}}
         for when, row in ctx.hub.counters.liked_by(user)
-        if can_read(ctx.principal, row.namespace, row.private)
+        if access.can_read(ctx.principal, row.namespace, row.private)
     ]
     return json_response(likes)
 

@@ -20,7 +20,9 @@ from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data, summarize_safetensors
 from hubstead.rendering import RENDERER_VERSION, render_card_html
-from hubstead.services.repos import RepoHandle, RepoService
+from hubstead.services.files import FileService
+from hubstead.services.repos import RepoHandle
+from hubstead.services.xet import XetService
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore, TreeEntry
@@ -54,12 +56,12 @@ def index_rows(repo_row_id: int, namespace: str, name: str, tags: list, card_tex
 
 
 class CardService:
-    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet, repos: RepoService):
+    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet: XetService, files: FileService):
         self.db = db
         self.git = git
         self.blobs = blobs
         self.xet = xet
-        self.repos = repos
+        self.files = files
 
     # -- deriving -----------------------------------------------------------------------------
 
@@ -115,17 +117,10 @@ class CardService:
         if path is not None:
             with open(path, "rb") as handle_:
                 return handle_.read(end)
-        xet_hash = self._xet_hash(entry.lfs.oid)
+        xet_hash = self.files.xet_hash(entry.lfs.oid)
         if xet_hash is None:
             return None
         return b"".join(self.xet.stream(xet_hash, entry.size, 0, end)) if end else b""
-
-    def _xet_hash(self, oid: str) -> str | None:
-        from hubstead.storage.models import LfsObject
-
-        with self.db.session() as session:
-            row = session.get(LfsObject, oid)
-            return row.xet_hash if row is not None else None
 
     def _read_text(self, handle: RepoHandle, entry: TreeEntry | None) -> str:
         data = self._read_bytes(handle, entry, MAX_JSON_FILE)

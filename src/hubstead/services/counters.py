@@ -14,7 +14,7 @@ import re
 from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from hubstead.domain.errors import BadRequest
+from hubstead.domain.errors import BadRequest, Unauthorized
 from hubstead.services.accounts import Principal
 from hubstead.services.repos import RepoHandle
 from hubstead.storage.database import Database
@@ -141,8 +141,6 @@ class CounterService:
 
 def _user(principal: Principal | None) -> Principal:
     if principal is None:
-        from hubstead.domain.errors import Unauthorized
-
         raise Unauthorized("You must be signed in to like a repository")
     if not principal.can_write:
         raise BadRequest("A write token is needed to like a repository")

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 import tempfile
 from pathlib import Path
-from typing import AsyncIterator, BinaryIO, Protocol
+from typing import AsyncIterator, Protocol
 
 from hubstead.domain.errors import BadRequest
 
@@ -25,7 +24,6 @@ class BlobStore(Protocol):
     def exists(self, oid: str) -> bool: ...
     def size(self, oid: str) -> int | None: ...
     def local_path(self, oid: str) -> Path | None: ...
-    def open(self, oid: str) -> BinaryIO: ...
     async def put_stream(self, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None: ...
     def put_local_file(self, oid: str, size: int, source: Path) -> None: ...
     def delete(self, oid: str) -> None: ...
@@ -54,9 +52,6 @@ class LocalBlobStore:
     def local_path(self, oid: str) -> Path | None:
         path = self._path(oid)
         return path if path.is_file() else None
-
-    def open(self, oid: str) -> BinaryIO:
-        return open(self._path(oid), "rb")
 
     def temp_file(self) -> tuple[int, Path]:
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
@@ -124,11 +119,3 @@ class LocalBlobStore:
         with open(self.xorb_path(xorb_hash), "rb") as handle:
             handle.seek(start)
             return handle.read(end - start)
-
-    def disk_usage(self, kind: str = "sha256") -> int:
-        """Bytes stored under one kind of object ("sha256" for LFS objects, "xorbs" for Xet)."""
-        return sum(p.stat().st_size for p in (self.root / kind).rglob("*") if p.is_file())
-
-    def clear_tmp(self) -> None:
-        shutil.rmtree(self.tmp_dir, ignore_errors=True)
-        self.tmp_dir.mkdir(parents=True, exist_ok=True)

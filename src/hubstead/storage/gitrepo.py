@@ -261,9 +261,6 @@ class GitRepo:
         for item in walker:
             yield self._info(item)
 
-    def count_commits(self, commit: str) -> int:
-        return sum(1 for _ in self._repo.walk(pygit2.Oid(hex=commit), pygit2.GIT_SORT_NONE))
-
     def last_commits(self, commit: str, paths: Iterable[str], max_walk: int = 10_000) -> dict[str, CommitInfo]:
         """For each path, the newest commit (first-parent history) that changed it."""
         pending = set(paths)
@@ -325,9 +322,6 @@ class GitRepo:
         tree = index.write_tree(self._repo)
         parents = [pygit2.Oid(hex=base), pygit2.Oid(hex=head)]
         return str(self._repo.create_commit(None, author, author, message, tree, parents))
-
-    def tree_id(self, commit: str) -> str:
-        return str(self._tree(commit).id)
 
 
 def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
