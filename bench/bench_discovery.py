@@ -1,8 +1,9 @@
 """Discovery at 100,000 repositories, on SQLite and on PostgreSQL, through the HTTP API.
 
 Seeds the database with bench/seed_repos.py, starts `hubstead serve` on it, then times (50 runs
-each, one keep-alive client, p50/p95): a list with two tag filters sorted by downloads (limit 50),
-full-text search, facet counts, and the first and the 40th page of a sorted listing.
+each, one keep-alive client, p50/p95): lists with common and with rare tag filters, the `apps`
+and `num_parameters` filters, full-text search, facet counts (anonymous and signed in; nothing is
+cached), and the first and the 40th page of a sorted listing.
 
 Usage: bench/run discovery [--count 100000] [--backends sqlite postgresql]
 """
@@ -52,13 +53,22 @@ def measure(backend: str, count: int) -> list[tuple[str, float, float, str]]:
             rare = "/api/models?filter=medical&filter=license:mit&sort=downloads&limit=50"
             p50, p95, response = timings(client, rare)
             rows.append(("list, 2 rare tag filters, sort=downloads, limit=50", p50, p95, f"{len(response.json())} items"))
+            p50, p95, response = timings(client, "/api/models?filter=chemistry&sort=likes&limit=50")
+            rows.append(("list, 1 rare tag filter, sort=likes, limit=50", p50, p95, f"{len(response.json())} items"))
+            p50, p95, response = timings(client, "/api/models?apps=llama.cpp,drawthings&sort=downloads&limit=50")
+            rows.append(("list, apps=llama.cpp,drawthings, sort=downloads, limit=50", p50, p95, f"{len(response.json())} items"))
+            sized = "/api/models?filter=text-generation&num_parameters=min:1B,max:10B&sort=downloads&limit=50"
+            p50, p95, response = timings(client, sized)
+            rows.append(("list, text-generation + num_parameters=min:1B,max:10B, limit=50", p50, p95, f"{len(response.json())} items"))
             p50, p95, response = timings(client, "/api/search/full-text?q=medical%20translation&type=model&limit=20")
             rows.append(("full-text search, 2 words, limit 20", p50, p95, f"{response.json()['numHits']} hits"))
-            cold, _, _ = timings(client, "/api/models-tags-by-type", runs=1)
-            rows.append(("facet counts, first request (computed)", cold, cold, "then kept 60 s per process"))
             p50, p95, response = timings(client, "/api/models-tags-by-type")
-            rows.append(("facet counts (models-tags-by-type), later requests", p50, p95,
+            rows.append(("facet counts (models-tags-by-type), anonymous", p50, p95,
                          f"{sum(len(v) for v in response.json().values())} tags"))
+            client.headers["Authorization"] = f"Bearer {hub.tokens['alice']}"
+            p50, p95, response = timings(client, "/api/models-tags-by-type")
+            rows.append(("facet counts, signed in (adds the caller's private repos)", p50, p95, ""))
+            del client.headers["Authorization"]
             first = "/api/models?sort=downloads&limit=50"
             p50, p95, response = timings(client, first)
             rows.append(("first page, sort=downloads, limit=50", p50, p95, ""))

@@ -2,7 +2,8 @@
 
 Listings, facets and search read only the database (the tags of each repository's default
 branch, its counters, its card text), so this writes those rows in bulk with the same models
-and the same indexing rule as the card service (`CardService.index_rows`), without creating a
+and the same indexing rules as the card service (`listing_index.index_rows`, `compatible_apps`), then
+recounts the per-tag counters once (`ListingIndex.rebuild_counts`), without creating a
 git repository per entry. Distributions are skewed like the Hub's: a few tasks, libraries,
 licenses and languages dominate, and downloads and likes follow a long tail.
 
@@ -19,9 +20,10 @@ import uuid
 
 from sqlalchemy import insert, select, text
 
-from hubstead.services.cards import index_rows
+from hubstead.domain.tags.local_apps import compatible_apps
+from hubstead.services.listing_index import ListingIndex, index_rows
 from hubstead.storage.database import Database
-from hubstead.storage.models import Account, RepoCard, Repository, RepoSearchDocument, RepoTag
+from hubstead.storage.models import Account, RepoApp, RepoCard, Repository, RepoSearchDocument, RepoTag
 
 TASKS = [("text-generation", 30), ("text-classification", 10), ("text-to-image", 8), ("automatic-speech-recognition", 5),
          ("token-classification", 5), ("feature-extraction", 5), ("sentence-similarity", 5), ("image-classification", 5),
@@ -63,6 +65,8 @@ def synthetic(rng: random.Random, index: int, datasets: list[str]) -> dict:
     filler = [FILLER[min(int(rng.paretovariate(0.8)) - 1, len(FILLER) - 1)] for _ in range(rng.randint(20, 200))]
     body = " ".join(topic + filler)
     downloads = int(rng.paretovariate(0.9)) - 1
+    # parameter counts from ~5M to ~100B, log-uniform-ish, for repositories with safetensors weights
+    parameters = int(10 ** rng.uniform(6.7, 11)) if "safetensors" in formats else None
     return {
         "name": f"model-{index}-{rng.choice(WORDS)}",
         "tags": list(dict.fromkeys(tags)),
@@ -72,6 +76,7 @@ def synthetic(rng: random.Random, index: int, datasets: list[str]) -> dict:
         "text": f"# {task} model\n\n{body}\n",
         "downloads": downloads,
         "likes": int(rng.paretovariate(1.3)) - 1,
+        "num_parameters": parameters,
     }
 
 
@@ -97,22 +102,29 @@ def seed(database_url: str, count: int, seed_value: int = 0, batch: int = 2000) 
                          "name": spec["name"], "private": index % 50 == 0, "gated": "auto" if index % 40 == 0 else None,
                          "created_at": created, "last_modified": created + dt.timedelta(minutes=rng.randint(0, 10_000)),
                          "downloads": spec["downloads"], "downloads_all_time": spec["downloads"] * 3, "likes": spec["likes"],
-                         "trending_score": float(spec["downloads"] % 997 + spec["likes"] * 10), "next_discussion_num": 1})
+                         "trending_score": float(spec["downloads"] % 997 + spec["likes"] * 10), "next_discussion_num": 1,
+                         "num_parameters": spec["num_parameters"]})
             extras.append(spec)
         with db.session() as session:
             ids = session.execute(insert(Repository).returning(Repository.id), rows).scalars().all()
             for repo_id, row, spec in zip(ids, rows, extras):
                 cards.append({"repo_id": repo_id, "commit": "0" * 40, "card_data": spec["card"], "card_text": spec["text"],
                               "tags": spec["tags"], "pipeline_tag": spec["pipeline_tag"], "library_name": spec["library"],
-                              "derived": {}, "updated_at": now})
+                              "derived": {"safetensors": {"total": spec["num_parameters"]}} if spec["num_parameters"] else {},
+                              "updated_at": now})
             session.execute(insert(RepoCard), cards)
-            tag_rows, documents = [], []
+            tag_rows, documents, app_rows = [], [], []
             for repo_id, row, spec in zip(ids, rows, extras):
                 tags, document = index_rows(repo_id, row["namespace"], row["name"], spec["tags"], spec["text"])
                 tag_rows += tags
                 documents.append(document)
+                app_rows += [{"app": app, "repo_id": repo_id}
+                             for app in compatible_apps(spec["tags"], spec["pipeline_tag"], spec["library"], {})]
             session.execute(insert(RepoTag), tag_rows)
+            if app_rows:
+                session.execute(insert(RepoApp), app_rows)
             session.execute(insert(RepoSearchDocument), documents)
+    ListingIndex(db).rebuild_counts()
     with db.engine.connect() as connection:  # fresh statistics, as autovacuum/ANALYZE would give a live hub
         connection.execute(text("ANALYZE"))
         connection.commit()

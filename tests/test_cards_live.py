@@ -165,7 +165,7 @@ def test_reindex_cli(hub, api: HfApi, model_repo: str):
     one = subprocess.run([sys.executable, "-m", "hubstead", "reindex", model_repo], env=env, capture_output=True, text=True)
     assert one.returncode == 0 and "reindexed 1 repositories" in one.stdout, one.stderr
     everything = subprocess.run([sys.executable, "-m", "hubstead", "reindex"], env=env, capture_output=True, text=True)
-    assert everything.returncode == 0 and "reindexed" in everything.stdout
+    assert everything.returncode == 0 and "reindexed" in everything.stdout and "tag counters" in everything.stdout
     missing = subprocess.run([sys.executable, "-m", "hubstead", "reindex", "alice/nope"], env=env, capture_output=True, text=True)
     assert missing.returncode == 2
     assert api.model_info(model_repo).pipeline_tag == "text-classification"

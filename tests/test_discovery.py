@@ -226,3 +226,58 @@ def test_likes(hub, api: HfApi, catalog):
     hidden = api.create_repo("liked-in-secret", private=True).repo_id  # alice's own: bob can't see it
     secret_like = httpx.post(f"{hub.endpoint}/api/models/{hidden}/like", headers=bob)
     assert secret_like.status_code == 404 and secret_like.headers["x-error-code"] == "RepoNotFound"
+
+
+def _safetensors(parameters: int) -> bytes:
+    import json
+    import struct
+
+    header = json.dumps({"weight": {"dtype": "F32", "shape": [parameters], "data_offsets": [0, 4 * parameters]}}).encode()
+    return struct.pack("<Q", len(header)) + header + bytes(4 * parameters)
+
+
+def test_apps_parameters_and_inference_filters(hub, api: HfApi, catalog):
+    gguf = api.create_repo("acme/tiny-gguf").repo_id
+    api.upload_file(path_or_fileobj=b"GGUF" + bytes(60), path_in_repo="tiny.Q4_K_M.gguf", repo_id=gguf)
+    api.upload_file(path_or_fileobj=b"---\npipeline_tag: text-generation\n---\n# Tiny\n", path_in_repo="README.md", repo_id=gguf)
+    sized = api.create_repo("acme/sized-1500").repo_id
+    api.upload_file(path_or_fileobj=_safetensors(1500), path_in_repo="model.safetensors", repo_id=sized)
+    anon = anonymous(hub)
+    assert names(anon.list_models(author="acme", apps="llama.cpp")) == {"tiny-gguf"}
+    assert names(anon.list_models(author="acme", apps=["ollama", "drawthings"])) == {"tiny-gguf", "sd-mini"}
+    assert names(anon.list_models(author="acme", apps="mlx-lm")) == set()
+    assert names(anon.list_models(author="acme", num_parameters="min:1K,max:2K")) == {"sized-1500"}
+    assert names(anon.list_models(author="acme", num_parameters="min:1.6K")) == set()
+    assert names(anon.list_models(author="acme", num_parameters="max:1500")) == {"sized-1500"}
+    # no inference provider serves models on this hub (yet): a listing of served models is empty
+    assert names(anon.list_models(author="acme", inference="warm")) == set()
+    assert names(anon.list_models(author="acme", inference_provider="all")) == set()
+    bad = httpx.get(f"{hub.endpoint}/api/models", params={"num_parameters": "min:lots"})
+    assert bad.status_code == 400 and "num_parameters" in bad.json()["error"] and bad.headers["x-error-message"]
+
+
+def test_facet_counts_follow_commits_visibility_and_deletion(hub, api: HfApi):
+    repo_id = api.create_repo("acme/facet-probe").repo_id
+
+    def count(tag: str, token: str | None = None) -> int:
+        # get_model_tags() sends no token: the signed-in view is asked for directly
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        facets = httpx.get(f"{hub.endpoint}/api/models-tags-by-type", headers=headers).json()
+        return next((t["count"] for items in facets.values() for t in items if t["id"] == tag), 0)
+
+    def tag_card(tag: str) -> None:
+        api.upload_file(path_or_fileobj=f"---\ntags:\n- {tag}\n---\n# Probe\n".encode(), path_in_repo="README.md", repo_id=repo_id)
+
+    alice = hub.tokens["alice"]
+    tag_card("probe-one")
+    assert count("probe-one") == 1
+    api.update_repo_settings(repo_id, private=True)
+    assert count("probe-one") == 0 and count("probe-one", alice) == 1
+    api.update_repo_settings(repo_id, private=True)  # no change: counted once
+    assert count("probe-one", alice) == 1
+    tag_card("probe-two")
+    assert (count("probe-one", alice), count("probe-two", alice), count("probe-two")) == (0, 1, 0)
+    api.update_repo_settings(repo_id, private=False)
+    assert (count("probe-two"), count("probe-two", alice)) == (1, 1)
+    api.delete_repo(repo_id)
+    assert (count("probe-two"), count("probe-two", alice)) == (0, 0)

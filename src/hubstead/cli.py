@@ -97,7 +97,7 @@ def cmd_db_upgrade(_args: argparse.Namespace) -> int:
 
 
 def cmd_reindex(args: argparse.Namespace) -> int:
-    """Recompute derived data (card, tags, pipeline…) of one repository or of all of them."""
+    """Recompute derived data (card, tags, pipeline…) of one repository or of all of them (then the tag counts)."""
     from sqlalchemy import select
 
     from hubstead.domain.repo_ids import RepoId, RepoType
@@ -117,6 +117,8 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         ids = [found]
     count = hub.cards.reindex(ids)
     print(f"reindexed {count} repositories")
+    if ids is None:  # a full reindex also recounts the facet counters from scratch (a repair)
+        print(f"recounted {hub.index.rebuild_counts()} tag counters")
     return 0
 
 

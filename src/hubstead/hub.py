@@ -10,6 +10,7 @@ from hubstead.services.discovery import DiscoveryService
 from hubstead.services.discussions import DiscussionService
 from hubstead.services.files import FileService
 from hubstead.services.lfs import LfsService
+from hubstead.services.listing_index import ListingIndex
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
 from hubstead.services.signing import UrlSigner
@@ -29,7 +30,8 @@ class Hub:
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(self.db)
-        self.repos = RepoService(self.db, self.git)
+        self.index = ListingIndex(self.db)
+        self.repos = RepoService(self.db, self.git, self.index)
         self.lfs = LfsService(
             self.db, self.blobs, self.signer, settings.lfs_multipart_threshold, settings.lfs_multipart_chunk_size
         )
@@ -38,7 +40,7 @@ class Hub:
         self.refs = RefService(self.repos)
         self.xet = XetService(self.db, self.blobs, settings.secret_key)
         self.files = FileService(self.db, self.blobs, self.xet)
-        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files)
+        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files, self.index)
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.discovery = DiscoveryService(self.db)
         self.counters = CounterService(self.db)

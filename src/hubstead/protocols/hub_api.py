@@ -22,7 +22,7 @@ from hubstead.protocols.http import (
     open_repo_for_upload,
 )
 from hubstead.services import access
-from hubstead.services.discovery import MAX_PAGE, ListQuery
+from hubstead.services.discovery import MAX_PAGE, ListQuery, parse_parameter_range
 from hubstead.services.repos import RepoExists, RepoHandle
 
 router = Router()
@@ -178,6 +178,9 @@ def list_repos(ctx: Ctx, rtype: str):
         author=q.get("author") or None,
         search=" ".join(q.getlist("search")).strip() or None,
         gated=None if q.get("gated") is None else q.get("gated", "").lower() == "true",
+        apps=[app.strip() for value in q.getlist("apps") for app in value.split(",") if app.strip()],
+        num_parameters=parse_parameter_range(q["num_parameters"]) if q.get("num_parameters") else None,
+        inference_served=bool(q.get("inference") == "warm" or [p for p in q.getlist("inference_provider") if p]),
         sort=sort,
         descending=direction == "-1" if sort in (None, "id") else direction != "1",
         limit=int(limit) if limit.isdigit() else MAX_PAGE,

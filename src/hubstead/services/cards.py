@@ -14,19 +14,20 @@ import logging
 import struct
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import select
 
 from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data, summarize_safetensors
 from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services.files import FileService
+from hubstead.services.listing_index import ListingIndex
 from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore, TreeEntry
-from hubstead.storage.models import RepoCard, Repository, RepoSearchDocument, RepoTag, utcnow
+from hubstead.storage.models import RepoCard, Repository, utcnow
 
 log = logging.getLogger("hubstead.cards")
 MAX_JSON_FILE = 5 * 1024 * 1024
@@ -47,17 +48,11 @@ class DerivedCard:
     derived: dict = field(default_factory=dict)  # API fields: transformersInfo, config, safetensors, …
 
 
-def index_rows(repo_row_id: int, namespace: str, name: str, tags: list, card_text: str) -> tuple[list[dict], dict]:
-    """The tag rows and the search document of one repository: its id is searchable as a whole
-    and word by word (`bert-base-uncased` → bert, base, uncased)."""
-    tag_rows = [{"repo_id": repo_row_id, "tag": tag} for tag in dict.fromkeys(str(t)[:255] for t in tags)]
-    title = f"{namespace}/{name} {namespace} {name.replace('-', ' ').replace('_', ' ').replace('.', ' ')}"
-    return tag_rows, {"repo_id": repo_row_id, "title": title, "body": card_text}
-
-
 class CardService:
-    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet: XetService, files: FileService):
+    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet: XetService, files: FileService,
+                 index: ListingIndex):
         self.db = db
+        self.index = index
         self.git = git
         self.blobs = blobs
         self.xet = xet
@@ -170,6 +165,10 @@ class CardService:
         card = self.derive(handle, commit)
         html = self.render(handle, card.card_text, "main")
         with self.db.session() as session:
+            # the index locks the repository row first: every writer of these rows takes that lock
+            # before any other, so they queue instead of deadlocking
+            self.index.replace(session, repo_row_id, card.tags, card.card_text, card.pipeline_tag, card.library_name,
+                               card.derived)
             stored = session.get(RepoCard, repo_row_id) or RepoCard(repo_id=repo_row_id)
             stored.commit = commit
             stored.card_data = card.card_data
@@ -182,18 +181,7 @@ class CardService:
             stored.renderer_version = RENDERER_VERSION if html is not None else None
             stored.updated_at = utcnow()
             session.merge(stored)
-            self._index(session, row, card)
         return stored
-
-    @staticmethod
-    def _index(session, row: Repository, card: DerivedCard) -> None:
-        """Replace the rows listings filter on (tags) and full-text search reads (id, card text)."""
-        tags, document = index_rows(row.id, row.namespace, row.name, card.tags, card.card_text)
-        session.execute(delete(RepoTag).where(RepoTag.repo_id == row.id))
-        if tags:
-            session.execute(insert(RepoTag), tags)
-        session.execute(delete(RepoSearchDocument).where(RepoSearchDocument.repo_id == row.id))
-        session.execute(insert(RepoSearchDocument), [document])
 
     def on_ref_change(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Listener for RepoService: a new head of main means a new card. Never fails a write."""

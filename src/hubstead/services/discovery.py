@@ -4,6 +4,11 @@ Listings read only the database: the tags of each repository's default branch ar
 `repo_tags` (indexed by tag), the counters are columns of `repositories` (indexed per sort),
 and pages are cut with a keyset cursor on (sort value, id), so a deep page costs the same as
 the first and an insert between two requests never shifts a page.
+
+A tag filter is answered one of two ways, chosen from the maintained per-tag counts: walk the
+sort index and keep the rows carrying every tag (cheap when matches are common), or start from
+the rarest tag's rows and sort those (cheap when they are few). Left to themselves, the query
+planners pick the first even for two rare tags and read most of the table.
 """
 
 from __future__ import annotations
@@ -11,11 +16,14 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import json
-import os
+import math
+import re
 import time
+from collections import Counter
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from sqlalchemy import and_, exists, func, literal_column, or_, select, text
+from sqlalchemy import and_, exists, false, func, literal_column, or_, select, text
 
 from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_language_code
 from hubstead.domain.errors import BadRequest
@@ -23,11 +31,13 @@ from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.pipelines import PIPELINE_SET
 from hubstead.services.accounts import Principal
 from hubstead.storage.database import Database
-from hubstead.storage.models import RepoCard, Repository, RepoSearchDocument, RepoTag
+from hubstead.storage.models import RepoApp, RepoCard, Repository, RepoSearchDocument, RepoTag, TagCount
 
 R = Repository.__table__
 T = RepoTag.__table__
 C = RepoCard.__table__
+A = RepoApp.__table__
+N = TagCount.__table__
 SORTS = {
     "downloads": R.c.downloads,
     "likes": R.c.likes,
@@ -40,7 +50,8 @@ SORT_ALIASES = {"last_modified": "lastModified", "created_at": "createdAt", "tre
                 "trending": "trendingScore", "modified": "lastModified"}
 FORMAT_TAGS = ("pytorch", "tf", "jax", "safetensors", "onnx", "gguf", "coreml", "tensorboard", "tflite", "keras", "mlx")
 MAX_PAGE = 1000
-FACET_TTL = float(os.environ.get("HUBSTEAD_FACET_CACHE_SECONDS", "60"))
+TOTALS_TTL = 60.0  # seconds a process trusts its repository totals (only the plan choice reads them)
+PARAMETER_UNITS = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 
 
 @dataclass
@@ -53,6 +64,9 @@ class ListQuery:
     author: str | None = None
     search: str | None = None
     gated: bool | None = None
+    apps: list[str] = field(default_factory=list)  # any one of them (OR)
+    num_parameters: tuple[int | None, int | None] | None = None  # inclusive (min, max)
+    inference_served: bool = False  # `inference=warm` / `inference_provider=`: served by a provider
     sort: str | None = None
     descending: bool = True
     limit: int = MAX_PAGE
@@ -67,6 +81,18 @@ def visible(principal: Principal | None):
     if principal is None:
         return public
     return or_(public, R.c.namespace.in_([principal.name, *principal.org_roles]))
+
+
+def parse_parameter_range(value: str) -> tuple[int | None, int | None]:
+    """The Hub's `num_parameters` syntax: `min:6B,max:128B`, `min:500M`, `max:1.5B`."""
+    bounds: dict[str, int] = {}
+    for part in value.split(","):
+        match = re.fullmatch(r"\s*(min|max)\s*:\s*(\d+(?:\.\d+)?)\s*([KMBT]?)\s*", part, re.IGNORECASE)
+        if match is None or match.group(1).lower() in bounds:
+            raise BadRequest('"num_parameters" must look like "min:6B,max:128B" (units K, M, B, T)')
+        number = float(match.group(2)) * PARAMETER_UNITS[match.group(3).upper()]
+        bounds[match.group(1).lower()] = int(number)
+    return bounds.get("min"), bounds.get("max")
 
 
 def encode_cursor(values: list) -> str:
@@ -86,7 +112,7 @@ def decode_cursor(cursor: str) -> list:
 class DiscoveryService:
     def __init__(self, db: Database):
         self.db = db
-        self._facets: dict[tuple, tuple[float, dict]] = {}
+        self._totals: dict[str, tuple[float, int]] = {}
 
     # -- listings -----------------------------------------------------------------------------
 
@@ -95,9 +121,29 @@ class DiscoveryService:
         sort = SORT_ALIASES.get(query.sort or "", query.sort) or "id"
         if sort not in SORTS:
             raise BadRequest(f'"sort" must be one of [{", ".join(SORTS)}]')
+        limit = max(1, min(query.limit, MAX_PAGE))
+        tags = list(dict.fromkeys(query.tags))
+        rarest = self._rarest_tag(query.repo_type, tags, limit)
         statement = select(R).where(R.c.type == query.repo_type.value, visible(principal))
-        for tag in dict.fromkeys(query.tags):
-            statement = statement.where(exists().where(T.c.tag == tag, T.c.repo_id == R.c.id))
+        for tag in tags:
+            if tag == rarest:
+                start = T.alias("rarest")  # an alias, so the other tags' EXISTS still correlate to R only
+                statement = statement.join(start, and_(start.c.repo_id == R.c.id, start.c.tag == tag))
+            else:
+                statement = statement.where(exists().where(T.c.tag == tag, T.c.repo_id == R.c.id))
+        if query.apps:
+            statement = statement.where(exists().where(A.c.repo_id == R.c.id, A.c.app.in_(query.apps)))
+        if query.num_parameters is not None:
+            low, high = query.num_parameters
+            statement = statement.where(R.c.num_parameters.is_not(None))
+            if low is not None:
+                statement = statement.where(R.c.num_parameters >= low)
+            if high is not None:
+                statement = statement.where(R.c.num_parameters <= high)
+        if query.inference_served:
+            # Hubstead has no inference providers yet: no model is served by one, so a listing
+            # restricted to served models is empty, as it would be on the Hub.
+            statement = statement.where(false())
         if query.pipeline_tag:
             statement = statement.where(exists().where(C.c.repo_id == R.c.id, C.c.pipeline_tag == query.pipeline_tag))
         if query.author:
@@ -107,9 +153,12 @@ class DiscoveryService:
             statement = statement.where(func.lower(R.c.namespace + "/" + R.c.name).contains(needle, autoescape=True))
         if query.gated is not None:
             statement = statement.where(R.c.gated.is_not(None) if query.gated else R.c.gated.is_(None))
-        statement, order = self._order(statement, sort, query)
-        limit = max(1, min(query.limit, MAX_PAGE))
-        rows = self._run(statement.order_by(*order).limit(limit + 1))
+        statement, key, order = self._order(statement, sort, query)
+        if rarest is not None:
+            statement = self._from_candidates(statement, key, query.descending)
+        else:
+            statement = statement.order_by(*order)
+        rows = self._run(statement.limit(limit + 1))
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
@@ -117,6 +166,46 @@ class DiscoveryService:
             key = f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
             next_cursor = encode_cursor([key, last.id])
         return rows, next_cursor
+
+    def _rarest_tag(self, repo_type: RepoType, tags: list[str], limit: int) -> str | None:
+        """The tag to start from, when starting from its rows beats walking the sort index.
+
+        Walking reads about limit × total / matches rows (matches estimated as if tags were
+        independent); starting from a tag reads and sorts all of its rows."""
+        if not tags:
+            return None
+        counts = self.tag_totals(repo_type, tags)
+        total = max(self._total(repo_type), 1)
+        rarest = min(tags, key=lambda t: counts.get(t, 0))
+        matches = total * math.prod(min(counts.get(t, 0), total) / total for t in tags)
+        walked = total if matches < 1 else min(total, limit * total / matches)
+        return rarest if counts.get(rarest, 0) < walked else None
+
+    def _from_candidates(self, statement, key, descending: bool):
+        """Collect the matching rows first (a materialized CTE: the planner may not turn it back
+        into an index walk), then sort only those."""
+        matched = statement.with_only_columns(R.c.id.label("id"), key.label("sort_key")).cte("matched").prefix_with("MATERIALIZED")
+        direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
+        return (
+            select(R)
+            .join(matched, matched.c.id == R.c.id)
+            .order_by(direction(matched.c.sort_key), direction(matched.c.id))
+        )
+
+    def tag_totals(self, repo_type: RepoType, tags: list[str]) -> dict[str, int]:
+        """How many repositories (public and private) carry each tag, from the maintained counts."""
+        statement = select(N.c.tag, N.c.public_count + N.c.private_count).where(
+            N.c.repo_type == repo_type.value, N.c.tag.in_(tags))
+        return {tag: count for tag, count in self._run(statement)}
+
+    def _total(self, repo_type: RepoType) -> int:
+        """Repositories of a type, re-counted at most once a minute per process."""
+        cached = self._totals.get(repo_type.value)
+        now = time.monotonic()
+        if cached is None or cached[0] < now:
+            count = self._run(select(func.count()).select_from(R).where(R.c.type == repo_type.value))[0][0]
+            cached = self._totals[repo_type.value] = (now + TOTALS_TTL, count)
+        return cached[1]
 
     def _order(self, statement, sort: str, query: ListQuery):
         """Order by the sort key then the id, and start after the cursor's (key, id)."""
@@ -131,7 +220,7 @@ class DiscoveryService:
             else:
                 statement = statement.where(or_(column > key, and_(column == key, R.c.id > last_id)))
         order = [column.desc(), R.c.id.desc()] if descending else [column.asc(), R.c.id.asc()]
-        return statement, order
+        return statement, column, order
 
     def _datetime(self, value: object) -> dt.datetime:
         """A cursor's timestamp, in the form the database compares (naive UTC on SQLite)."""
@@ -152,31 +241,21 @@ class DiscoveryService:
     def facets(self, principal: Principal | None, repo_type: RepoType, per_facet: int = 200) -> dict[str, list[dict]]:
         """Tags grouped by kind (task, library, language, license, dataset, other), with counts.
 
-        Counting every tag of every visible repository is a scan (about 0.7 s at 100,000
-        repositories), so answers are kept per (type, caller's visibility) for FACET_TTL seconds:
-        the sidebar may lag that much behind new commits.
-        """
-        scope = (repo_type.value, None if principal is None else ("*" if principal.is_admin else (principal.name, *sorted(principal.org_roles))))
-        cached = self._facets.get(scope)
-        now = time.monotonic()
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        result = self._count_facets(principal, repo_type, per_facet)
-        if len(self._facets) > 1000:
-            self._facets.clear()
-        self._facets[scope] = (now + FACET_TTL, result)
-        return result
-
-    def _count_facets(self, principal: Principal | None, repo_type: RepoType, per_facet: int) -> dict[str, list[dict]]:
-        statement = (
-            select(T.c.tag, func.count().label("count"))
-            .join(R, R.c.id == T.c.repo_id)
-            .where(R.c.type == repo_type.value, visible(principal))
-            .group_by(T.c.tag)
-            .order_by(func.count().desc(), T.c.tag)
-        )
+        Public counts are maintained rows of `tag_counts`; a signed-in caller adds the tags of
+        the private repositories they may read (their own and their organizations': few)."""
+        admin = principal is not None and principal.is_admin
+        column = (N.c.public_count + N.c.private_count) if admin else N.c.public_count
+        counts: Counter[str] = Counter(dict(self._run(select(N.c.tag, column).where(N.c.repo_type == repo_type.value, column > 0))))
+        if principal is not None and not admin:
+            private = (
+                select(T.c.tag, func.count())
+                .join(R, R.c.id == T.c.repo_id)
+                .where(R.c.type == repo_type.value, R.c.private.is_(True), R.c.namespace.in_([principal.name, *principal.org_roles]))
+                .group_by(T.c.tag)
+            )
+            counts.update(dict(self._run(private)))
         groups: dict[str, list[dict]] = {k: [] for k in ("pipeline_tag", "library", "language", "license", "dataset", "other")}
-        for tag, count in self._run(statement):
+        for tag, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             kind, label = classify_tag(tag)
             if kind == "region" or len(groups[kind]) >= per_facet:
                 continue
@@ -219,6 +298,7 @@ class DiscoveryService:
         return [(row, row.score) for row in self._run(statement)]
 
 
+@lru_cache(maxsize=65536)
 def classify_tag(tag: str) -> tuple[str, str]:
     """Which facet a tag belongs to, and how to label it."""
     if tag in PIPELINE_SET:

@@ -15,6 +15,7 @@ from hubstead.domain.gitattributes import default_gitattributes
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services import access
 from hubstead.services.accounts import Principal
+from hubstead.services.listing_index import ListingIndex
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, signature
 from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow
@@ -79,9 +80,10 @@ def author_email(db_email: str | None, name: str) -> str:
 
 
 class RepoService:
-    def __init__(self, db: Database, git: GitStore):
+    def __init__(self, db: Database, git: GitStore, index: ListingIndex):
         self.db = db
         self.git = git
+        self.index = index
         # Called with (repo row id, ref, new target) after every ref change is recorded: derived
         # data (cards, tags) listens here instead of every writer calling it.
         self.ref_listeners: list[Callable[[int, str, str | None], None]] = []
@@ -161,6 +163,7 @@ class RepoService:
     def delete(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId) -> None:
         handle = self.get(repo_type, repo_id, principal, need="admin")
         with self.db.session() as session:
+            self.index.forget(session, handle.row.id)
             session.execute(delete(Repository).where(Repository.id == handle.row.id))
         self.git.delete(handle.row.storage_key)
 
@@ -190,9 +193,9 @@ class RepoService:
         if gated is not None and gated not in (False, "auto", "manual"):
             raise BadRequest("'gated' must be one of false, \"auto\", \"manual\"")
         with self.db.session() as session:
-            row = session.get(Repository, handle.row.id)
             if private is not None:
-                row.private = private
+                self.index.set_private(session, handle.row.id, private)
+            row = session.get(Repository, handle.row.id)
             if gated is not None:
                 row.gated = gated or None
         return row

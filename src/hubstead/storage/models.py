@@ -99,6 +99,8 @@ class Repository(Base):
     downloads_all_time: Mapped[int] = mapped_column(BigInteger, default=0)
     likes: Mapped[int] = mapped_column(Integer, default=0)
     trending_score: Mapped[float] = mapped_column(Float, default=0.0)
+    # total parameters of the default branch's weights (safetensors headers), for `num_parameters=`
+    num_parameters: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     next_discussion_num: Mapped[int] = mapped_column(Integer, default=1)
 
 
@@ -234,6 +236,26 @@ class RepoTag(Base):
     __tablename__ = "repo_tags"
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
     repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class RepoApp(Base):
+    """One local application able to run a repository's default branch (`apps=` filter)."""
+
+    __tablename__ = "repo_apps"
+    app: Mapped[str] = mapped_column(String(64), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
+class TagCount(Base):
+    """How many repositories of a type carry a tag, public and private apart: the facet
+    counts read these rows instead of counting `repo_tags`. Kept exact by ListingIndex, in the
+    same transaction as every change of a repository's tags, visibility or existence."""
+
+    __tablename__ = "tag_counts"
+    repo_type: Mapped[str] = mapped_column(String(16), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    public_count: Mapped[int] = mapped_column(Integer, default=0)
+    private_count: Mapped[int] = mapped_column(Integer, default=0)
 
 
 class RepoSearchDocument(Base):
