@@ -51,6 +51,12 @@ SORT_ALIASES = {"last_modified": "lastModified", "created_at": "createdAt", "tre
 FORMAT_TAGS = ("pytorch", "tf", "jax", "safetensors", "onnx", "gguf", "coreml", "tensorboard", "tflite", "keras", "mlx")
 MAX_PAGE = 1000
 TOTALS_TTL = 60.0  # seconds a process trusts its repository totals (only the plan choice reads them)
+# For this transaction only: listings read a hot working set through indexes, so a random page
+# costs about as much as a sequential one (PostgreSQL's default of 4 makes it scan 100,000 rows to
+# avoid 1,500 index lookups), and a worker's start-up costs more than the few thousand rows save.
+PLANNER_SETTINGS = text(
+    "SELECT set_config('random_page_cost', '1.1', true), set_config('max_parallel_workers_per_gather', '0', true)"
+)
 PARAMETER_UNITS = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 
 
@@ -234,6 +240,8 @@ class DiscoveryService:
 
     def _run(self, statement) -> list:
         with self.db.engine.connect() as connection:
+            if not self.db.is_sqlite:
+                connection.execute(PLANNER_SETTINGS)
             return list(connection.execute(statement))
 
     # -- facets -------------------------------------------------------------------------------
@@ -284,8 +292,8 @@ class DiscoveryService:
                 candidates = list(connection.execute(statement))
             allowed = {row.id for row in self._run(select(R.c.id).where(R.c.id.in_([c.id for c in candidates]), *conditions))}
             return [(row, -row.score) for row in candidates if row.id in allowed][:limit]
-        # exactly the expression of the GIN index created by migration 0004, so the index is used
-        document = func.to_tsvector(literal_column("'simple'"), literal_column("repo_search_documents.title || ' ' || repo_search_documents.body"))
+        # the stored, weighted vector of migration 0005 (GIN-indexed): id words rank above card words
+        document = literal_column("repo_search_documents.search_vector")
         tsquery = func.to_tsquery(literal_column("'simple'"), " & ".join(words))
         rank = func.ts_rank(document, tsquery).label("score")
         statement = (

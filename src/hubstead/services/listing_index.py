@@ -90,8 +90,13 @@ class ListingIndex:
         self._bump(session, row.type, {tag: -1 for tag in removed}, bool(row.private))
 
     def rebuild_counts(self) -> int:
-        """Recount every tag from `repo_tags` (after bulk loads, or to repair); returns the rows."""
+        """Recount every tag from `repo_tags` (after bulk loads, or to repair); returns the rows.
+
+        On PostgreSQL the table is locked first: a writer that has not bumped yet waits, and its
+        bump then applies to a recount that did not see its uncommitted tags, so nothing is lost."""
         with self.db.session() as session:
+            if not self.db.is_sqlite:
+                session.execute(text("LOCK TABLE tag_counts IN EXCLUSIVE MODE"))
             session.execute(delete(N))
             session.execute(text(
                 "INSERT INTO tag_counts (repo_type, tag, public_count, private_count) "

@@ -21,9 +21,10 @@ def run_migrations_online() -> None:
 
 
 def include_object(obj, name, type_, reflected, compare_to) -> bool:
-    """Full-text index objects are created by hand in migration 0004 (FTS5 tables, expression
-    index); the models don't describe them, so comparisons leave them alone."""
-    return not (name or "").startswith(("search_fts", "ix_repo_search_documents_tsv"))
+    """Full-text objects are created by hand in migrations 0004/0005 (FTS5 tables on SQLite; the
+    `search_vector` column and its GIN index on PostgreSQL); the models don't describe them, so
+    comparisons leave them alone."""
+    return not (name or "").startswith(("search_fts", "ix_repo_search_documents_", "search_vector"))
 
 
 def _run(connection) -> None:
