@@ -125,3 +125,41 @@ def test_private_repositories_over_git(hub, api: HfApi, git_env, tmp_path: Path)
     target = tmp_path / "mine"
     git(git_env, "clone", url(hub, repo_id, "alice"), str(target))
     assert (target / "secret.txt").read_text() == "secret"
+
+
+def test_push_refuses_lfs_pointers_without_their_objects(hub, api: HfApi, published, git_env, tmp_path: Path):
+    """A pointer must name an object uploaded to this repository, with the size it says; else the
+    push is refused and the repository stays as it was."""
+    repo_id = api.create_repo("pointer-check").repo_id
+    head = api.model_info(repo_id).sha
+    work = tmp_path / "work"
+    git(git_env, "clone", url(hub, repo_id, "alice"), str(work))
+    _, weights = published  # uploaded to another repository: knowing its hash grants nothing here
+    foreign = hashlib.sha256(weights).hexdigest()
+    cases = {
+        "never-uploaded": (hashlib.sha256(b"nobody sent this").hexdigest(), 16),
+        "someone-elses": (foreign, len(weights)),
+    }
+    for label, (oid, size) in cases.items():
+        (work / f"{label}.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n")
+        git(git_env, "add", f"{label}.bin", cwd=work)
+        git(git_env, "commit", "-m", label, cwd=work)
+        # --no-verify: skip git-lfs's own pre-push upload, so the hub sees what a careless client sends
+        refused = git(git_env, "push", "--no-verify", "origin", "main", cwd=work, check=False)
+        assert refused.returncode != 0 and f"{label}.bin: LFS object {oid} was not uploaded" in refused.stderr
+        assert api.model_info(repo_id).sha == head
+        git(git_env, "reset", "--hard", "HEAD~1", cwd=work)
+    # once uploaded here (through the API), the same pointer with a wrong size is refused, the right one lands
+    api.upload_file(path_or_fileobj=weights, path_in_repo="weights.safetensors", repo_id=repo_id)
+    git(git_env, "pull", "--rebase", "origin", "main", cwd=work)
+    head = api.model_info(repo_id).sha
+    (work / "copy.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize 12\n")
+    git(git_env, "add", "copy.bin", cwd=work)
+    git(git_env, "commit", "-m", "wrong size", cwd=work)
+    refused = git(git_env, "push", "--no-verify", "origin", "main", cwd=work, check=False)
+    assert refused.returncode != 0 and f"but object {foreign} has {len(weights)}" in refused.stderr
+    assert api.model_info(repo_id).sha == head
+    (work / "copy.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize {len(weights)}\n")
+    git(git_env, "commit", "-a", "--amend", "-m", "right size", cwd=work)
+    git(git_env, "push", "--no-verify", "origin", "main", cwd=work)
+    assert api.model_info(repo_id).sha != head

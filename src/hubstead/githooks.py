@@ -1,7 +1,9 @@
 """Git hooks run by `git receive-pack` during a push (installed in every repository).
 
-pre-receive: branches and tags only, the default branch stays, and a README.md whose metadata
-is invalid is refused with the validator's messages, so a push can't land what the API refuses.
+pre-receive: branches and tags only, the default branch stays, a README.md whose metadata is
+invalid is refused with the validator's messages, and every LFS pointer the push adds must name
+an object uploaded to this repository (git-lfs sends objects before the push; a pointer without
+its object would be a file nobody can download), so a push can't land what the API refuses.
 """
 
 from __future__ import annotations
@@ -9,8 +11,10 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from hubstead.domain.cards import validate_card_text
+from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 
 ZERO = "0" * 40
 
@@ -21,9 +25,65 @@ def _readme_at(commit: str) -> str | None:
     return result.stdout.decode("utf-8", "replace") if result.returncode == 0 else None
 
 
+def _git(*args: str, data: bytes | None = None) -> bytes:
+    return subprocess.run(["git", *args], input=data, capture_output=True, check=True).stdout
+
+
+def new_lfs_pointers(commits: list[str]) -> dict[str, tuple[LfsPointer, str]]:
+    """The LFS pointers among the blobs these commits add to the repository: oid → (pointer, path)."""
+    if not commits:
+        return {}
+    listed = _git("rev-list", "--objects", *commits, "--not", "--all").decode("utf-8", "replace").splitlines()
+    paths = {line[:40]: line[41:] for line in listed if len(line) > 41}  # commits and root trees have no path
+    if not paths:
+        return {}
+    checks = _git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)", data="\n".join(paths).encode() + b"\n")
+    small = [oid for oid, kind, size in (line.split() for line in checks.decode().splitlines())
+             if kind == "blob" and int(size) <= MAX_POINTER_SIZE]
+    pointers: dict[str, tuple[LfsPointer, str]] = {}
+    if not small:
+        return pointers
+    output = _git("cat-file", "--batch", data="\n".join(small).encode() + b"\n")
+    position = 0
+    for oid in small:
+        header_end = output.index(b"\n", position)
+        size = int(output[position:header_end].split()[2])
+        pointer = parse_pointer(output[header_end + 1:header_end + 1 + size])
+        position = header_end + 1 + size + 1
+        if pointer is not None:
+            pointers.setdefault(pointer.oid, (pointer, paths[oid]))
+    return pointers
+
+
+def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]]) -> list[str]:
+    """Problems for pointers whose object this repository does not hold (the hub tells the hook
+    which database and repository through the environment)."""
+    repo_row_id = os.environ.get("HUBSTEAD_REPO_ROW_ID")
+    if not pointers or not repo_row_id:
+        return []
+    from hubstead.services.lfs import available_objects
+    from hubstead.storage.blobstore import LocalBlobStore
+    from hubstead.storage.database import Database
+
+    db = Database(os.environ["HUBSTEAD_DATABASE_URL"])
+    try:
+        found = available_objects(db, LocalBlobStore(Path(os.environ["HUBSTEAD_BLOBS_DIR"])), int(repo_row_id), list(pointers))
+    finally:
+        db.dispose()
+    problems = []
+    for oid, (pointer, path) in sorted(pointers.items(), key=lambda item: item[1][1]):
+        stored = found.get(oid)
+        if stored is None:
+            problems.append(f"{path}: LFS object {oid} was not uploaded to this repository (push it with git-lfs first)")
+        elif stored.size != pointer.size:
+            problems.append(f"{path}: the LFS pointer says {pointer.size} bytes but object {oid} has {stored.size}")
+    return problems
+
+
 def pre_receive(lines: list[str], repo_type: str) -> list[str]:
     """The reasons to refuse this push (empty: accept)."""
     problems = []
+    pushed = []
     for line in lines:
         parts = line.split()
         if len(parts) != 3:
@@ -36,12 +96,13 @@ def pre_receive(lines: list[str], repo_type: str) -> list[str]:
             if ref == "refs/heads/main":
                 problems.append("refusing to delete the default branch")
             continue
+        pushed.append(new)
         if ref.startswith("refs/heads/"):
             readme = _readme_at(new)
             if readme is not None:
                 result = validate_card_text(readme, repo_type)
                 problems.extend(f"invalid metadata in README.md ({ref}): {error}" for error in result.errors)
-    return problems
+    return problems + missing_lfs_objects(new_lfs_pointers(pushed))
 
 
 def main() -> int:

@@ -100,7 +100,10 @@ async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, pref
     before = git.refs("refs/") if service == "git-receive-pack" else {}
     if service == "git-receive-pack":
         await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
-    env = {**os.environ, "HUBSTEAD_PYTHON": sys.executable, "HUBSTEAD_REPO_TYPE": handle.type.value}
+    env = {**os.environ, "HUBSTEAD_PYTHON": sys.executable, "HUBSTEAD_REPO_TYPE": handle.type.value,
+           # the pre-receive hook checks pushed LFS pointers against this repository's objects
+           "HUBSTEAD_REPO_ROW_ID": str(handle.row.id), "HUBSTEAD_DATABASE_URL": hub.settings.database_url,
+           "HUBSTEAD_BLOBS_DIR": str(hub.settings.blobs_dir)}
     process = await asyncio.create_subprocess_exec(
         "git", service[4:], "--stateless-rpc", str(git.path),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,

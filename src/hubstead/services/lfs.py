@@ -35,6 +35,23 @@ class StoredObject:
     size: int
 
 
+def available_objects(db: Database, blobs: LocalBlobStore, repo_row_id: int, oids: list[str]) -> dict[str, StoredObject]:
+    """Those of `oids` this repository may reference: uploaded to it, with bytes still stored
+    (as a blob, or as a Xet file)."""
+    found: dict[str, StoredObject] = {}
+    with db.session() as session:
+        for start in range(0, len(oids), 500):
+            rows = session.execute(
+                select(LfsObject)
+                .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
+                .where(RepoLfsObject.repo_id == repo_row_id, LfsObject.oid.in_(oids[start:start + 500]))
+            ).scalars()
+            for row in rows:
+                if row.xet_hash is not None or blobs.exists(row.oid):
+                    found[row.oid] = StoredObject(row.oid, row.size)
+    return found
+
+
 class LfsService:
     def __init__(self, db: Database, blobs: LocalBlobStore, signer: UrlSigner, multipart_threshold: int, chunk_size: int):
         self.db = db
@@ -47,15 +64,7 @@ class LfsService:
 
     def repo_object(self, repo_row_id: int, oid: str) -> StoredObject | None:
         """The object if it was uploaded to this repository and its bytes are in the store."""
-        with self.db.session() as session:
-            row = session.execute(
-                select(LfsObject)
-                .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
-                .where(RepoLfsObject.repo_id == repo_row_id, LfsObject.oid == oid)
-            ).scalar()
-        if row is None or (row.xet_hash is None and not self.blobs.exists(oid)):
-            return None
-        return StoredObject(row.oid, row.size)
+        return available_objects(self.db, self.blobs, repo_row_id, [oid]).get(oid)
 
     def link(self, repo_row_id: int, oid: str, size: int) -> None:
         """Record that `repo_row_id` holds object `oid` (idempotent, safe under races)."""
