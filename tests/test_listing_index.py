@@ -15,9 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import BACKEND
 from sqlalchemy import select
 
-from conftest import BACKEND
 from hubstead.domain.repo_ids import RepoType
 from hubstead.services.accounts import Principal
 from hubstead.services.discovery import DiscoveryService, ListQuery, parse_parameter_range
@@ -147,7 +147,7 @@ def _maintained(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
 def test_counts_stay_exact_under_concurrent_changes(db):
     assert _maintained(db) == _recount(db)
     index = ListingIndex(db)
-    repos, repo_tags, _ = _truth(db)
+    repos, _, _ = _truth(db)
     victims = random.Random(3).sample([r.id for r in repos], 60)
     vocabulary = ["en", "fr", "medical", "gguf", "license:mit", "fresh-tag-a", "fresh-tag-b", "text-generation"]
     errors: list[BaseException] = []

@@ -19,12 +19,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from hubstead.domain.errors import HubError, InvalidName, RepoNotFound
-from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.domain.errors import HubError, RepoNotFound
+from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.http import URL_PREFIX, authenticate
-from hubstead.protocols.http import Router
-from hubstead.services import access
+from hubstead.protocols.http import URL_PREFIX, Router, authenticate, find_repo
 from hubstead.services.repos import RepoHandle
 
 router = Router()
@@ -36,10 +34,7 @@ CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
 def _open(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, need: str) -> RepoHandle:
     principal = authenticate(hub, request.headers.get("authorization"))
     try:
-        repo_id = RepoId.create(ns, name)
-        return hub.repos.get(RepoType.from_plural(prefix) if prefix else RepoType.MODEL, repo_id, principal, need)
-    except InvalidName:
-        raise access.not_found(principal) from None
+        return find_repo(hub, principal, RepoType.from_plural(prefix) if prefix else RepoType.MODEL, ns, name, need)
     except HubError as error:
         if principal is None and error.status in (401, 403, 404):
             # git only sends credentials after a challenge; the answer is the same for a

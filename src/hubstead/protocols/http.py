@@ -103,14 +103,19 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
     raise InvalidCredentials()
 
 
-def open_repo(ctx: Ctx, repo_type: RepoType, ns: str, name: str, need: str = "read") -> RepoHandle:
-    """The repository named in the URL, if the caller may `need` it; an invalid name is simply
+def find_repo(hub: Hub, principal: Principal | None, repo_type: RepoType, ns: str, name: str, need: str) -> RepoHandle:
+    """The repository named in a URL, if `principal` may `need` it; an invalid name is simply
     a repository that does not exist."""
     try:
         repo_id = RepoId.create(ns, name)
     except InvalidName:
-        raise access.not_found(ctx.principal) from None
-    return ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need)
+        raise access.not_found(principal) from None
+    return hub.repos.get(repo_type, repo_id, principal, need)
+
+
+def open_repo(ctx: Ctx, repo_type: RepoType, ns: str, name: str, need: str = "read") -> RepoHandle:
+    """The repository named in the URL, if the request's caller may `need` it."""
+    return find_repo(ctx.hub, ctx.principal, repo_type, ns, name, need)
 
 
 def open_repo_for_upload(ctx: Ctx, repo_type: RepoType, ns: str, name: str, for_pull_request: bool) -> RepoHandle:

@@ -31,7 +31,14 @@ from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.pipelines import PIPELINE_SET
 from hubstead.services.accounts import Principal
 from hubstead.storage.database import Database
-from hubstead.storage.models import RepoApp, RepoCard, Repository, RepoSearchDocument, RepoTag, TagCount
+from hubstead.storage.models import (
+    RepoApp,
+    RepoCard,
+    RepoSearchDocument,
+    Repository,
+    RepoTag,
+    TagCount,
+)
 
 R = Repository.__table__
 T = RepoTag.__table__

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hubstead.domain.tags.local_apps import compatible_apps
 from hubstead.storage.database import Database
-from hubstead.storage.models import RepoApp, Repository, RepoSearchDocument, RepoTag, TagCount
+from hubstead.storage.models import RepoApp, RepoSearchDocument, Repository, RepoTag, TagCount
 
 R = Repository.__table__
 T = RepoTag.__table__
