@@ -89,13 +89,15 @@ class CommitService:
     def _changes(self, handle: RepoHandle, request: CommitRequest) -> list[Change]:
         """Validate every operation before anything is written."""
         changes: list[Change] = []
+        lfs_oids = list(dict.fromkeys(op.oid for op in request.operations if isinstance(op, AddLfsFile)))
+        uploaded = self.lfs.repo_objects(handle.row.id, lfs_oids)
         for op in request.operations:
             if isinstance(op, AddFile):
                 if op.path == "README.md":
                     _check_card(op.content, handle.type.value)
                 changes.append(BlobChange(op.path, op.content))
             elif isinstance(op, AddLfsFile):
-                stored = self.lfs.repo_object(handle.row.id, op.oid)
+                stored = uploaded.get(op.oid)
                 if stored is None:
                     raise BadRequest(f"LFS object {op.oid} for {op.path!r} was not uploaded to this repository")
                 if op.size is not None and op.size != stored.size:

@@ -39,6 +39,8 @@ def available_objects(db: Database, blobs: LocalBlobStore, repo_row_id: int, oid
     """Those of `oids` this repository may reference: uploaded to it, with bytes still stored
     (as a blob, or as a Xet file)."""
     found: dict[str, StoredObject] = {}
+    if not oids:
+        return found
     with db.session() as session:
         for start in range(0, len(oids), 500):
             rows = session.execute(
@@ -64,7 +66,11 @@ class LfsService:
 
     def repo_object(self, repo_row_id: int, oid: str) -> StoredObject | None:
         """The object if it was uploaded to this repository and its bytes are in the store."""
-        return available_objects(self.db, self.blobs, repo_row_id, [oid]).get(oid)
+        return self.repo_objects(repo_row_id, [oid]).get(oid)
+
+    def repo_objects(self, repo_row_id: int, oids: list[str]) -> dict[str, StoredObject]:
+        """Those of `oids` uploaded to this repository with their bytes in the store (one lookup)."""
+        return available_objects(self.db, self.blobs, repo_row_id, oids)
 
     def link(self, repo_row_id: int, oid: str, size: int) -> None:
         """Record that `repo_row_id` holds object `oid` (idempotent, safe under races)."""
@@ -87,13 +93,14 @@ class LfsService:
         if not isinstance(objects, list) or len(objects) > MAX_BATCH_OBJECTS:
             raise BadRequest(f"'objects' must be a list of at most {MAX_BATCH_OBJECTS} objects")
         answers = []
-        for item in objects:
-            oid, size = _object_fields(item)
+        fields = [_object_fields(item) for item in objects]
+        uploaded = self.repo_objects(handle.row.id, list(dict.fromkeys(oid for oid, _ in fields if oid is not None)))
+        for item, (oid, size) in zip(objects, fields):
             if oid is None:
                 answers.append({"oid": str(item.get("oid") if isinstance(item, dict) else ""), "size": 0,
                                 "error": {"code": 422, "message": "Invalid object: a sha256 'oid' and an integer 'size' are required"}})
                 continue
-            stored = self.repo_object(handle.row.id, oid)
+            stored = uploaded.get(oid)
             if operation == "upload":
                 answers.append(self._upload_answer(handle, oid, size, stored, base_url))
             elif stored is None:
