@@ -28,6 +28,29 @@ WORK = Path(__file__).parent / ".work-discovery"
 RUNS = 50
 
 
+# (row label, request, as a signed-in user?)
+LISTINGS = [
+    ("list, 2 tag filters, sort=downloads, limit=50", "/api/models?filter=transformers&filter=en&sort=downloads&limit=50", False),
+    ("list, 2 rare tag filters, sort=downloads, limit=50", "/api/models?filter=medical&filter=license:mit&sort=downloads&limit=50", False),
+    ("list, 1 rare tag filter, sort=likes, limit=50", "/api/models?filter=chemistry&sort=likes&limit=50", False),
+    ("list, apps=llama.cpp,drawthings, sort=downloads, limit=50", "/api/models?apps=llama.cpp,drawthings&sort=downloads&limit=50", False),
+    ("list, text-generation + num_parameters=min:1B,max:10B, limit=50",
+     "/api/models?filter=text-generation&num_parameters=min:1B,max:10B&sort=downloads&limit=50", False),
+    ("full-text search, 2 words, limit 20", "/api/search/full-text?q=medical%20translation&type=model&limit=20", False),
+    ("facet counts (models-tags-by-type), anonymous", "/api/models-tags-by-type", False),
+    ("facet counts, signed in (adds the caller's private repos)", "/api/models-tags-by-type", True),
+]
+
+
+def _size(body: object) -> str:
+    """What an answer held: items of a list, search hits, or tags across facets."""
+    if isinstance(body, list):
+        return f"{len(body)} items"
+    if "numHits" in body:
+        return f"{body['numHits']} hits"
+    return f"{sum(len(v) for v in body.values())} tags"
+
+
 def timings(client: httpx.Client, url: str, runs: int = RUNS) -> tuple[float, float, httpx.Response]:
     times, response = [], None
     for _ in range(runs):
@@ -47,28 +70,13 @@ def measure(backend: str, count: int) -> list[tuple[str, float, float, str]]:
     rows = []
     try:
         with httpx.Client(base_url=hub.endpoint, timeout=60) as client:
-            filtered = "/api/models?filter=transformers&filter=en&sort=downloads&limit=50"
-            p50, p95, response = timings(client, filtered)
-            rows.append(("list, 2 tag filters, sort=downloads, limit=50", p50, p95, f"{len(response.json())} items"))
-            rare = "/api/models?filter=medical&filter=license:mit&sort=downloads&limit=50"
-            p50, p95, response = timings(client, rare)
-            rows.append(("list, 2 rare tag filters, sort=downloads, limit=50", p50, p95, f"{len(response.json())} items"))
-            p50, p95, response = timings(client, "/api/models?filter=chemistry&sort=likes&limit=50")
-            rows.append(("list, 1 rare tag filter, sort=likes, limit=50", p50, p95, f"{len(response.json())} items"))
-            p50, p95, response = timings(client, "/api/models?apps=llama.cpp,drawthings&sort=downloads&limit=50")
-            rows.append(("list, apps=llama.cpp,drawthings, sort=downloads, limit=50", p50, p95, f"{len(response.json())} items"))
-            sized = "/api/models?filter=text-generation&num_parameters=min:1B,max:10B&sort=downloads&limit=50"
-            p50, p95, response = timings(client, sized)
-            rows.append(("list, text-generation + num_parameters=min:1B,max:10B, limit=50", p50, p95, f"{len(response.json())} items"))
-            p50, p95, response = timings(client, "/api/search/full-text?q=medical%20translation&type=model&limit=20")
-            rows.append(("full-text search, 2 words, limit 20", p50, p95, f"{response.json()['numHits']} hits"))
-            p50, p95, response = timings(client, "/api/models-tags-by-type")
-            rows.append(("facet counts (models-tags-by-type), anonymous", p50, p95,
-                         f"{sum(len(v) for v in response.json().values())} tags"))
-            client.headers["Authorization"] = f"Bearer {hub.tokens['alice']}"
-            p50, p95, response = timings(client, "/api/models-tags-by-type")
-            rows.append(("facet counts, signed in (adds the caller's private repos)", p50, p95, ""))
-            del client.headers["Authorization"]
+            for label, url, signed_in in LISTINGS:
+                client.headers.pop("Authorization", None)
+                if signed_in:
+                    client.headers["Authorization"] = f"Bearer {hub.tokens['alice']}"
+                p50, p95, response = timings(client, url)
+                rows.append((label, p50, p95, _size(response.json())))
+            client.headers.pop("Authorization", None)
             first = "/api/models?sort=downloads&limit=50"
             p50, p95, response = timings(client, first)
             rows.append(("first page, sort=downloads, limit=50", p50, p95, ""))
