@@ -19,6 +19,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy import false, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -49,6 +50,9 @@ class Account(Base):
     email: Mapped[str | None] = mapped_column(String(256), nullable=True)
     password_hash: Mapped[str | None] = mapped_column(String(256), nullable=True)
     is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    avatar_url: Mapped[str | None] = mapped_column(String(512), nullable=True)
+    # organizations only: repositories created without an explicit `private` are private
+    default_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -78,6 +82,8 @@ class Repository(Base):
     __tablename__ = "repositories"
     __table_args__ = (
         UniqueConstraint("type", "namespace", "name", name="uq_repositories_type_namespace_name"),
+        # ids are matched case-insensitively, as on the Hub: `Alice/My-Model` is `alice/my-model`
+        Index("ix_repositories_type_lower_id", "type", func.lower(text("namespace")), func.lower(text("name")), unique=True),
         # listings sort by one counter within a type, with the id as tie-breaker for stable pages
         Index("ix_repositories_type_downloads", "type", "downloads", "id"),
         Index("ix_repositories_type_likes", "type", "likes", "id"),
@@ -162,6 +168,36 @@ class Discussion(Base):
     author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
     merge_commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class DiscussionEvent(Base):
+    """One event of a discussion's timeline: a comment (the opening one included), a status or
+    title change, a commit pushed to a pull request's ref. Comments keep their latest text and
+    how often it was edited; a hidden comment keeps its text for the record but is not shown."""
+
+    __tablename__ = "discussion_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"), index=True)
+    type: Mapped[str] = mapped_column(String(32))  # comment | status-change | title-change | commit
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    content: Mapped[str] = mapped_column(Text, default="")  # a comment's latest raw Markdown
+    hidden: Mapped[bool] = mapped_column(Boolean, default=False)
+    num_edits: Mapped[int] = mapped_column(Integer, default=0)
+    edited_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    data: Mapped[dict] = mapped_column(JSON, default=dict)  # status / from, to / oid, subject
+
+
+class AccessRequest(Base):
+    """A user's request for access to a gated repository, and the owner's answer."""
+
+    __tablename__ = "access_requests"
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True)
+    status: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
+    fields: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # answers to the access form
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class XetXorb(Base):
