@@ -22,7 +22,7 @@ from hubstead.protocols.http import (
     open_repo_for_upload,
 )
 from hubstead.services import access
-from hubstead.services.discovery import MAX_PAGE, ListQuery, parse_parameter_range
+from hubstead.services.discovery import MAX_PAGE, SORT_ALIASES, SORTS, ListQuery, parse_parameter_range
 from hubstead.services.repos import RepoExists, RepoHandle
 
 router = Router()
@@ -189,16 +189,20 @@ def list_repos(ctx: Ctx, rtype: str):
     rows, cursor = ctx.hub.discovery.list(ctx.principal, query)
     headers = {"Link": next_link(ctx, cursor=cursor)} if cursor else {}
     full = ctx.flag("full")
+    with_card_data = full or ctx.flag("cardData") or "cardData" in expand
+    with_config = full or ctx.flag("config") or "config" in expand
+    extra = tuple(key for key, wanted in (("cardData", ctx.flag("cardData")), ("config", ctx.flag("config"))) if wanted)
+    # the field a listing is sorted by is always in its items, so that the order can be seen
+    extra += tuple(key for key in (SORT_ALIASES.get(sort or "", sort),) if key in SORTS and key != "id")
     cards = ctx.hub.cards.stored_many([row.id for row in rows])
     items = []
     for row in rows:
         item = wire.repo_summary(row)
-        item.update(wire.card_fields(row.type, cards.get(row.id), with_card_data=full or ctx.flag("cardData") or "cardData" in expand,
-                                     with_config=full or ctx.flag("config") or "config" in expand))
-        if expand:
-            item["sha"] = row.head_sha
-            item = {key: item.get(key) for key in ("_id", "id", *expand)}
-        items.append(item)
+        item["sha"] = row.head_sha
+        item.update(wire.card_fields(row.type, cards.get(row.id), with_card_data=with_card_data, with_config=with_config))
+        if full or "siblings" in expand:
+            item["siblings"] = [{"rfilename": path} for path in ctx.hub.repos.head_files(row)]
+        items.append(wire.listing_item(item, repo_type, expand, full, extra))
     return json_response(items, headers=headers)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from hubstead.domain.repo_ids import RepoType
+from hubstead.domain.tags.eval_results import is_wire_item
 from hubstead.services.repos import RepoHandle, iso
 from hubstead.storage.gitrepo import CommitInfo, GitRepo, TreeEntry
 from hubstead.storage.models import Discussion, Repository
@@ -54,6 +55,22 @@ def sibling(entry: TreeEntry, blobs: bool) -> dict:
     return data
 
 
+# Fields derived from the card and files that the API serves, under the Hub's names. Anything
+# else the derivation stores is internal to the hub.
+DERIVED_MODEL_FIELDS = ("transformersInfo", "config", "widgetData", "mask_token", "evalResults", "model-index",
+                        "safetensors")
+
+# What a listing returns without `full` or `expand`: the Hub's default fields, nothing heavier.
+LIST_DEFAULT_FIELDS = {
+    RepoType.MODEL: ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
+                     "library_name", "createdAt", "modelId"),
+    RepoType.DATASET: ("_id", "id", "author", "disabled", "gated", "lastModified", "likes", "trendingScore",
+                       "private", "sha", "downloads", "tags", "createdAt"),
+    RepoType.SPACE: ("_id", "id", "author", "likes", "trendingScore", "private", "sha", "lastModified", "tags",
+                     "createdAt"),
+}
+
+
 def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: bool = True) -> dict:
     """Fields derived from the card and files (a DerivedCard or a stored RepoCard, or None)."""
     if card is None:
@@ -64,13 +81,27 @@ def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: 
             data["pipeline_tag"] = card.pipeline_tag
         if card.library_name:
             data["library_name"] = card.library_name
-        derived = dict(card.derived or {})
-        if not with_config:
-            derived.pop("config", None)
-        data.update(derived)
+        derived = card.derived or {}
+        for key in DERIVED_MODEL_FIELDS:
+            if key in derived and (with_config or key != "config"):
+                data[key] = derived[key]
+        results = [item for item in data.pop("evalResults", []) if is_wire_item(item)]
+        if results:
+            data["evalResults"] = results
     if with_card_data and card.card_data:
         data["cardData"] = card.card_data
     return data
+
+
+def listing_item(item: dict, repo_type: RepoType, expand: list[str], full: bool, extra: tuple[str, ...]) -> dict:
+    """Trim a full listing item to what was asked: `expand` keys, everything for `full`, or the
+    Hub's default fields (plus `cardData`/`config` when flagged)."""
+    if expand:
+        return {key: item.get(key) for key in ("_id", "id", *expand)}
+    if full:
+        return item
+    keys = (*LIST_DEFAULT_FIELDS[repo_type], *extra)
+    return {key: item[key] for key in keys if key in item}
 
 
 def repo_summary(row: Repository) -> dict:
@@ -85,6 +116,7 @@ def repo_summary(row: Repository) -> dict:
         "disabled": False,
         "downloads": row.downloads,
         "likes": row.likes,
+        "trendingScore": round(row.trending_score or 0.0, 6),
         "tags": [],
         "createdAt": iso(row.created_at),
         "lastModified": iso(row.last_modified),

@@ -19,6 +19,12 @@ from sqlalchemy import select
 from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data, summarize_safetensors
+from hubstead.domain.tags.eval_results import (
+    MAX_EVAL_RESULT_BYTES,
+    MAX_EVAL_RESULT_FILES,
+    is_eval_results_file,
+    parse_eval_results_file,
+)
 from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services.files import FileService
 from hubstead.services.listing_index import ListingIndex
@@ -91,7 +97,7 @@ class CardService:
             "config": data.config,
             "widgetData": data.widget_data,
             "mask_token": data.mask_token,
-            "evalResults": data.eval_results,
+            "evalResults": self._eval_results(handle, entries),
             "model-index": metadata.get("model-index"),
         }
         headers = self._safetensors_headers(handle, [e for e in entries if e.path.endswith(".safetensors")])
@@ -99,6 +105,18 @@ class CardService:
             derived["safetensors"] = summarize_safetensors(headers)
         return DerivedCard(commit, metadata, body, data.tags, data.pipeline_tag, data.library_name,
                            {k: v for k, v in derived.items() if v not in (None, [], {})})
+
+    def _eval_results(self, handle: RepoHandle, entries: list[TreeEntry]) -> list[dict]:
+        """The entries of the `.eval_results/*.yaml` files, in path order."""
+        files = sorted((e for e in entries if is_eval_results_file(e.path)), key=lambda e: e.path)
+        items: list[dict] = []
+        for entry in files[:MAX_EVAL_RESULT_FILES]:
+            data = self._read_bytes(handle, entry, MAX_EVAL_RESULT_BYTES)
+            if data is None:
+                items.append({"filename": entry.path, "error": "the file is too large or could not be read"})
+                continue
+            items += parse_eval_results_file(entry.path, data.decode("utf-8", "replace"))
+        return items
 
     def _read_bytes(self, handle: RepoHandle, entry: TreeEntry | None, limit: int, length: int | None = None) -> bytes | None:
         """The first `length` bytes (default: all, up to `limit`) of a file, wherever it is stored."""

@@ -9,6 +9,7 @@ from typing import Callable
 from functools import cached_property
 
 from sqlalchemy import bindparam, delete, select
+from sqlalchemy.orm import Session
 
 from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError
 from hubstead.domain.gitattributes import default_gitattributes
@@ -108,6 +109,13 @@ class RepoService:
         self._check(row, principal, need)
         return RepoHandle(row=row, store=self.git)
 
+    def head_files(self, row: Repository) -> list[str]:
+        """The paths of the files on the default branch (listings with `full` show them)."""
+        if not row.head_sha:
+            return []
+        git = self.git.open_cached(row.storage_key)
+        return [entry.path for entry in git.list_tree(row.head_sha, recursive=True) if entry.type == "file"]
+
     @staticmethod
     def _check(row: Repository, principal: Principal | None, need: str) -> None:
         if need == "read":
@@ -122,7 +130,9 @@ class RepoService:
 
     # -- creation -----------------------------------------------------------------------------
 
-    def create(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool) -> RepoHandle:
+    def create(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool | None) -> RepoHandle:
+        """Create a repository; `private=None` (the client said nothing) follows the owner's
+        default: private under an organization that asks for it, public otherwise."""
         principal = access.require_write_token(principal)
         with self.db.session() as session:
             owner = session.scalar(select(Account).where(Account.name == repo_id.namespace))
@@ -137,7 +147,7 @@ class RepoService:
                 type=repo_type.value,
                 namespace=repo_id.namespace,
                 name=repo_id.name,
-                private=private,
+                private=owner.default_private if private is None else private,
             )
             session.add(row)
             _drop_redirect(session, repo_type, repo_id)
@@ -166,6 +176,20 @@ class RepoService:
             self.index.forget(session, handle.row.id)
             session.execute(delete(Repository).where(Repository.id == handle.row.id))
         self.git.delete(handle.row.storage_key)
+
+    def forget_namespace(self, session: Session, namespace: str) -> list[Repository]:
+        """Delete the rows of every repository of `namespace`, in the caller's transaction (its
+        account is being deleted); once that commits, `free_storage` removes their git data."""
+        rows = list(session.scalars(
+            select(Repository).where(Repository.namespace == namespace).order_by(Repository.type, Repository.name)))
+        for row in rows:
+            self.index.forget(session, row.id)
+            session.execute(delete(Repository).where(Repository.id == row.id))
+        return rows
+
+    def free_storage(self, rows: list[Repository]) -> None:
+        for row in rows:
+            self.git.delete(row.storage_key)
 
     def move(self, principal: Principal | None, repo_type: RepoType, source: RepoId, target: RepoId) -> RepoId:
         handle = self.get(repo_type, source, principal, need="admin")

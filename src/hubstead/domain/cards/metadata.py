@@ -177,7 +177,23 @@ _NON_JSON_TYPES = ("binary", "set", "timestamp", "omap", "pairs")
 _install_yaml12_scalars(_CardLoader)
 
 
+def load_yaml(text: str) -> Any:
+    """Any YAML document read with the card rules (JSON types only, unique keys, bounded
+    aliases): other YAML files the hub reads, such as `.eval_results/*.yaml`, get the same
+    defences as card metadata."""
+    return _load_yaml_value(text, 1)
+
+
 def _load_yaml_mapping(block: str, first_line: int) -> dict:
+    data = _load_yaml_value(block, first_line)
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise CardSyntaxError(f"the metadata block must be a mapping, not {_kind(data)}")
+    return data
+
+
+def _load_yaml_value(block: str, first_line: int) -> Any:
     loader = _CardLoader(block, first_line)
     try:
         data = loader.get_single_data()
@@ -192,10 +208,6 @@ def _load_yaml_mapping(block: str, first_line: int) -> dict:
         raise CardSyntaxError("invalid YAML: values are nested too deeply") from exc
     finally:
         loader.dispose()
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise CardSyntaxError(f"the metadata block must be a mapping, not {_kind(data)}")
     return data
 
 
