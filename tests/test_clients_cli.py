@@ -72,7 +72,9 @@ def test_hubstead_admin_cli(hub, tmp_path: Path):
     run([*hubstead, "org", "create", "carols-lab", "--member", "carol:admin", "--member", "bob:read"], env)
     carol = HfApi(endpoint=hub.endpoint, token=token)
     me = carol.whoami()
-    assert me["name"] == "carol" and me["auth"]["accessToken"] == {"displayName": "ci", "role": "write"}
+    token_info = me["auth"]["accessToken"]
+    assert me["name"] == "carol" and (token_info["displayName"], token_info["role"]) == ("ci", "write")
+    assert set(token_info) == {"displayName", "role", "createdAt"} and token_info["createdAt"].endswith("Z")
     assert [o["name"] for o in me["orgs"]] == ["carols-lab"]
     assert carol.create_repo("carols-lab/model").repo_id == "carols-lab/model"
     assert HfApi(endpoint=hub.endpoint, token=read_token).whoami()["auth"]["accessToken"]["role"] == "read"

@@ -16,12 +16,13 @@ from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.domain.upload_policy import is_ignored, lfs_patterns, looks_binary, matches_any, upload_mode
 
 
-@pytest.mark.parametrize("good", ["a", "a/b.txt", "deep/er/file.bin", "./x.txt", "weird name.txt", "ünï.txt", ".gitattributes", ".github/x"])
+@pytest.mark.parametrize("good", ["a", "a/b.txt", "deep/er/file.bin", "./x.txt", "weird name.txt", "ünï.txt", ".gitattributes", ".github/x", "a\\b",
+                                  "folder/..\\..\\file"])
 def test_valid_paths(good):
     assert validate_path(good) == good.removeprefix("./")
 
 
-@pytest.mark.parametrize("bad", ["", "/abs", "..", "../x", "a/../b", "a/./b", "a//b", ".git", ".git/config", "x/.git/y", "a\\b", "nul\x00"])
+@pytest.mark.parametrize("bad", ["", "/abs", "..", "../x", "a/../b", "a/./b", "a//b", ".git", ".git/config", "x/.git/y", "..\\ddd", "\\abs", "nul\x00"])
 def test_invalid_paths(bad):
     with pytest.raises(InvalidPath):
         validate_path(bad)

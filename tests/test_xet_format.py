@@ -260,6 +260,17 @@ def test_upload_shards_parse_without_footer() -> None:
         assert {e.sha256_hex for e in parsed.files} == {
             f["sha256"] for f in commit["files"].values()
         }
+
+
+def test_upload_shard_that_announces_a_footer_it_does_not_carry() -> None:
+    """hf_xet 1.2 (and older) writes footer_size 200 into the header of the shards it uploads and
+    sends no footer: such a shard parses as the same shard; a cut one is still refused."""
+    for commit, parsed in commit_shards():
+        data = bytearray(shard_bytes(commit["shard"]))
+        data[40:48] = (200).to_bytes(8, "little")
+        assert shard.parse_shard(bytes(data)) == parsed
+        with pytest.raises(shard.ShardFormatError):
+            shard.parse_shard(bytes(data[:-48]))
         assert [x.xorb_hash_hex for x in parsed.xorbs] == commit["xorb_uploads"]
         for entry in parsed.files:
             assert (

@@ -1,18 +1,22 @@
 """The `hubstead` command: serve the hub, and administer users, organizations and tokens.
 
 Every option has an environment variable (`HUBSTEAD_<OPTION>`); options win over variables.
-Commands that create secrets print only the secret on stdout so scripts can capture it.
+Commands that create secrets print only the secret on stdout so scripts can capture it; listings
+print a table, or JSON with --json. Errors go to stderr as `error: …` with exit status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as dt
+import getpass
+import json
 import os
 import secrets
 import sys
 
 from hubstead import __version__
-from hubstead.domain.errors import HubError
+from hubstead.domain.errors import BadRequest, HubError
 
 GLOBAL_OPTIONS = {
     "data_dir": ("--data-dir", "DATA_DIR", "folder for the database, repositories and blobs (default ./hubstead-data)"),
@@ -69,9 +73,87 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _when(value: dt.datetime) -> str:
+    """Creation dates in UTC, to the second (SQLite hands back naive UTC datetimes)."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _print_table(headers: list[str], rows: list[list[str]]) -> None:
+    widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows)]
+    for line in [headers, *rows]:
+        print("  ".join(str(cell).ljust(width) for cell, width in zip(line, widths)).rstrip())
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def _changed(args: argparse.Namespace, names: list[str]) -> list[str]:
+    """The options given on the command line (None means: leave that field alone)."""
+    changed = [name for name in names if getattr(args, name) is not None]
+    if not changed:
+        raise BadRequest("Nothing to update: give at least one of " + ", ".join("--" + n.replace("_", "-") for n in names))
+    return changed
+
+
 def cmd_user_create(args: argparse.Namespace) -> int:
-    user = _hub().accounts.create_user(args.name, email=args.email, password=args.password, admin=args.admin)
+    user = _hub().accounts.create_user(args.name, email=args.email, password=args.password, admin=args.admin,
+                                       fullname=args.fullname, avatar_url=args.avatar_url)
     print(user.name)
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    users = _hub().accounts.list_users()
+    if args.json:
+        print(json.dumps([{"name": u.name, "fullname": u.fullname or u.name, "email": u.email, "admin": u.is_admin,
+                           "avatar_url": u.avatar_url, "created": _when(u.created_at)} for u in users], indent=2))
+        return 0
+    _print_table(["NAME", "FULLNAME", "EMAIL", "ADMIN", "CREATED"],
+                 [[u.name, u.fullname or u.name, u.email or "-", "yes" if u.is_admin else "no", _when(u.created_at)]
+                  for u in users])
+    return 0
+
+
+def cmd_user_update(args: argparse.Namespace) -> int:
+    fields = _changed(args, ["fullname", "email", "avatar_url", "admin"])
+    user = _hub().accounts.update_user(args.name, fullname=args.fullname, email=args.email,
+                                       avatar_url=args.avatar_url, admin=args.admin)
+    print(f"updated user {user.name}: {', '.join(fields)}")
+    return 0
+
+
+def cmd_user_delete(args: argparse.Namespace) -> int:
+    hub = _hub()
+    deleted = hub.accounts.delete_user(args.name, hub.repos)
+    print(f"deleted user {deleted.name}: {_count(len(deleted.repos), 'repository', 'repositories')}, "
+          f"{_count(deleted.tokens, 'token', 'tokens')}")
+    for repo in deleted.repos:
+        print(f"  deleted {repo}")
+    for org in deleted.orgs_left_without_admin:
+        print(f"warning: organization {org} has no admin left; a site admin can add one with "
+              f"`hubstead org add-member {org} USER --role admin`", file=sys.stderr)
+    return 0
+
+
+def _read_password(args: argparse.Namespace) -> str:
+    """--password, else stdin: asked twice on a terminal, else its first line (for scripts)."""
+    if args.password is not None:
+        return args.password
+    if sys.stdin.isatty():
+        password = getpass.getpass("New password: ")
+        if getpass.getpass("Repeat it: ") != password:
+            raise BadRequest("The two passwords differ")
+        return password
+    return sys.stdin.readline().rstrip("\r\n")
+
+
+def cmd_user_set_password(args: argparse.Namespace) -> int:
+    password = _read_password(args)
+    _hub().accounts.set_password(args.name, password)
+    print(f"password of {args.name} changed")
     return 0
 
 
@@ -80,13 +162,63 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     for spec in args.member or []:
         name, _, role = spec.partition(":")
         members.append((name, role or "write"))
-    org = _hub().accounts.create_org(args.name, members)
+    org = _hub().accounts.create_org(args.name, members, default_private=args.default_private,
+                                     fullname=args.fullname, avatar_url=args.avatar_url)
     print(org.name)
+    return 0
+
+
+def cmd_org_update(args: argparse.Namespace) -> int:
+    fields = _changed(args, ["fullname", "avatar_url", "default_private"])
+    org = _hub().accounts.update_org(args.name, fullname=args.fullname, avatar_url=args.avatar_url,
+                                     default_private=args.default_private)
+    privacy = "private" if org.default_private else "public"
+    print(f"updated organization {org.name}: {', '.join(fields)} (new repositories are {privacy} by default)")
+    return 0
+
+
+def cmd_org_add_member(args: argparse.Namespace) -> int:
+    _hub().accounts.add_member(args.org, args.user, args.role)
+    print(f"{args.user} is {args.role} of {args.org}")
+    return 0
+
+
+def cmd_org_remove_member(args: argparse.Namespace) -> int:
+    _hub().accounts.remove_member(args.org, args.user)
+    print(f"removed {args.user} from {args.org}")
+    return 0
+
+
+def cmd_org_members(args: argparse.Namespace) -> int:
+    members = _hub().accounts.members(args.org)
+    if args.json:
+        print(json.dumps([{"name": name, "role": role} for name, role in members], indent=2))
+    else:
+        _print_table(["NAME", "ROLE"], [[name, role] for name, role in members])
     return 0
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
     print(_hub().accounts.create_token(args.user, role=args.role, name=args.name))
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    tokens = _hub().accounts.list_tokens(args.user)
+    if args.json:
+        print(json.dumps([{"id": t.id, "user": t.user, "name": t.name, "role": t.role, "created": _when(t.created_at)}
+                          for t in tokens], indent=2))
+        return 0
+    _print_table(["ID", "USER", "NAME", "ROLE", "CREATED"],
+                 [[str(t.id), t.user, t.name, t.role, _when(t.created_at)] for t in tokens])
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    hub = _hub()
+    token = hub.accounts.revoke_token(args.token, args.user)
+    print(f"revoked token {token.id} ({token.name}, {token.role}) of {token.user}; running servers refuse it "
+          f"within {hub.accounts.cache_seconds:g} seconds")
     return 0
 
 
@@ -141,6 +273,91 @@ def cmd_gc(args: argparse.Namespace) -> int:
     return 0
 
 
+def _command(group, name: str, func, help_text: str) -> argparse.ArgumentParser:
+    parser = group.add_parser(name, help=help_text)
+    _add_global(parser)
+    parser.set_defaults(func=func)
+    return parser
+
+
+def _user_commands(commands) -> None:
+    env = os.environ.get
+    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    create = _command(user, "create", cmd_user_create, "create a user")
+    create.add_argument("name")
+    create.add_argument("--email", default=env("HUBSTEAD_EMAIL"), help="[env HUBSTEAD_EMAIL]")
+    create.add_argument("--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]")
+    create.add_argument("--admin", action="store_true", default=env("HUBSTEAD_ADMIN", "") in ("1", "true"), help="[env HUBSTEAD_ADMIN]")
+    create.add_argument("--fullname", default=env("HUBSTEAD_FULLNAME"), help="name shown to people (default: the user name) [env HUBSTEAD_FULLNAME]")
+    create.add_argument("--avatar-url", default=env("HUBSTEAD_AVATAR_URL"), help="http(s) URL of a picture (default: a generated identicon) [env HUBSTEAD_AVATAR_URL]")
+
+    listing = _command(user, "list", cmd_user_list, "list users: name, full name, email, admin, created")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+    update = _command(user, "update", cmd_user_update, "change a user's full name, email, avatar or admin flag")
+    update.add_argument("name")
+    update.add_argument("--fullname")
+    update.add_argument("--email", help='"" removes it')
+    update.add_argument("--avatar-url", help='"" goes back to the generated identicon')
+    update.add_argument("--admin", action=argparse.BooleanOptionalAction, default=None, help="site admin (the last one stays)")
+
+    delete = _command(user, "delete", cmd_user_delete, "delete a user with their repositories and tokens (not the last admin)")
+    delete.add_argument("name")
+
+    password = _command(user, "set-password", cmd_user_set_password, "set a user's password (read from stdin unless --password)")
+    password.add_argument("name")
+    password.add_argument("--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]")
+
+
+def _org_commands(commands) -> None:
+    env = os.environ.get
+    org = commands.add_parser("org", help="manage organizations").add_subparsers(dest="action", required=True)
+    create = _command(org, "create", cmd_org_create, "create an organization")
+    create.add_argument("name")
+    create.add_argument("--member", action="append", help="USER[:read|write|admin], repeatable")
+    create.add_argument("--default-private", action="store_true", default=env("HUBSTEAD_DEFAULT_PRIVATE", "") in ("1", "true"),
+                        help="repositories created without an explicit visibility are private [env HUBSTEAD_DEFAULT_PRIVATE]")
+    create.add_argument("--fullname", help="name shown to people (default: the organization name)")
+    create.add_argument("--avatar-url", help="http(s) URL of a picture (default: a generated identicon)")
+
+    update = _command(org, "update", cmd_org_update, "change an organization's full name, avatar or default visibility")
+    update.add_argument("name")
+    update.add_argument("--fullname")
+    update.add_argument("--avatar-url", help='"" goes back to the generated identicon')
+    update.add_argument("--default-private", action=argparse.BooleanOptionalAction, default=None,
+                        help="whether repositories created without an explicit visibility are private")
+
+    add = _command(org, "add-member", cmd_org_add_member, "add a member, or change a member's role")
+    add.add_argument("org")
+    add.add_argument("user")
+    add.add_argument("--role", choices=["read", "write", "admin"], default="write")
+
+    remove = _command(org, "remove-member", cmd_org_remove_member, "remove a member (not the last admin)")
+    remove.add_argument("org")
+    remove.add_argument("user")
+
+    members = _command(org, "members", cmd_org_members, "list the members and their roles")
+    members.add_argument("org")
+    members.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def _token_commands(commands) -> None:
+    env = os.environ.get
+    token = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
+    create = _command(token, "create", cmd_token_create, "create a token; prints only the token")
+    create.add_argument("user")
+    create.add_argument("--role", choices=["read", "write"], default=env("HUBSTEAD_TOKEN_ROLE", "write"), help="[env HUBSTEAD_TOKEN_ROLE]")
+    create.add_argument("--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]")
+
+    listing = _command(token, "list", cmd_token_list, "list tokens (id, user, name, role, created; never the value)")
+    listing.add_argument("user", nargs="?", help="only this user's tokens")
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+
+    revoke = _command(token, "revoke", cmd_token_revoke, "revoke a token by id, name or value")
+    revoke.add_argument("token", metavar="ID|NAME", help="the token's id, its name (if unique) or the token itself")
+    revoke.add_argument("--user", help="the user whose token NAME is meant")
+
+
 def build_parser() -> argparse.ArgumentParser:
     env = os.environ.get
     parser = argparse.ArgumentParser(prog="hubstead", description="A self-hosted model hub that speaks the Hugging Face Hub protocol.")
@@ -155,29 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--public-url", default=None, help="URL clients use to reach the hub, if behind a proxy [env HUBSTEAD_PUBLIC_URL]")
     serve.set_defaults(func=cmd_serve)
 
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
-    create_user = user.add_parser("create", help="create a user")
-    _add_global(create_user)
-    create_user.add_argument("name")
-    create_user.add_argument("--email", default=env("HUBSTEAD_EMAIL"), help="[env HUBSTEAD_EMAIL]")
-    create_user.add_argument("--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]")
-    create_user.add_argument("--admin", action="store_true", default=env("HUBSTEAD_ADMIN", "") in ("1", "true"), help="[env HUBSTEAD_ADMIN]")
-    create_user.set_defaults(func=cmd_user_create)
-
-    org = commands.add_parser("org", help="manage organizations").add_subparsers(dest="action", required=True)
-    create_org = org.add_parser("create", help="create an organization")
-    _add_global(create_org)
-    create_org.add_argument("name")
-    create_org.add_argument("--member", action="append", help="USER[:read|write|admin], repeatable")
-    create_org.set_defaults(func=cmd_org_create)
-
-    token = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
-    create_token = token.add_parser("create", help="create a token; prints only the token")
-    _add_global(create_token)
-    create_token.add_argument("user")
-    create_token.add_argument("--role", choices=["read", "write"], default=env("HUBSTEAD_TOKEN_ROLE", "write"), help="[env HUBSTEAD_TOKEN_ROLE]")
-    create_token.add_argument("--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]")
-    create_token.set_defaults(func=cmd_token_create)
+    _user_commands(commands)
+    _org_commands(commands)
+    _token_commands(commands)
 
     reindex = commands.add_parser("reindex", help="recompute cards, tags and pipeline of one or all repositories")
     _add_global(reindex)

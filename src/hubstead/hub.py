@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 from hubstead.services.accounts import AccountService
+from hubstead.services.attachments import AttachmentService
+from hubstead.services.duplication import RepoDuplicator
+from hubstead.services.profiles import ProfileService
+from hubstead.services.weights import WeightsService
 from hubstead.services.cards import CardService
 from hubstead.services.commits import CommitService
 from hubstead.services.counters import CounterService
 from hubstead.services.discovery import DiscoveryService
 from hubstead.services.discussions import DiscussionService
 from hubstead.services.files import FileService
+from hubstead.services.gating import GatingService
 from hubstead.services.lfs import LfsService
+from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
@@ -38,9 +44,15 @@ class Hub:
         self.discussions = DiscussionService(self.db, self.repos)
         self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
         self.refs = RefService(self.repos)
+        self.lfs_files = LfsFileService(self.db, self.lfs, self.repos)
         self.xet = XetService(self.db, self.blobs, settings.secret_key)
         self.files = FileService(self.db, self.blobs, self.xet)
         self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files, self.index)
         self.repos.ref_listeners.append(self.cards.on_ref_change)
+        self.gating = GatingService(self.db, self.cards)
         self.discovery = DiscoveryService(self.db)
         self.counters = CounterService(self.db)
+        self.profiles = ProfileService(self.db, self.git)
+        self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)
+        self.weights = WeightsService(self.files, self.xet)
+        self.attachments = AttachmentService(settings.data_dir / "uploads")

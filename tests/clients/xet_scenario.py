@@ -1,11 +1,15 @@
 """One hf_xet scenario, run in its own process (a client abort then fails one test, not the run).
 
 Usage: python xet_scenario.py SCENARIO JSON_ARGS; prints one JSON line with the results.
-HF_ENDPOINT, HF_TOKEN and HF_HOME come from the environment; Xet is *not* disabled.
+HF_ENDPOINT, HF_TOKEN and HF_HOME come from the environment; Xet is used unless
+HF_HUB_DISABLE_XET=1 is set there. Runs with every tested huggingface_hub, 0.36 on (the older
+clients' virtualenvs in .venv-clients/ run it too), so it uses only API common to all of them.
 """
 
 import hashlib
+import importlib.metadata
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -28,10 +32,12 @@ def sha256(path: str) -> str:
 
 
 def main() -> None:
+    import huggingface_hub
     from huggingface_hub import HfApi, HfFileSystem, hf_hub_download, snapshot_download
     from huggingface_hub.utils._runtime import is_xet_available
 
-    assert is_xet_available(), "these scenarios need hf_xet, with Xet enabled"
+    xet_wanted = os.environ.get("HF_HUB_DISABLE_XET") != "1"
+    assert is_xet_available() == xet_wanted, "hf_xet must be installed, and used unless HF_HUB_DISABLE_XET=1"
     scenario, args = sys.argv[1], json.loads(sys.argv[2])
     api = HfApi()
     result: dict = {}
@@ -58,8 +64,15 @@ def main() -> None:
                 remote.seek(start)
                 reads.append(hashlib.sha256(remote.read(length)).hexdigest())
         result = {"reads": reads}
+    elif scenario == "api":
+        info = api.model_info(args["repo"])
+        result = {"sha": info.sha, "siblings": sorted(s.rfilename for s in info.siblings or []),
+                  "files": sorted(api.list_repo_files(args["repo"])),
+                  "models": [m.id for m in api.list_models(author=args["repo"].split("/")[0])]}
     else:
         raise SystemExit(f"unknown scenario {scenario}")
+    result["client"] = huggingface_hub.__version__
+    result["hf_xet"] = importlib.metadata.version("hf_xet")
     print(json.dumps(result))
 
 

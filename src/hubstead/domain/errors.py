@@ -59,6 +59,14 @@ class RepoNotFound(NotFound):
         super().__init__(message, status=status)
 
 
+class GatedRepo(HubError):
+    """The repository is visible but its files are gated and the caller may not download them:
+    403 for a signed-in caller, 401 for an anonymous one (the client raises `GatedRepoError`)."""
+
+    status = 403
+    code = "GatedRepo"
+
+
 class RevisionNotFound(NotFound):
     code = "RevisionNotFound"
 

@@ -7,6 +7,7 @@ import re
 
 SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
 COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
+SHORT_COMMIT_RE = re.compile(r"^[0-9a-f]{7,39}$")  # an abbreviated commit id
 
 
 def git_blob_sha1(content: bytes) -> str:

@@ -42,6 +42,8 @@ class RepoType(str, enum.Enum):
         for member in cls:
             if value in (member.value, member.plural):
                 return member
+        if value in ("kernel", "kernels"):
+            raise InvalidName("Kernel repositories are not supported on this hub")
         raise InvalidName(f"Invalid repo type: {value!r}")
 
 

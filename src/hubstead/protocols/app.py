@@ -11,7 +11,20 @@ from starlette.types import Receive, Scope, Send
 
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import git_http, hub_api, lfs_api, resolve, web, xet_api
+from hubstead.protocols import (
+    access_requests_api,
+    avatars,
+    discussions_api,
+    git_http,
+    hub_api,
+    lfs_api,
+    repo_extras_api,
+    resolve,
+    storage_api,
+    users_api,
+    web,
+    xet_api,
+)
 from hubstead.protocols.http import Router, error_response
 from hubstead.services.repos import RepoMoved
 from hubstead.settings import Settings
@@ -25,7 +38,13 @@ def build_router() -> Router:
     router.include(lfs_api.router)  # before resolve and git: its paths are more specific
     router.include(git_http.router)
     router.include(resolve.router)
+    router.include(access_requests_api.router)  # before the REST API's catch-all for unknown repo routes
+    router.include(discussions_api.router)  # before the REST API's catch-all for unknown repo routes
+    router.include(storage_api.router)  # before the REST API's catch-all for unknown repo routes
+    router.include(users_api.router)  # before the REST API's catch-all for unknown /api routes
+    router.include(repo_extras_api.router)  # before the REST API's catch-all for unknown repo routes
     router.include(hub_api.router)
+    router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
     router.include(web.router)  # last: its /{namespace}/{name} pattern would shadow the others
     return router
 

@@ -22,19 +22,20 @@ from starlette.responses import Response, StreamingResponse
 from hubstead.domain.errors import HubError, RepoNotFound
 from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.http import URL_PREFIX, Router, authenticate, find_repo
+from hubstead.protocols.http import URL_PREFIX, Router, authenticate, base_url, find_repo
 from hubstead.services.repos import RepoHandle
 
 router = Router()
 GIT_REPO = rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?"
-SERVICES = {"git-upload-pack": "read", "git-receive-pack": "write"}
+SERVICES = {"git-upload-pack": "download", "git-receive-pack": "write"}  # a clone carries every file
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
 
 
 def _open(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, need: str) -> RepoHandle:
     principal = authenticate(hub, request.headers.get("authorization"))
+    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
     try:
-        return find_repo(hub, principal, RepoType.from_plural(prefix) if prefix else RepoType.MODEL, ns, name, need)
+        return find_repo(hub, principal, repo_type, ns, name, need, base_url(hub, request))
     except HubError as error:
         if principal is None and error.status in (401, 403, 404):
             # git only sends credentials after a challenge; the answer is the same for a

@@ -103,27 +103,41 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
     raise InvalidCredentials()
 
 
-def find_repo(hub: Hub, principal: Principal | None, repo_type: RepoType, ns: str, name: str, need: str) -> RepoHandle:
+def find_repo(
+    hub: Hub, principal: Principal | None, repo_type: RepoType, ns: str, name: str, need: str, base: str = ""
+) -> RepoHandle:
     """The repository named in a URL, if `principal` may `need` it; an invalid name is simply
-    a repository that does not exist."""
+    a repository that does not exist.
+
+    `need="download"` is read access plus the gate of a gated repository: every route that
+    hands out file contents asks for it, so the gate is decided here and nowhere else. `base`
+    (the hub's URL) goes into the refusal, which tells where to ask for access.
+    """
     try:
         repo_id = RepoId.create(ns, name)
     except InvalidName:
         raise access.not_found(principal) from None
-    return hub.repos.get(repo_type, repo_id, principal, need)
+    if need != "download":
+        return hub.repos.get(repo_type, repo_id, principal, need)
+    handle = hub.repos.get(repo_type, repo_id, principal, "read")
+    hub.gating.check_download(handle, principal, f"{base}/{repo_type.url_prefix}{handle.id}")
+    return handle
 
 
 def open_repo(ctx: Ctx, repo_type: RepoType, ns: str, name: str, need: str = "read") -> RepoHandle:
     """The repository named in the URL, if the request's caller may `need` it."""
-    return find_repo(ctx.hub, ctx.principal, repo_type, ns, name, need)
+    return find_repo(ctx.hub, ctx.principal, repo_type, ns, name, need, ctx.base_url)
 
 
 def open_repo_for_upload(ctx: Ctx, repo_type: RepoType, ns: str, name: str, for_pull_request: bool) -> RepoHandle:
     """Write access, or, for changes proposed as a pull request, read access and a write token
-    (as on the Hub, anyone who can read a repository may open a pull request on it)."""
+    (as on the Hub, anyone who can read a repository may open a pull request on it).
+
+    On a gated repository a pull request needs access to the files too: the Hub opens the
+    community tab with the files, and the Xet token of an upload could read them back."""
     if not for_pull_request:
         return open_repo(ctx, repo_type, ns, name, "write")
-    handle = open_repo(ctx, repo_type, ns, name, "read")
+    handle = open_repo(ctx, repo_type, ns, name, "download")
     if ctx.principal is None:
         raise RepoNotFound(status=401)
     if not ctx.principal.can_write:
@@ -160,6 +174,8 @@ class Router:
             match = pattern.fullmatch(path)
             if match is None:
                 continue
+            if method_mismatch and getattr(handler, "is_fallback", False):
+                break  # the path exists with other methods: 405, not the catch-all's answer
             if request.method not in methods:
                 method_mismatch = True
                 continue

@@ -5,9 +5,12 @@ from __future__ import annotations
 import base64
 from urllib.parse import parse_qs
 
-from hubstead.domain.cards import validate_card_text
+from starlette.responses import Response
+
+from hubstead.domain.avatars import avatar_url
+from hubstead.domain.cards import hub_message, validate_card_text
 from hubstead.domain.commit_ops import parse_json_commit, parse_ndjson_commit
-from hubstead.domain.errors import BadRequest, Forbidden, InvalidName, NotFound, RepoNotFound, Unauthorized
+from hubstead.domain.errors import BadRequest, InvalidName, NotFound, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols import wire
 from hubstead.protocols.http import (
@@ -70,7 +73,7 @@ def _expand(ctx: Ctx, repo_type: RepoType) -> list[str]:
 def whoami(ctx: Ctx):
     if ctx.principal is None:
         raise _unauthorized()
-    return json_response(ctx.hub.accounts.whoami(ctx.principal))
+    return json_response(ctx.hub.accounts.whoami(ctx.principal, ctx.base_url))
 
 
 def _unauthorized() -> Unauthorized:
@@ -97,12 +100,13 @@ def create_repo(ctx: Ctx):
     if body.get("visibility") is not None:
         private = body["visibility"] != "public"
     try:
-        ctx.hub.repos.create(ctx.principal, repo_type, repo_id, bool(private))
+        # no `private` nor `visibility` (None): the namespace's default decides
+        handle = ctx.hub.repos.create(ctx.principal, repo_type, repo_id, None if private is None else bool(private))
     except RepoExists as exists:
-        return json_response({"error": exists.message, "url": _repo_url(ctx, repo_type, repo_id)}, 409,
+        return json_response({"error": exists.message, "url": _repo_url(ctx, repo_type, exists.repo_id)}, 409,
                              headers={"X-Error-Message": exists.message})
-    url = _repo_url(ctx, repo_type, repo_id)
-    return json_response({"url": url, "name": str(repo_id), "id": str(repo_id)})
+    url = _repo_url(ctx, repo_type, handle.id)  # the stored spelling of the id
+    return json_response({"url": url, "name": str(handle.id), "id": str(handle.id)})
 
 
 @router.route("DELETE", r"/api/repos/delete")
@@ -133,8 +137,8 @@ def move_repo(ctx: Ctx):
     except InvalidName:
         raise access.not_found(ctx.principal) from None
     target = RepoId.parse(str(body.get("toRepo")))
-    ctx.hub.repos.move(ctx.principal, repo_type, source, target)
-    return json_response({"url": _repo_url(ctx, repo_type, target)})
+    moved = ctx.hub.repos.move(ctx.principal, repo_type, source, target)
+    return json_response({"url": _repo_url(ctx, repo_type, moved)})
 
 
 @router.route("PUT", rf"{API_REPO}/settings")
@@ -239,12 +243,14 @@ def like(ctx: Ctx, rtype: str, ns: str, name: str):
 @router.route("GET", rf"{API_REPO}/likers")
 def likers(ctx: Ctx, rtype: str, ns: str, name: str):
     handle = _repo(ctx, rtype, ns, name)
-    return json_response([{"user": user, "fullname": user, "avatarUrl": "", "type": "user"}
+    return json_response([{"user": user.name, "fullname": user.fullname or user.name,
+                           "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url), "type": "user"}
                           for user in ctx.hub.counters.likers(handle)])
 
 
 @router.route("GET", r"/api/users/(?P<user>[^/]+)/likes")
 def user_likes(ctx: Ctx, user: str):
+    ctx.hub.profiles.account(user, "user")  # 404 for someone who does not exist
     likes = [
         {"createdAt": wire.iso(when), "repo": {"name": f"{row.namespace}/{row.name}", "type": row.type}}
         for when, row in ctx.hub.counters.liked_by(user)
@@ -266,7 +272,8 @@ def repo_info(ctx: Ctx, rtype: str, ns: str, name: str, rev: str = "main"):
 
 @router.route("GET", rf"{API_REPO}/auth-check(?:/write)?")
 def auth_check(ctx: Ctx, rtype: str, ns: str, name: str):
-    need = "write" if ctx.request.url.path.endswith("/write") else "read"
+    """Read access means the files can be downloaded: a gated repository answers GatedRepo."""
+    need = "write" if ctx.request.url.path.endswith("/write") else "download"
     _repo(ctx, rtype, ns, name, need)
     return json_response({})
 
@@ -378,17 +385,28 @@ def validate_yaml(ctx: Ctx):
         return json_response({"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400)
     repo_type = RepoType.parse(body.get("repoType")).value
     result = validate_card_text(content, repo_type)
-    payload = {"errors": [{"message": m} for m in result.errors], "warnings": [{"message": m} for m in result.warnings]}
-    return json_response(payload, 400 if result.errors else 200)
+    errors = [hub_message(m) for m in result.errors]
+    warnings = [hub_message(m, "Warning") for m in result.warnings]
+    status = 400 if errors else 200
+    accept = ctx.request.headers.get("accept", "")
+    if "text/plain" in accept and "json" not in accept:
+        # `ModelCard.validate()` asks for text and raises ValueError with the body verbatim
+        lines = "\n".join(f"- {message}" for message in errors + warnings)
+        return Response(lines, status_code=status, media_type="text/plain; charset=utf-8")
+    payload = {"errors": [{"message": m} for m in errors], "warnings": [{"message": m} for m in warnings]}
+    return json_response(payload, status)
 
 
-def _writer_for(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:
-    return open_repo_for_upload(ctx, RepoType.from_plural(rtype), ns, name, for_pull_request=ctx.flag("create_pr"))
+def _writer_for(ctx: Ctx, rtype: str, ns: str, name: str, rev: str) -> RepoHandle:
+    """A pull request's author may push to its `refs/pr/N` without write access to the
+    repository; the commit service checks who they are."""
+    for_pull_request = ctx.flag("create_pr") or rev.startswith("refs/pr/")
+    return open_repo_for_upload(ctx, RepoType.from_plural(rtype), ns, name, for_pull_request=for_pull_request)
 
 
 @router.route("POST", rf"{API_REPO}/preupload/{REVISION}")
 def preupload(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
-    handle = _writer_for(ctx, rtype, ns, name)
+    handle = _writer_for(ctx, rtype, ns, name, rev)
     body = ctx.json()
     revision = "main" if rev in ("None", "") else rev
     result = ctx.hub.files.preupload(handle, revision, body.get("files"), body.get("gitIgnore"))
@@ -397,7 +415,7 @@ def preupload(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
 
 @router.route("POST", rf"{API_REPO}/commit/{REVISION}")
 def commit(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
-    handle = _writer_for(ctx, rtype, ns, name)
+    handle = _writer_for(ctx, rtype, ns, name, rev)
     if ctx.request.headers.get("content-type", "").startswith("application/json"):
         request = parse_json_commit(ctx.json())
     else:
@@ -412,61 +430,6 @@ def commit(ctx: Ctx, rtype: str, ns: str, name: str, rev: str):
     return json_response(data)
 
 
-# -- discussions and pull requests (what the client's PR flows need) -------------------------
-
-
-@router.route("GET POST", rf"{API_REPO}/discussions")
-def discussions(ctx: Ctx, rtype: str, ns: str, name: str):
-    if ctx.request.method == "GET":
-        handle = _repo(ctx, rtype, ns, name)
-        rows = ctx.hub.discussions.list(handle)
-        kind = ctx.query.get("type", "all")
-        status = ctx.query.get("status", "all")
-        items = [
-            wire.discussion(row, author, handle) for row, author in rows
-            if (kind == "all" or (kind == "pull_request") == row.is_pull_request)
-            and (status == "all" or row.status == status)
-            and (not ctx.query.get("author") or author == ctx.query.get("author"))
-        ]
-        page = int(ctx.query.get("p", "0") or 0)
-        chunk = items[page * 50 : page * 50 + 50]
-        return json_response({"discussions": chunk, "count": len(items), "start": page * 50, "numClosedDiscussions": 0})
-    handle = _repo(ctx, rtype, ns, name)
-    if ctx.principal is None:
-        raise RepoNotFound(status=401)
-    if not ctx.principal.can_write:
-        raise Forbidden("This token has read access only")
-    body = ctx.json()
-    num = ctx.hub.discussions.create(handle, ctx.principal, body.get("title") or "", body.get("description") or "",
-                                     bool(body.get("pullRequest")))
-    return json_response({"num": num, "url": f"{_repo_url(ctx, handle.type, handle.id)}/discussions/{num}"})
-
-
-@router.route("GET", rf"{API_REPO}/discussions/(?P<num>\d+)")
-def discussion_details(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
-    handle = _repo(ctx, rtype, ns, name)
-    row, author = ctx.hub.discussions.get(handle, int(num))
-    return json_response(wire.discussion_details(row, author, handle))
-
-
-@router.route("POST", rf"{API_REPO}/discussions/(?P<num>\d+)/status")
-def discussion_status(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
-    handle = _repo(ctx, rtype, ns, name)
-    if ctx.principal is None:
-        raise RepoNotFound(status=401)
-    row = ctx.hub.discussions.set_status(handle, ctx.principal, int(num), ctx.json().get("status"))
-    event = {"id": f"{row.id:024x}", "type": "status-change", "createdAt": wire.iso(row.created_at),
-             "author": {"name": ctx.principal.name, "type": "user"}, "data": {"status": row.status}}
-    return json_response({"newStatus": event})
-
-
-@router.route("POST", rf"{API_REPO}/discussions/(?P<num>\d+)/merge")
-def discussion_merge(ctx: Ctx, rtype: str, ns: str, name: str, num: str):
-    handle = _repo(ctx, rtype, ns, name, "write")
-    ctx.hub.discussions.merge(handle, ctx.principal, int(num))
-    return json_response({})
-
-
 # -- anything else under a repository --------------------------------------------------------
 
 
@@ -478,3 +441,20 @@ def unknown_repo_route(ctx: Ctx, rtype: str, rest: str):
         _repo(ctx, rtype, parts[0], parts[1])
         raise NotFound(f"Unknown route: {ctx.request.url.path}")
     raise access.not_found(ctx.principal)
+
+
+@router.route("GET", r"/api/agent-harnesses")
+def agent_harnesses(ctx: Ctx):
+    """The `hf` CLI asks which coding-agent harnesses the hub knows (to label its user agent):
+    this hub knows none, which is a valid answer and saves a 404 on every command."""
+    return json_response({"standardEnvVars": [], "harnesses": {}})
+
+
+@router.route("GET POST PUT PATCH DELETE HEAD", r"/api/.*")
+def unknown_api_route(ctx: Ctx):
+    """Any other `/api/…` path is not an endpoint of this hub: a plain 404, not a repository
+    lookup (which would answer 401 "Repository not found" to anonymous callers)."""
+    raise NotFound("Not Found")
+
+
+unknown_api_route.is_fallback = True  # type: ignore[attr-defined]

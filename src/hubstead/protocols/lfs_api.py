@@ -12,6 +12,7 @@ from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.hashing import is_sha256
 from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
+from hubstead.protocols import xet_api
 from hubstead.protocols.http import URL_PREFIX, Ctx, Router, json_response, open_repo, open_repo_for_upload, read_body
 from hubstead.protocols.objects import large_file_response
 
@@ -33,10 +34,17 @@ def batch(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
         # (the client omits `ref` for the latter), so uploads need what a pull request needs.
         handle = open_repo_for_upload(ctx, _repo_type(prefix), ns, name, for_pull_request=True)
     else:
-        handle = open_repo(ctx, _repo_type(prefix), ns, name, "read")
+        # Download URLs hand out file contents: the gate of a gated repository applies.
+        handle = open_repo(ctx, _repo_type(prefix), ns, name, "download")
     if body.get("hash_algo", "sha256") != "sha256":
         raise BadRequest("Only the sha256 hash algorithm is supported")
-    result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.base_url)
+    # Offer Xet only to those that ask for it: huggingface_hub 0.3x-1.19 with hf_xet (and Xet not
+    # disabled) lists "xet" in `transfers`; git-lfs without the git-xet agent never does.
+    transfers = body.get("transfers")
+    xet_upload = None
+    if operation == "upload" and isinstance(transfers, list) and "xet" in transfers:
+        xet_upload = xet_api.batch_upload_action(ctx, handle, body.get("ref"))
+    result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.base_url, xet_upload=xet_upload)
     return json_response(result, headers={"Content-Type": LFS_JSON})
 
 

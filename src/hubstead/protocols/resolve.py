@@ -11,9 +11,9 @@ from starlette.background import BackgroundTask
 from starlette.responses import Response
 
 from hubstead.domain.byte_ranges import parse_range
-from hubstead.domain.errors import InvalidName
+from hubstead.domain.gating import is_ungated_file
 from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router
+from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router, open_repo
 from hubstead.protocols.objects import large_file_response
 from hubstead.services import access
 from hubstead.services.counters import is_query_file
@@ -24,16 +24,22 @@ router = Router()
 @router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)", inline="HEAD")
 def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
     repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
-    try:
-        repo_id = RepoId.create(ns, name)
-    except InvalidName:
-        raise access.not_found(ctx.principal) from None
-    handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal)
+    # The gate comes before the revision and the file are looked up: in a gated repository an
+    # unknown file is refused like any other, except the card and license the Hub keeps public.
+    handle = open_repo(ctx, repo_type, ns, name, "read" if is_ungated_file(path) else "download")
     found = ctx.hub.files.resolve(handle, rev, path)
-    response = _file_response(ctx, found, repo_type, repo_id)
+    response = _file_response(ctx, found, repo_type, handle.id)
     if _counts_as_download(ctx, path):
         response.background = BackgroundTask(_count_download, ctx.hub, handle.row.id, path)
     return response
+
+
+@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.*)", inline="GET HEAD")
+def resolve_without_namespace(ctx: Ctx, name: str, rev: str, path: str, prefix: str | None = None):
+    """A one-segment repository id (the client still allows them) names no repository here:
+    answer as for any missing repository, with the headers the client maps to
+    RepositoryNotFoundError, instead of a bare 404."""
+    raise access.not_found(ctx.principal)
 
 
 def _counts_as_download(ctx: Ctx, path: str) -> bool:

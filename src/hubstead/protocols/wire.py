@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from html import escape
 
+from hubstead.domain.avatars import avatar_url
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.eval_results import is_wire_item
+from hubstead.services.discussions import DiscussionPage, People, Timeline
 from hubstead.services.repos import RepoHandle, iso
 from hubstead.storage.gitrepo import CommitInfo, GitRepo, TreeEntry
-from hubstead.storage.models import Discussion, Repository
+from hubstead.storage.models import Account, Discussion, DiscussionEvent, Repository
 
 EXPAND_PROPERTIES = {
     RepoType.MODEL: [
@@ -88,6 +90,8 @@ def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: 
         results = [item for item in data.pop("evalResults", []) if is_wire_item(item)]
         if results:
             data["evalResults"] = results
+    if repo_type == RepoType.SPACE.value and isinstance((card.card_data or {}).get("sdk"), str):
+        data["sdk"] = card.card_data["sdk"]  # the Hub reads a Space's SDK from its card
     if with_card_data and card.card_data:
         data["cardData"] = card.card_data
     return data
@@ -160,34 +164,124 @@ def commit_item(commit: CommitInfo, formatted: bool) -> dict:
     return data
 
 
-def discussion(row: Discussion, author: str | None, handle: RepoHandle) -> dict:
+def person(account: Account | None, people: People) -> dict | None:
+    """A user as the Hub shows one next to a discussion or an event (None: a deleted account,
+    which the client shows as "deleted")."""
+    if account is None:
+        return None
     return {
+        "_id": f"{account.id:024x}",
+        "avatarUrl": avatar_url(account.avatar_url, account.name),
+        "fullname": account.fullname or account.name,
+        "name": account.name,
+        "type": "user",
+        "isPro": False,
+        "isHf": False,
+        "isHfAdmin": False,
+        "isMod": False,
+        "isOwner": account.id in people.owners,
+    }
+
+
+def _with_author(data: dict, account_id: int | None, people: People) -> dict:
+    author = person(people.accounts.get(account_id) if account_id is not None else None, people)
+    return {**data, "author": author} if author is not None else data
+
+
+def discussion(row: Discussion, handle: RepoHandle, people: People, num_comments: int) -> dict:
+    """An item of GET …/discussions."""
+    data = {
         "num": row.num,
         "title": row.title,
         "status": row.status,
         "createdAt": iso(row.created_at),
         "isPullRequest": row.is_pull_request,
-        "author": {"name": author or "deleted", "type": "user"},
         "repo": {"name": str(handle.id), "type": handle.type.value},
-        "numComments": 1,
+        "numComments": num_comments,
+        "numReactionUsers": 0,
         "pinned": False,
         "topReactions": [],
     }
+    return _with_author(data, row.author_id, people)
 
 
-def discussion_details(row: Discussion, author: str | None, handle: RepoHandle) -> dict:
-    data = discussion(row, author, handle)
-    data["events"] = [
-        {
-            "id": f"{row.id:024x}",
-            "type": "comment",
-            "createdAt": iso(row.created_at),
-            "author": {"name": author or "deleted", "type": "user"},
-            "data": {"edited": False, "hidden": False, "numEdits": 0, "latest": {"raw": row.description, "html": escape(row.description)}},
-        }
-    ]
+def discussion_page(page: DiscussionPage, handle: RepoHandle) -> dict:
+    return {
+        "discussions": [discussion(item.row, handle, page.people, item.num_comments) for item in page.items],
+        "count": page.count,
+        "start": page.start,
+        "numClosedDiscussions": page.num_closed,
+    }
+
+
+def discussion_details(timeline: Timeline, handle: RepoHandle) -> dict:
+    """GET …/discussions/{num}: every event in order; for a pull request, its changes (and the
+    diff when asked for with `diff=1`)."""
+    row, people = timeline.row, timeline.people
+    data = {
+        "_id": f"{row.id:024x}",
+        "num": row.num,
+        "repo": {"name": str(handle.id), "type": handle.type.value},
+        "title": row.title,
+        "createdAt": iso(row.created_at),
+        "status": row.status,
+        "events": [discussion_event(event, people) for event in timeline.events],
+        "pinned": False,
+        "locked": False,
+        "collection": "discussions",
+        "isPullRequest": row.is_pull_request,
+    }
     if row.is_pull_request:
         data["changes"] = {"base": "refs/heads/main", **({"mergeCommitId": row.merge_commit} if row.merge_commit else {})}
-        data["filesWithConflicts"] = []
-        data["diff"] = ""
+        data["filesWithConflicts"] = timeline.conflicts
+        if timeline.diff is not None:
+            data["diff"] = timeline.diff
+    else:
+        data["isReport"] = False
+    return _with_author(data, row.author_id, people)
+
+
+def discussion_event(event: DiscussionEvent, people: People) -> dict:
+    """One event of a timeline, exactly as `huggingface_hub.community.deserialize_event` reads it.
+    The same function shapes an event in the details and in the answer to the change that made
+    it, so the client sees equal objects."""
+    stored = event.data or {}
+    if event.type == "comment":
+        data = _comment_data(event, stored, people)
+    elif event.type == "status-change":
+        data = {"status": stored["status"]}
+    elif event.type == "title-change":
+        data = {"from": stored["from"], "to": stored["to"]}
+    else:
+        data = {"subject": stored["subject"], "oid": stored["oid"]}
+    shaped = {"id": f"{event.id:024x}", "type": event.type, "createdAt": iso(event.created_at), "data": data}
+    return _with_author(shaped, event.author_id, people)
+
+
+def _comment_data(event: DiscussionEvent, stored: dict, people: People) -> dict:
+    """A hidden comment is hidden from everyone, as on the Hub: its text and history are blank."""
+    editors = [people.accounts[i] for i in stored.get("editorIds", []) if i in people.accounts]
+    hidden = bool(event.hidden)
+    latest = _with_author({
+        "raw": "" if hidden else event.content,
+        "html": "" if hidden else stored.get("html", ""),
+        "updatedAt": iso(event.edited_at or event.created_at),
+    }, stored.get("lastEditorId", event.author_id), people)
+    history = [] if hidden else [
+        _with_author({"raw": entry["raw"], "updatedAt": entry["updatedAt"]}, entry.get("authorId"), people)
+        for entry in stored.get("history", [])
+    ]
+    data = {
+        "edited": event.num_edits > 0,
+        "hidden": hidden,
+        "latest": latest,
+        "numEdits": event.num_edits,
+        "editors": [account.name for account in editors],
+        "editorAvatarUrls": [avatar_url(account.avatar_url, account.name) for account in editors],
+        "reactions": [],
+        "history": history,
+    }
+    hider = people.accounts.get(stored.get("hiddenById")) if hidden else None
+    if hider is not None:
+        data["hiddenBy"] = hider.name
     return data

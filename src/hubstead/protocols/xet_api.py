@@ -8,6 +8,7 @@ other route" or "no deduplication"; never 500, which it would retry for minutes.
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -28,9 +29,11 @@ from hubstead.protocols.http import (
     open_repo_for_upload,
     read_body,
 )
+from hubstead.services.repos import RepoHandle
 
 router = Router()
 CAS = "/cas"
+V1 = "(?:/v1)?"  # hf_xet 1.2 and older call the CAS routes without /v1 (up to 1.5, /shards too)
 
 
 def cas_url(hub: Hub, request: Request) -> str:
@@ -43,10 +46,12 @@ def xet_token(ctx: Ctx, rtype: str, ns: str, name: str, scope: str, rev: str):
     by huggingface_hub: both are sent."""
     repo_type = RepoType.from_plural(rtype)
     if scope == "read":
-        handle = open_repo(ctx, repo_type, ns, name, "read")
+        handle = open_repo(ctx, repo_type, ns, name, "download")  # a read token reads every file
         handle.git.resolve(rev)
     else:
-        handle = open_repo_for_upload(ctx, repo_type, ns, name, for_pull_request=ctx.flag("create_pr"))
+        # a pull request's author may upload to its refs/pr/N (the commit checks who they are)
+        for_pull_request = ctx.flag("create_pr") or rev.startswith("refs/pr/")
+        handle = open_repo_for_upload(ctx, repo_type, ns, name, for_pull_request=for_pull_request)
         if rev not in ("None", "") and not ctx.flag("create_pr"):
             handle.git.resolve(rev)
     token, expires = ctx.hub.xet.issue_token(handle.row.id, scope)
@@ -55,7 +60,22 @@ def xet_token(ctx: Ctx, rtype: str, ns: str, name: str, scope: str, rev: str):
     return json_response({"casUrl": url, "accessToken": token, "exp": expires}, headers=headers)
 
 
-@router.route("POST", rf"{CAS}/v1/xorbs/(?P<prefix>[^/]+)/(?P<xorb>[0-9a-f]{{64}})")
+def batch_upload_action(ctx: Ctx, handle: RepoHandle, ref: object) -> dict:
+    """The upload action of an LFS batch answered with transfer "xet": `href` is the write-token
+    route (the git-xet transfer agent refreshes its token there), the headers carry the CAS URL
+    and a first token. huggingface_hub 0.3x and 1.x up to 1.19 offer "xet" in the batch request
+    and look only at the answer's `transfer`; their Xet upload then asks the token route itself."""
+    name = ref.get("name") if isinstance(ref, dict) else None
+    revision = name.removeprefix("refs/heads/") if isinstance(name, str) and name else "main"
+    token, expires = ctx.hub.xet.issue_token(handle.row.id, "write")
+    # The batch lets readers with a write token upload (for pull requests): so does the route.
+    href = f"{ctx.base_url}/api/{handle.type.plural}/{handle.id}/xet-write-token/{quote(revision, safe='')}?create_pr=1"
+    headers = {"X-Xet-Cas-Url": cas_url(ctx.hub, ctx.request), "X-Xet-Access-Token": token,
+               "X-Xet-Token-Expiration": str(expires)}
+    return {"href": href, "header": headers, "expires_in": max(0, expires - int(time.time()))}
+
+
+@router.route("POST", rf"{CAS}{V1}/xorbs/(?P<prefix>[^/]+)/(?P<xorb>[0-9a-f]{{64}})")
 async def upload_xorb(hub: Hub, request: Request, prefix: str, xorb: str) -> Response:
     hub.xet.check_token(request.headers.get("authorization"), "write")
     data = await read_body(request)
@@ -63,7 +83,7 @@ async def upload_xorb(hub: Hub, request: Request, prefix: str, xorb: str) -> Res
     return json_response({"was_inserted": inserted})
 
 
-@router.route("POST", rf"{CAS}/v1/shards")
+@router.route("POST", rf"{CAS}{V1}/shards")
 async def upload_shard(hub: Hub, request: Request) -> Response:
     token = hub.xet.check_token(request.headers.get("authorization"), "write")
     data = await read_body(request)
@@ -71,7 +91,7 @@ async def upload_shard(hub: Hub, request: Request) -> Response:
     return json_response({"result": result})
 
 
-@router.route("GET", rf"{CAS}/v1/reconstructions/(?P<file>[0-9a-f]{{64}})")
+@router.route("GET", rf"{CAS}{V1}/reconstructions/(?P<file>[0-9a-f]{{64}})")
 def reconstruction(ctx: Ctx, file: str):
     token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")
     base = cas_url(ctx.hub, ctx.request)
@@ -95,7 +115,7 @@ def fetch(ctx: Ctx, xorb: str):
     return FileResponse(path, media_type="application/octet-stream")
 
 
-@router.route("GET", rf"{CAS}/v1/chunks/(?P<prefix>[^/]+)/(?P<chunk>[0-9a-f]{{64}})")
+@router.route("GET", rf"{CAS}{V1}/chunks/(?P<prefix>[^/]+)/(?P<chunk>[0-9a-f]{{64}})")
 def global_dedup(ctx: Ctx, prefix: str, chunk: str):
     """Which stored xorb holds this chunk: a shard, or 404 (the client then simply uploads)."""
     ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")

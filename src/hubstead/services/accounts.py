@@ -2,29 +2,42 @@
 
 Tokens are random `hf_…` strings shown once; only their SHA-256 is stored. Passwords are hashed
 with scrypt from the standard library, which needs no extra dependency and is memory-hard.
+Accounts have a full name and an avatar URL; without one, whoami points at the account's
+identicon (`domain/avatars.py`), because the Hub always answers with a URL.
 """
 
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import hashlib
 import hmac
 import secrets
 import time
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.orm import Session
 
+from hubstead.domain.avatars import avatar_url, check_avatar_url
 from hubstead.domain.errors import BadRequest, Conflict, InvalidCredentials, NotFound
 from hubstead.domain.repo_ids import validate_name_part
 from hubstead.storage.database import Database
 from hubstead.storage.models import AccessToken, Account, Membership
 
+if TYPE_CHECKING:
+    from hubstead.services.repos import RepoService
+
 ROLES = ("read", "write", "admin")
 # Names that would collide with URL prefixes of the hub itself.
 RESERVED_NAMES = {"api", "datasets", "spaces", "models", "organizations", "settings", "login", "logout", "join",
-                  "docs", "static", "new", "-", "admin-panel", "cas"}
+                  "docs", "static", "new", "-", "admin-panel", "cas", "avatars"}
 TOKEN_ROLES = ("read", "write")
+# How long authenticate() trusts an answer: a revoked token or deleted user stops working within it.
+DEFAULT_CACHE_SECONDS = 5.0
+MIN_PASSWORD_LENGTH = 8
+MAX_FULLNAME_LENGTH = 256
 
 
 @dataclass(frozen=True)
@@ -37,6 +50,7 @@ class Principal:
     token_name: str
     is_admin: bool = False
     org_roles: dict[str, str] = field(default_factory=dict)
+    token_created_at: dt.datetime | None = None
 
     @property
     def can_write(self) -> bool:
@@ -49,10 +63,66 @@ class Principal:
         return self.org_roles.get(namespace)
 
 
+@dataclass(frozen=True)
+class TokenInfo:
+    """What may be shown about a token: never its value (which the hub does not have anyway)."""
+
+    id: int
+    user: str
+    name: str
+    role: str
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class DeletedUser:
+    """What deleting a user removed, so the operator can be told exactly."""
+
+    name: str
+    repos: list[str]  # "model alice/bert", …
+    tokens: int
+    orgs_left_without_admin: list[str]
+
+
 def _check_account_name(name: str, what: str) -> None:
     validate_name_part(name, what)
     if name.lower() in RESERVED_NAMES:
         raise BadRequest(f"The name {name!r} is reserved")
+
+
+def _fullname(value: str | None, name: str) -> str:
+    """An empty full name falls back to the account name, which is what the Hub shows then."""
+    value = (value or "").strip()
+    if len(value) > MAX_FULLNAME_LENGTH:
+        raise BadRequest(f"The full name is longer than {MAX_FULLNAME_LENGTH} characters")
+    return value or name
+
+
+def _avatar(value: str | None) -> str | None:
+    """None or "" means no avatar of one's own (the identicon is shown)."""
+    value = (value or "").strip()
+    return check_avatar_url(value) if value else None
+
+
+def _email(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if value and ("@" not in value or len(value) > 256 or any(c.isspace() for c in value)):
+        raise BadRequest(f"Invalid email address {value!r}")
+    return value or None
+
+
+def _password_hash(password: str) -> str:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"The password must have at least {MIN_PASSWORD_LENGTH} characters")
+    return hash_password(password)
+
+
+def _iso(value: dt.datetime) -> str:
+    """The Hub's date form (2024-01-01T12:00:00.000Z); SQLite returns naive UTC datetimes."""
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=dt.timezone.utc)
+    value = value.astimezone(dt.timezone.utc)
+    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
 def hash_token(token: str) -> str:
@@ -78,7 +148,8 @@ _ACCOUNTS = Account.__table__
 _MEMBERS = Membership.__table__
 _TOKEN_LOOKUP = (
     select(
-        _TOKENS.c.role, _TOKENS.c.name.label("token_name"), _ACCOUNTS.c.id.label("user_id"),
+        _TOKENS.c.role, _TOKENS.c.name.label("token_name"), _TOKENS.c.created_at.label("token_created_at"),
+        _ACCOUNTS.c.id.label("user_id"),
         _ACCOUNTS.c.name.label("user_name"), _ACCOUNTS.c.is_admin,
     )
     .join(_ACCOUNTS, _ACCOUNTS.c.id == _TOKENS.c.user_id)
@@ -92,14 +163,15 @@ _MEMBERSHIPS = (
 
 
 class AccountService:
-    def __init__(self, db: Database, cache_seconds: float = 5.0):
+    def __init__(self, db: Database, cache_seconds: float = DEFAULT_CACHE_SECONDS):
         self.db = db
         self.cache_seconds = cache_seconds
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     # -- creation -----------------------------------------------------------------------------
 
-    def create_user(self, name: str, email: str | None = None, password: str | None = None, admin: bool = False) -> Account:
+    def create_user(self, name: str, email: str | None = None, password: str | None = None, admin: bool = False,
+                    fullname: str | None = None, avatar_url: str | None = None) -> Account:
         _check_account_name(name, "user name")
         with self.db.session() as session:
             if session.scalar(select(Account).where(Account.name == name)):
@@ -107,20 +179,23 @@ class AccountService:
             user = Account(
                 kind="user",
                 name=name,
-                fullname=name,
-                email=email,
-                password_hash=hash_password(password) if password else None,
+                fullname=_fullname(fullname, name),
+                email=_email(email),
+                password_hash=_password_hash(password) if password else None,
                 is_admin=admin,
+                avatar_url=_avatar(avatar_url),
             )
             session.add(user)
         return user
 
-    def create_org(self, name: str, members: list[tuple[str, str]]) -> Account:
+    def create_org(self, name: str, members: list[tuple[str, str]], default_private: bool = False,
+                   fullname: str | None = None, avatar_url: str | None = None) -> Account:
         _check_account_name(name, "organization name")
         with self.db.session() as session:
             if session.scalar(select(Account).where(Account.name == name)):
                 raise Conflict(f"The name {name!r} is already taken")
-            org = Account(kind="org", name=name, fullname=name)
+            org = Account(kind="org", name=name, fullname=_fullname(fullname, name), avatar_url=_avatar(avatar_url),
+                          default_private=default_private)
             session.add(org)
             session.flush()
             for member, role in members:
@@ -134,15 +209,117 @@ class AccountService:
         if role not in ROLES:
             raise BadRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}")
         with self.db.session() as session:
-            org = session.scalar(select(Account).where(Account.name == org_name, Account.kind == "org"))
-            if org is None:
-                raise NotFound(f"No organization named {org_name!r}")
+            org = self._org(session, org_name)
             user = self._user(session, user_name)
             existing = session.get(Membership, (org.id, user.id))
             if existing:
+                if existing.role == "admin" and role != "admin":
+                    self._keep_an_org_admin(session, org, user)
                 existing.role = role
             else:
                 session.add(Membership(org_id=org.id, user_id=user.id, role=role))
+
+    def remove_member(self, org_name: str, user_name: str) -> None:
+        """Take a user out of an organization; its last admin stays, or nobody could manage it."""
+        with self.db.session() as session:
+            org = self._org(session, org_name)
+            user = self._user(session, user_name)
+            membership = session.get(Membership, (org.id, user.id))
+            if membership is None:
+                raise NotFound(f"{user_name!r} is not a member of {org_name!r}")
+            if membership.role == "admin":
+                self._keep_an_org_admin(session, org, user)
+            session.delete(membership)
+
+    def members(self, org_name: str) -> list[tuple[str, str]]:
+        """(user name, role) of every member, by name."""
+        with self.db.session() as session:
+            org = self._org(session, org_name)
+            return [(name, role) for name, role in session.execute(
+                select(Account.name, Membership.role).join(Membership, Membership.user_id == Account.id)
+                .where(Membership.org_id == org.id).order_by(Account.name))]
+
+    # -- changes ------------------------------------------------------------------------------
+
+    def update_user(self, name: str, *, fullname: str | None = None, email: str | None = None,
+                    avatar_url: str | None = None, admin: bool | None = None) -> Account:
+        """Change the fields given (None leaves one alone); "" clears the email and the avatar."""
+        with self.db.session() as session:
+            user = self._user(session, name)
+            if admin is False and user.is_admin:
+                self._keep_a_site_admin(session, user)
+            if fullname is not None:
+                user.fullname = _fullname(fullname, user.name)
+            if email is not None:
+                user.email = _email(email)
+            if avatar_url is not None:
+                user.avatar_url = _avatar(avatar_url)
+            if admin is not None:
+                user.is_admin = admin
+        self._cache.clear()  # is_admin is part of the cached Principal
+        return user
+
+    def update_org(self, name: str, *, fullname: str | None = None, avatar_url: str | None = None,
+                   default_private: bool | None = None) -> Account:
+        with self.db.session() as session:
+            org = self._org(session, name)
+            if fullname is not None:
+                org.fullname = _fullname(fullname, org.name)
+            if avatar_url is not None:
+                org.avatar_url = _avatar(avatar_url)
+            if default_private is not None:
+                org.default_private = default_private
+        return org
+
+    def set_password(self, name: str, password: str) -> None:
+        with self.db.session() as session:
+            self._user(session, name).password_hash = _password_hash(password)
+
+    def delete_user(self, name: str, repos: "RepoService") -> DeletedUser:
+        """Delete a user with everything that is theirs, as the Hub does: their repositories
+        (rows and git storage), tokens, memberships and likes. Discussions they wrote stay,
+        without an author. The last site admin cannot be deleted.
+
+        The rows go in one transaction; git storage is freed only once it committed, so a
+        failure leaves the user whole. LFS bytes are freed by `hubstead gc`, as for any deletion."""
+        with self.db.session() as session:
+            user = self._user(session, name)
+            if user.is_admin:
+                self._keep_a_site_admin(session, user)
+            tokens = session.scalar(select(func.count()).select_from(AccessToken).where(AccessToken.user_id == user.id))
+            orphaned = self._orgs_only_administered_by(session, user.id)
+            removed = repos.forget_namespace(session, user.name)
+            session.execute(delete(Account).where(Account.id == user.id))
+        repos.free_storage(removed)
+        self._cache.clear()
+        return DeletedUser(name=name, repos=[f"{row.type} {row.namespace}/{row.name}" for row in removed],
+                           tokens=tokens or 0, orgs_left_without_admin=orphaned)
+
+    @staticmethod
+    def _keep_a_site_admin(session: Session, user: Account) -> None:
+        """Refuse to leave the hub without an admin. The admin rows are locked (PostgreSQL), so
+        two admins removed at the same time cannot both pass this check."""
+        admins = session.scalars(
+            select(Account.id).where(Account.kind == "user", Account.is_admin.is_(True)).with_for_update()).all()
+        if set(admins) <= {user.id}:
+            raise Conflict(f"{user.name!r} is the last admin of this hub: make another user admin first")
+
+    @staticmethod
+    def _keep_an_org_admin(session: Session, org: Account, user: Account) -> None:
+        admins = session.scalars(
+            select(Membership.user_id).where(Membership.org_id == org.id, Membership.role == "admin").with_for_update()).all()
+        if set(admins) <= {user.id}:
+            raise Conflict(f"{user.name!r} is the last admin of {org.name!r}: make another member admin first")
+
+    @staticmethod
+    def _orgs_only_administered_by(session: Session, user_id: int) -> list[str]:
+        others = select(Membership.org_id).where(Membership.role == "admin", Membership.user_id != user_id)
+        return list(session.scalars(
+            select(Account.name).join(Membership, Membership.org_id == Account.id)
+            .where(Membership.user_id == user_id, Membership.role == "admin", Membership.org_id.not_in(others))
+            .order_by(Account.name)))
+
+    # -- tokens -------------------------------------------------------------------------------
 
     def create_token(self, user_name: str, role: str = "write", name: str = "token") -> str:
         """Create a token and return it; this is the only time its value exists in clear."""
@@ -153,6 +330,34 @@ class AccountService:
             user = self._user(session, user_name)
             session.add(AccessToken(user_id=user.id, name=name, role=role, token_hash=hash_token(token)))
         return token
+
+    def list_tokens(self, user_name: str | None = None) -> list[TokenInfo]:
+        """Every token (of one user, or of all), oldest first."""
+        with self.db.session() as session:
+            query = select(AccessToken, Account.name).join(Account, Account.id == AccessToken.user_id)
+            if user_name is not None:
+                query = query.where(AccessToken.user_id == self._user(session, user_name).id)
+            rows = session.execute(query.order_by(AccessToken.id)).all()
+        return [_token_info(token, owner) for token, owner in rows]
+
+    def revoke_token(self, ref: str, user_name: str | None = None) -> TokenInfo:
+        """Delete one token, named by its id, its name (unique, or unique for `user_name`) or
+        its value. Other server processes stop accepting it within `cache_seconds`."""
+        with self.db.session() as session:
+            query = select(AccessToken, Account.name).join(Account, Account.id == AccessToken.user_id)
+            if user_name is not None:
+                query = query.where(AccessToken.user_id == self._user(session, user_name).id)
+            matches = _find_tokens(session, query, ref)
+            where = f" of {user_name!r}" if user_name else ""
+            if not matches:
+                raise NotFound(f"No token{where} with the id, name or value {ref!r}")
+            if len(matches) > 1:
+                ids = ", ".join(str(token.id) for token, _ in matches)
+                raise Conflict(f"{len(matches)} tokens{where} are named {ref!r} (ids {ids}): give the id, or --user")
+            token, owner = matches[0]
+            session.delete(token)
+        self._cache.clear()
+        return _token_info(token, owner)
 
     def count_users(self) -> int:
         with self.db.session() as session:
@@ -183,6 +388,7 @@ class AccountService:
             token_name=row.token_name,
             is_admin=row.is_admin,
             org_roles={org.name: org.role for org in orgs},
+            token_created_at=row.token_created_at,
         )
         if len(self._cache) > 10_000:
             self._cache.clear()
@@ -215,8 +421,12 @@ class AccountService:
         with self.db.session() as session:
             return session.scalar(select(Account).where(Account.name == name))
 
-    def whoami(self, principal: Principal) -> dict:
-        """The body of GET /api/whoami-v2."""
+    def list_users(self) -> list[Account]:
+        with self.db.session() as session:
+            return list(session.scalars(select(Account).where(Account.kind == "user").order_by(Account.name)))
+
+    def whoami(self, principal: Principal, base_url: str = "") -> dict:
+        """The body of GET /api/whoami-v2; `base_url` makes default avatar URLs absolute."""
         with self.db.session() as session:
             user = session.get(Account, principal.user_id)
             orgs = session.execute(
@@ -235,16 +445,14 @@ class AccountService:
             "canPay": False,
             "isPro": False,
             "periodEnd": None,
-            "avatarUrl": "",
+            "avatarUrl": avatar_url(user.avatar_url, user.name, base_url),
             "isAdmin": user.is_admin,
             "orgs": [
-                {"type": "org", "id": str(org.id), "name": org.name, "fullname": org.fullname or org.name, "roleInOrg": role}
+                {"type": "org", "id": str(org.id), "name": org.name, "fullname": org.fullname or org.name,
+                 "avatarUrl": avatar_url(org.avatar_url, org.name, base_url), "roleInOrg": role}
                 for org, role in orgs
             ],
-            "auth": {
-                "type": "access_token",
-                "accessToken": {"displayName": principal.token_name, "role": principal.token_role},
-            },
+            "auth": {"type": "access_token", "accessToken": _token_fields(principal)},
         }
 
     @staticmethod
@@ -253,3 +461,32 @@ class AccountService:
         if user is None:
             raise NotFound(f"No user named {name!r}")
         return user
+
+    @staticmethod
+    def _org(session, name: str) -> Account:
+        org = session.scalar(select(Account).where(Account.name == name, Account.kind == "org"))
+        if org is None:
+            raise NotFound(f"No organization named {name!r}")
+        return org
+
+
+def _token_fields(principal: Principal) -> dict:
+    fields = {"displayName": principal.token_name, "role": principal.token_role}
+    if principal.token_created_at is not None:
+        fields["createdAt"] = _iso(principal.token_created_at)
+    return fields
+
+
+def _token_info(token: AccessToken, owner: str) -> TokenInfo:
+    return TokenInfo(id=token.id, user=owner, name=token.name, role=token.role, created_at=token.created_at)
+
+
+def _find_tokens(session: Session, query, ref: str) -> list:
+    """A pasted `hf_…` value, then an id, then a name: ids win over names that look like ids."""
+    if ref.startswith("hf_"):
+        return session.execute(query.where(AccessToken.token_hash == hash_token(ref))).all()
+    if ref.isdigit():
+        by_id = session.execute(query.where(AccessToken.id == int(ref))).all()
+        if by_id:
+            return by_id
+    return session.execute(query.where(AccessToken.name == ref)).all()

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 
-from hubstead.domain.cards import validate_card_text
+from hubstead.domain.cards import hub_message, validate_card_text
 from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
 from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound
 from hubstead.domain.lfs_pointer import LfsPointer
@@ -20,7 +20,7 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.lfs import LfsService
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import BlobChange, Change, PathDeletion, signature
+from hubstead.storage.gitrepo import BlobChange, Change, GitRepo, PathDeletion, signature
 from hubstead.storage.models import Account
 
 MAX_ATTEMPTS = 25
@@ -37,7 +37,7 @@ def _check_card(content: bytes, repo_type: str) -> None:
     """A README.md whose metadata the hub would refuse is refused before anything is written."""
     result = validate_card_text(content.decode("utf-8", "replace"), repo_type)
     if result.errors:
-        raise BadRequest("Invalid metadata in README.md: " + "; ".join(result.errors))
+        raise BadRequest("Invalid metadata in README.md: " + "; ".join(hub_message(m) for m in result.errors))
 
 
 def branch_ref(revision: str) -> str:
@@ -45,6 +45,16 @@ def branch_ref(revision: str) -> str:
     if revision.startswith("refs/pr/") or revision.startswith("refs/heads/"):
         return revision
     return f"refs/heads/{revision}"
+
+
+def _pull_request_base(git: GitRepo, revision: str) -> str:
+    """The head of the branch a pull request is opened against: as on the Hub, a commit id, a tag
+    or a branch that does not exist is RevisionNotFound (a PR needs a branch to merge into)."""
+    name = "main" if revision in ("", "None") else revision
+    base = git.ref_target(name if name.startswith("refs/heads/") else f"refs/heads/{name}")
+    if base is None:
+        raise RevisionNotFound(f"Invalid rev id: {name}")
+    return base
 
 
 class CommitService:
@@ -64,7 +74,7 @@ class CommitService:
         author = signature(user.name, author_email(user.email, user.name))
         pr_num = None
         if create_pr:
-            base = git.resolve("main" if revision in ("", "None") else revision)
+            base = _pull_request_base(git, revision)
             if request.header.parent_commit and not base.startswith(request.header.parent_commit):
                 raise PreconditionFailed(STALE_PARENT)
             pr_num = self.discussions.open_pull_request(handle, principal, request.header.summary, request.header.description, base)
@@ -73,6 +83,7 @@ class CommitService:
             ref = branch_ref(revision)
             if git.ref_target(ref) is None:
                 raise RevisionNotFound(f"Invalid rev id: {revision}")
+            self.discussions.check_can_push(handle, principal, ref)
         for _ in range(MAX_ATTEMPTS):
             head = git.ref_target(ref)
             if head is None:
@@ -83,6 +94,7 @@ class CommitService:
             new = git.build_commit(head, with_attributes, author, request.header.message)
             if git.update_ref(ref, new, head, f"commit: {request.header.summary}"):
                 self.repos.record_ref(handle.row.id, ref, new)
+                self.discussions.record_commit(handle, principal, ref, new, request.header.summary)
                 return CommitResult(oid=new, pr_num=pr_num)
         raise Conflict("Cannot commit: the branch is being updated too often, try again")
 

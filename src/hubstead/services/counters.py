@@ -122,10 +122,11 @@ class CounterService:
             if removed:
                 session.execute(update(Repository).where(Repository.id == handle.row.id).values(likes=Repository.likes - 1))
 
-    def likers(self, handle: RepoHandle) -> list[str]:
+    def likers(self, handle: RepoHandle) -> list[Account]:
+        """The accounts that like the repository, the latest first."""
         with self.db.session() as session:
             return list(session.scalars(
-                select(Account.name).join(RepoLike, RepoLike.user_id == Account.id)
+                select(Account).join(RepoLike, RepoLike.user_id == Account.id)
                 .where(RepoLike.repo_id == handle.row.id).order_by(RepoLike.created_at.desc())
             ))
 

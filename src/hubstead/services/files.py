@@ -10,12 +10,12 @@ from pathlib import Path
 from hubstead.domain.errors import BadRequest, EntryNotFound, PayloadTooLarge
 from hubstead.domain.paths import validate_path
 from hubstead.domain.upload_policy import is_ignored, lfs_patterns, upload_mode
-from sqlalchemy import bindparam, select
+from sqlalchemy import Row, bindparam, select
 
 from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
 from hubstead.storage.database import Database
-from hubstead.storage.models import LfsObject
+from hubstead.storage.models import LfsObject, RepoLfsObject
 from hubstead.storage.blobstore import LocalBlobStore
 from hubstead.storage.gitrepo import TreeEntry
 
@@ -25,6 +25,12 @@ MAX_PATHS_INFO = 1000
 
 _LFS = LfsObject.__table__
 _XET_HASH = select(_LFS.c.xet_hash).where(_LFS.c.oid == bindparam("oid"))
+_LINKS = RepoLfsObject.__table__
+_LINKED_OBJECT = (
+    select(_LFS.c.xet_hash)
+    .join(_LINKS, _LINKS.c.oid == _LFS.c.oid)
+    .where(_LFS.c.oid == bindparam("oid"), _LINKS.c.repo_id == bindparam("repo"))
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,11 @@ class FileService:
             row = connection.execute(_XET_HASH, {"oid": oid}).first()
         return row.xet_hash if row is not None else None
 
+    def _linked_object(self, repo_row_id: int, oid: str) -> Row | None:
+        """The object's row (its Xet hash) if it is linked to this repository, else None."""
+        with self.db.engine.connect() as connection:
+            return connection.execute(_LINKED_OBJECT, {"oid": oid, "repo": repo_row_id}).first()
+
     def xet_hashes(self, entries: list[TreeEntry]) -> dict[str, str]:
         """Xet hashes of the LFS files among `entries`, by path (for `xetHash` in listings)."""
         oids = {e.lfs.oid: e.path for e in entries if e.lfs is not None}
@@ -68,8 +79,13 @@ class FileService:
         if entry is None or entry.type != "file":
             raise EntryNotFound(f"Entry not found: {path}", headers={"X-Repo-Commit": commit})
         if entry.lfs is not None:
+            linked = self._linked_object(handle.row.id, entry.lfs.oid)
+            if linked is None:
+                # Permanently deleted from this repository (or never uploaded to it): a pointer
+                # alone never grants another repository's bytes.
+                raise EntryNotFound(f"The LFS object of {path} is not stored in this repository", headers={"X-Repo-Commit": commit})
             blob = self.blobs.local_path(entry.lfs.oid)
-            xet_hash = self.xet_hash(entry.lfs.oid)
+            xet_hash = linked.xet_hash
             if blob is None and xet_hash is None:
                 raise EntryNotFound(f"The LFS object of {path} is missing from storage", headers={"X-Repo-Commit": commit})
             return ResolvedFile(commit, entry, blob, None, xet_hash)

@@ -87,7 +87,11 @@ class LfsService:
 
     # -- batch API ----------------------------------------------------------------------------
 
-    def batch(self, handle: RepoHandle, operation: str, objects: list, base_url: str) -> dict:
+    def batch(self, handle: RepoHandle, operation: str, objects: list, base_url: str, xet_upload: dict | None = None) -> dict:
+        """The batch answer. `xet_upload`, given when the client offered the "xet" transfer for an
+        upload, is the upload action (token refresh route and X-Xet-* headers) that objects to send
+        get under transfer "xet": huggingface_hub then uploads through the CAS (it reads only
+        "transfer"), the git-xet transfer agent reads the action."""
         if operation not in ("upload", "download"):
             raise BadRequest(f"Unknown LFS operation {operation!r}")
         if not isinstance(objects, list) or len(objects) > MAX_BATCH_OBJECTS:
@@ -101,13 +105,18 @@ class LfsService:
                                 "error": {"code": 422, "message": "Invalid object: a sha256 'oid' and an integer 'size' are required"}})
                 continue
             stored = uploaded.get(oid)
-            if operation == "upload":
+            if operation == "upload" and xet_upload is not None:
+                needed = stored is None or stored.size != size
+                answers.append({"oid": oid, "size": size, **({"authenticated": True, "actions": {"upload": xet_upload}} if needed else {})})
+            elif operation == "upload":
                 answers.append(self._upload_answer(handle, oid, size, stored, base_url))
             elif stored is None:
                 answers.append({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
             else:
                 answers.append(self._download_answer(handle, stored, base_url))
         transfer = "multipart" if any("chunk_size" in a.get("actions", {}).get("upload", {}).get("header", {}) for a in answers) else "basic"
+        if operation == "upload" and xet_upload is not None:
+            transfer = "xet"
         return {"transfer": transfer, "objects": answers, "hash_algo": "sha256"}
 
     def _upload_answer(self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, base_url: str) -> dict:

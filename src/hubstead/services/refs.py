@@ -10,6 +10,8 @@ from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.gitrepo import signature
 
 DEFAULT_BRANCH = "main"
+MAX_ATTEMPTS = 25
+SQUASHABLE_PREFIXES = ("refs/heads/", "refs/pr/", "refs/convert/")
 
 
 def _valid_ref(prefix: str, name: str) -> str:
@@ -38,13 +40,13 @@ class RefService:
         ref = _valid_ref("refs/heads/", branch)
         target = handle.git.resolve(starting_point or DEFAULT_BRANCH)
         if not handle.git.update_ref(ref, target, None, "create branch"):
-            raise Conflict(f"Reference already exists: {ref}")
+            raise Conflict(f"Reference {ref} already exists")
         self.repos.record_ref(handle.row.id, ref, target)
         return target
 
     def delete_branch(self, handle: RepoHandle, branch: str) -> None:
         if branch == DEFAULT_BRANCH:
-            raise Forbidden("Cannot delete the default branch")
+            raise Forbidden(f"Cannot delete refs/heads/{DEFAULT_BRANCH}: it is the default branch")
         ref = _valid_ref("refs/heads/", branch)
         current = handle.git.ref_target(ref)
         if current is None or not handle.git.delete_ref(ref):
@@ -52,8 +54,9 @@ class RefService:
         self.repos.record_ref(handle.row.id, ref, None)
 
     def create_tag(self, handle: RepoHandle, principal: Principal, revision: str, tag: str, message: str | None, email: str | None) -> str:
+        # The revision is looked up before the name is judged: a missing one is 404, as on the Hub.
+        commit = handle.git.resolve_abbreviated(revision or DEFAULT_BRANCH)
         ref = _valid_ref("refs/tags/", tag)
-        commit = handle.git.resolve(revision or DEFAULT_BRANCH)
         target = commit
         if message:
             target = handle.git.write_tag_object(tag, commit, message, signature(principal.name, author_email(email, principal.name)))
@@ -67,3 +70,33 @@ class RefService:
         if handle.git.ref_target(ref) is None or not handle.git.delete_ref(ref):
             raise RevisionNotFound(f"Invalid rev id: {tag}")
         self.repos.record_ref(handle.row.id, ref, None)
+
+    def super_squash(self, handle: RepoHandle, principal: Principal, branch: str, message: str, email: str | None) -> str:
+        """Replace the history of a branch (or a pull request or convert ref) by one commit with
+        the same tree. If the ref moves meanwhile, the new head is squashed instead: a commit
+        that landed during the squash keeps its files, it is never dropped."""
+        ref = _squashable_ref(handle, branch)
+        author = signature(principal.name, author_email(email, principal.name))
+        for _ in range(MAX_ATTEMPTS):
+            head = handle.git.ref_target(ref)
+            if head is None:
+                raise RevisionNotFound(f"Invalid rev id: {branch}")
+            new = handle.git.squash(head, author, message)
+            if handle.git.update_ref(ref, new, head, "super-squash"):
+                self.repos.record_ref(handle.row.id, ref, new)
+                return new
+        raise Conflict("Cannot squash: the branch is being updated too often, try again")
+
+
+def _squashable_ref(handle: RepoHandle, branch: str) -> str:
+    """The ref `branch` names; tags cannot be squashed (400), a missing ref is RevisionNotFound."""
+    if branch.startswith("refs/tags/"):
+        raise BadRequest("Invalid reference for a branch: you cannot squash history on tags")
+    if branch.startswith("refs/") and not branch.startswith(SQUASHABLE_PREFIXES):
+        raise BadRequest(f"Invalid reference for a branch: {branch}")
+    ref = branch if branch.startswith("refs/") else f"refs/heads/{branch}"
+    if handle.git.ref_target(ref) is None:
+        if not branch.startswith("refs/") and handle.git.ref_target(f"refs/tags/{branch}") is not None:
+            raise BadRequest(f"Invalid reference for a branch: {branch} is a tag, you cannot squash history on tags")
+        raise RevisionNotFound(f"Invalid rev id: {branch}")
+    return ref

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Callable
 from functools import cached_property
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
 from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError
@@ -24,16 +24,21 @@ from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, 
 
 _REPOS = Repository.__table__
 _REDIRECTS = RepoRedirect.__table__
+# Repository ids are matched without regard to case, as on the Hub (`Alice/My-Model` finds
+# `alice/my-model`); the stored spelling is what every answer shows. The parameters are
+# lower-cased by `_name_params`, and `lower(namespace), lower(name)` is an index.
 _REPO_BY_NAME = select(_REPOS).where(
-    _REPOS.c.type == bindparam("type"), _REPOS.c.namespace == bindparam("namespace"), _REPOS.c.name == bindparam("name")
+    _REPOS.c.type == bindparam("type"),
+    func.lower(_REPOS.c.namespace) == bindparam("namespace"),
+    func.lower(_REPOS.c.name) == bindparam("name"),
 )
 _REPO_BY_OLD_NAME = (
     select(_REPOS)
     .join(_REDIRECTS, _REDIRECTS.c.repo_id == _REPOS.c.id)
     .where(
         _REDIRECTS.c.type == bindparam("type"),
-        _REDIRECTS.c.namespace == bindparam("namespace"),
-        _REDIRECTS.c.name == bindparam("name"),
+        func.lower(_REDIRECTS.c.namespace) == bindparam("namespace"),
+        func.lower(_REDIRECTS.c.name) == bindparam("name"),
     )
 )
 
@@ -135,11 +140,14 @@ class RepoService:
         default: private under an organization that asks for it, public otherwise."""
         principal = access.require_write_token(principal)
         with self.db.session() as session:
-            owner = session.scalar(select(Account).where(Account.name == repo_id.namespace))
+            owner = session.scalar(select(Account).where(func.lower(Account.name) == repo_id.namespace.lower()))
+            if owner is not None:  # account names, like repository ids, ignore case
+                repo_id = RepoId(owner.name, repo_id.name)
             if owner is None or not access.can_write(principal, repo_id.namespace):
                 raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{repo_id.namespace}\"")
-            if _name_taken(session, repo_type, repo_id):
-                raise RepoExists(repo_type, repo_id)
+            existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first()
+            if existing is not None:
+                raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
             user = session.get(Account, principal.user_id)
             key = uuid.uuid4().hex
             row = Repository(
@@ -193,16 +201,21 @@ class RepoService:
 
     def move(self, principal: Principal | None, repo_type: RepoType, source: RepoId, target: RepoId) -> RepoId:
         handle = self.get(repo_type, source, principal, need="admin")
+        with self.db.session() as session:
+            owner = session.scalar(select(Account.name).where(func.lower(Account.name) == target.namespace.lower()))
+        if owner is None:
+            raise BadRequest(f"No user or organization named {target.namespace!r}")
+        target = RepoId(owner, target.name)  # account names, like repository ids, ignore case
         if not access.can_write(principal, target.namespace):
             raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{target.namespace}\"")
         with self.db.session() as session:
-            if _name_taken(session, repo_type, target):
-                raise Conflict(f"A {repo_type.value} named {target} already exists")
-            if session.scalar(select(Account.id).where(Account.name == target.namespace)) is None:
-                raise BadRequest(f"No user or organization named {target.namespace!r}")
+            existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, target)).first()
+            if existing is not None and existing.id != handle.row.id:
+                raise Conflict(f"A {repo_type.value} repository called {target} already exists")
             row = session.get(Repository, handle.row.id)
             _drop_redirect(session, repo_type, target)
-            session.add(RepoRedirect(type=repo_type.value, namespace=source.namespace, name=source.name, repo_id=row.id))
+            if existing is None:  # a change of case only needs no redirect: lookups ignore case
+                session.add(RepoRedirect(type=repo_type.value, namespace=row.namespace, name=row.name, repo_id=row.id))
             row.namespace, row.name = target.namespace, target.name
         # Derived data names the repository (card links, search index): tell the listeners, as
         # if main had moved, so they recompute it under the new name.
@@ -245,23 +258,19 @@ class RepoService:
             listener(repo_row_id, ref, target)
 
 
-def _name_taken(session, repo_type: RepoType, repo_id: RepoId) -> bool:
-    return session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first() is not None
-
-
 def _drop_redirect(session, repo_type: RepoType, repo_id: RepoId) -> None:
     """A name that is (re)used by a repository no longer redirects elsewhere."""
     session.execute(
         delete(RepoRedirect).where(
             RepoRedirect.type == repo_type.value,
-            RepoRedirect.namespace == repo_id.namespace,
-            RepoRedirect.name == repo_id.name,
+            func.lower(RepoRedirect.namespace) == repo_id.namespace.lower(),
+            func.lower(RepoRedirect.name) == repo_id.name.lower(),
         )
     )
 
 
 def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:
-    return {"type": repo_type.value, "namespace": repo_id.namespace, "name": repo_id.name}
+    return {"type": repo_type.value, "namespace": repo_id.namespace.lower(), "name": repo_id.name.lower()}
 
 
 def iso(value: dt.datetime) -> str:

@@ -19,8 +19,9 @@ from typing import Iterable, Iterator
 import pygit2
 
 from hubstead.domain.errors import BadRequest, Conflict, EntryNotFound, RevisionNotFound
-from hubstead.domain.hashing import COMMIT_RE
+from hubstead.domain.hashing import COMMIT_RE, SHORT_COMMIT_RE
 from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+from hubstead.storage import lfs_history
 
 ZERO_OID = "0" * 40
 
@@ -153,6 +154,22 @@ class GitRepo:
         found = self._repo.references.get(ref)
         return str(found.peel(pygit2.Commit).id) if found is not None else None
 
+    def resolve_abbreviated(self, revision: str) -> str:
+        """Like `resolve`, and also an abbreviated commit id (7 to 39 hex digits, unambiguous),
+        which the Hub accepts where a commit is named to create something (a tag)."""
+        try:
+            return self.resolve(revision)
+        except RevisionNotFound:
+            if not SHORT_COMMIT_RE.match(revision):
+                raise
+        try:
+            found = self._repo.get(revision)
+        except (ValueError, pygit2.GitError):  # ambiguous prefix
+            found = None
+        if found is None or found.type != pygit2.GIT_OBJECT_COMMIT:
+            raise RevisionNotFound(f"Invalid rev id: {revision}")
+        return str(found.id)
+
     def refs(self, prefix: str) -> dict[str, str]:
         """Refs under a prefix (e.g. "refs/heads/") → the commit they point at."""
         result = {}
@@ -238,6 +255,35 @@ class GitRepo:
             return None
         return self.read_blob(entry.oid)
 
+    # -- LFS pointers across history ----------------------------------------------------------
+
+    def lfs_pointer_locations(self, refs: list[str]) -> dict[str, tuple[str, str]]:
+        """LFS oid → (a path, the first of `refs` whose history holds a pointer to it)."""
+        return lfs_history.pointer_locations(self._repo, refs)
+
+    def remove_lfs_pointers(self, oids: set[str], attempts: int = 25) -> dict[str, str]:
+        """Rewrite the history of every ref without the pointer files naming `oids`; returns the
+        refs that moved → their new commit. Each ref moves by compare-and-swap: one that moved
+        meanwhile is rewritten again from its new tip, so a concurrent commit is kept (rewritten
+        too), never dropped."""
+        scrubber = lfs_history.PointerScrubber(self._repo, frozenset(oids))
+        moved: dict[str, str] = {}
+        for name in list(self._repo.references):
+            for _ in range(attempts):
+                reference = self._repo.references.get(name)
+                if reference is None or not isinstance(reference.target, pygit2.Oid):
+                    break  # deleted meanwhile, or symbolic
+                old = reference.target
+                new = scrubber.rewrite_target(old)
+                if new is None:
+                    break
+                if self.update_ref(name, str(new), str(old), "permanently delete LFS files"):
+                    moved[name] = str(self._repo[new].peel(pygit2.Commit).id)
+                    break
+            else:
+                raise Conflict(f"Cannot rewrite {name}: it is being updated too often, try again")
+        return moved
+
     # -- history ------------------------------------------------------------------------------
 
     def _info(self, commit: pygit2.Commit) -> CommitInfo:
@@ -293,22 +339,18 @@ class GitRepo:
                 blob = self._repo.create_blob(change.data)
                 index.add(pygit2.IndexEntry(change.path, blob, BLOB_MODE))
                 files.add(change.path)
-            elif change.folder:
-                doomed = files.under(change.path)
-                if not doomed:
-                    raise EntryNotFound(f"A folder with this name doesn't exist: {change.path}")
-                for path in doomed:
+            else:
+                for path in files.deleted_by(change):
                     index.remove(path)
                     files.remove(path)
-            else:
-                if change.path not in files.files:
-                    raise EntryNotFound(f"A file with this name doesn't exist: {change.path}")
-                index.remove(change.path)
-                files.remove(change.path)
         tree = index.write_tree(self._repo)
         parents = [pygit2.Oid(hex=parent)] if parent else []
         oid = self._repo.create_commit(None, author, author, message, tree, parents)
         return str(oid)
+
+    def squash(self, head: str, author: pygit2.Signature, message: str) -> str:
+        """A root commit with `head`'s tree: a branch's whole history as one commit (no ref moved)."""
+        return str(self._repo.create_commit(None, author, author, message, self._tree(head).id, []))
 
     def merge(self, base: str, head: str, author: pygit2.Signature, message: str) -> str:
         """Merge `head` into `base`: fast-forward when possible, else a merge commit."""
@@ -322,6 +364,30 @@ class GitRepo:
         tree = index.write_tree(self._repo)
         parents = [pygit2.Oid(hex=base), pygit2.Oid(hex=head)]
         return str(self._repo.create_commit(None, author, author, message, tree, parents))
+
+    def merge_base(self, one: str, other: str) -> str | None:
+        """The best common ancestor of two commits (None for unrelated histories)."""
+        found = self._repo.merge_base(pygit2.Oid(hex=one), pygit2.Oid(hex=other))
+        return str(found) if found is not None else None
+
+    def diff(self, base: str, head: str, max_bytes: int) -> str:
+        """A unified diff (`git diff base head`), cut at `max_bytes` on a line boundary so a huge
+        pull request cannot make one response unbounded. LFS files show their pointer change."""
+        patch = self._repo.diff(self._repo[base], self._repo[head]).patch or ""
+        if len(patch) <= max_bytes:
+            return patch
+        return patch[: patch.rfind("\n", 0, max_bytes) + 1]
+
+    def conflicting_files(self, base: str, head: str) -> list[str]:
+        """Paths a merge of `head` into `base` would leave in conflict (none for fast-forwards)."""
+        if base == head or self._repo.descendant_of(pygit2.Oid(hex=head), pygit2.Oid(hex=base)):
+            return []
+        if self._repo.descendant_of(pygit2.Oid(hex=base), pygit2.Oid(hex=head)):
+            return []
+        conflicts = self._repo.merge_commits(base, head).conflicts
+        if conflicts is None:
+            return []
+        return sorted({(ours or theirs or ancestor).path for ancestor, ours, theirs in conflicts})
 
 
 def _entry_id(tree: pygit2.Tree, path: str) -> pygit2.Oid | None:
@@ -366,6 +432,17 @@ class _Paths:
     def under(self, folder: str) -> list[str]:
         prefix = folder + "/"
         return [path for path in self.files if path.startswith(prefix)]
+
+    def deleted_by(self, change: PathDeletion) -> list[str]:
+        """The files a deletion removes. A `deletedFile` naming a folder deletes the folder, as on
+        the Hub (the client sends one for `CommitOperationDelete("folder")` without a slash)."""
+        if not change.folder and change.path in self.files:
+            return [change.path]
+        doomed = self.under(change.path)
+        if not doomed:
+            kind = "folder" if change.folder else "file"
+            raise EntryNotFound(f"A {kind} with this name doesn't exist: {change.path}")
+        return doomed
 
 
 def signature(name: str, email: str, when: dt.datetime | None = None) -> pygit2.Signature:

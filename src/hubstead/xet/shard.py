@@ -275,6 +275,20 @@ def parse_shard(data: bytes, max_bytes: int = MAX_SHARD_BYTES) -> Shard:
     if len(data) > max_bytes:
         raise ShardFormatError(f"shard is {len(data)} bytes, limit is {max_bytes}")
     footer_size = _parse_header(data)
+    try:
+        return _parse_sections(data, footer_size)
+    except ShardFormatError as error:
+        # hf_xet 1.2 (and older) announces a footer in the header of the shards it uploads but
+        # sends none: the body ends right after the CAS info section.
+        if not footer_size:
+            raise
+        try:
+            return _parse_sections(data, 0)
+        except ShardFormatError:
+            raise error from None
+
+
+def _parse_sections(data: bytes, footer_size: int) -> Shard:
     if len(data) < HEADER_LEN + footer_size:
         raise ShardFormatError("shard truncated before its footer")
     cursor = _Cursor(data, HEADER_LEN, len(data) - footer_size)

@@ -356,8 +356,7 @@ def _check_license(metadata: dict, report: _Report) -> None:
             hint = _suggest(license_id, vocab.LICENSE_IDS)
             report.error(
                 path,
-                f"{license_id!r} is not a valid license id{hint}; "
-                f"use one of {', '.join(vocab.LICENSE_IDS)}",
+                f"must be one of [{', '.join(vocab.LICENSE_IDS)}] ({license_id!r} is not a license id{hint})",
             )
     is_other = any(license_id == "other" for _, license_id in licenses)
     _check_license_name(metadata.get("license_name"), is_other, report)
@@ -514,8 +513,8 @@ def _check_pipeline_tag(metadata: dict, report: _Report) -> None:
     if value not in vocab.PIPELINE_TYPES:
         report.error(
             "pipeline_tag",
-            f"{value!r} is not a valid pipeline type{_suggest(value, vocab.PIPELINE_TYPES)}; "
-            f"use one of {', '.join(vocab.PIPELINE_TYPES)}",
+            f"must be one of [{', '.join(vocab.PIPELINE_TYPES)}] "
+            f"({value!r} is not a pipeline type{_suggest(value, vocab.PIPELINE_TYPES)})",
         )
 
 
@@ -1094,6 +1093,18 @@ def validate_metadata(metadata: dict, repo_type: str = "model") -> ValidationRes
     for check in _CHECKS_BY_REPO_TYPE[repo_type]:
         check(metadata, report)
     return report.result()
+
+
+def hub_message(message: str, level: str = "Error") -> str:
+    """A validator message ("path: detail") as the Hub lists it: `Error: "path" detail`.
+
+    Clients show these lines verbatim (huggingface_hub prefixes each with "- "), and people and
+    tests match on the Hub's wording, e.g. `- Error: "license" must be one of [...]`.
+    """
+    path, separator, detail = message.partition(": ")
+    if not separator or " " in path:
+        return f"{level}: {message}"
+    return f'{level}: "{path}" {detail}'
 
 
 def validate_card_text(text: str, repo_type: str = "model") -> ValidationResult:

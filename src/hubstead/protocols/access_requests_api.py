@@ -1,0 +1,154 @@
+"""Access requests of gated repositories, on the Hub's routes.
+
+Writers of a repository list and answer requests under `/api/{type}s/{id}/user-access-request/…`
+(what `huggingface_hub`'s `list_*_access_requests`, `accept/reject/cancel_access_request` and
+`grant_access` call). Requesters ask with `POST /{id}/ask-access` (the Hub's form target: JSON or
+form-encoded answers, then a 303 back to the repository page) and take back a pending request
+with `POST /api/{type}s/{id}/user-access-request/cancel`.
+"""
+
+from __future__ import annotations
+
+import base64
+from urllib.parse import parse_qsl
+
+from starlette.responses import RedirectResponse
+
+from hubstead.domain.errors import BadRequest, Forbidden, Unauthorized
+from hubstead.domain.repo_ids import RepoType
+from hubstead.protocols.http import REPO_ID, REPO_TYPE, URL_PREFIX, Ctx, Router, json_response, next_link, open_repo
+from hubstead.services.accounts import Principal
+from hubstead.services.gating import AccessRequestView
+from hubstead.services.repos import RepoHandle, iso
+
+router = Router()
+ACCESS = rf"/api/{REPO_TYPE}/{REPO_ID}/user-access-request"
+MIN_LIMIT, MAX_LIMIT = 10, 1000  # the Hub's bounds for `limit`
+
+
+# -- the repository's writers -----------------------------------------------------------------
+
+
+@router.route("GET", rf"{ACCESS}/(?P<status>pending|accepted|rejected)")
+def list_requests(ctx: Ctx, rtype: str, ns: str, name: str, status: str):
+    handle = _writable(ctx, rtype, ns, name)
+    offset, limit = _cursor(ctx), _limit(ctx)
+    views, more = ctx.hub.gating.requests(handle, status, offset, limit)
+    headers = {"Link": next_link(ctx, cursor=_encode_cursor(offset + limit))} if more else {}
+    return json_response([_request_json(view) for view in views], headers=headers)
+
+
+@router.route("POST", rf"{ACCESS}/handle")
+def handle_request(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _writable(ctx, rtype, ns, name)
+    body = _object(ctx)
+    user, request_id = _target(body)
+    ctx.hub.gating.review(handle, user, request_id, body.get("status"), body.get("rejectionReason"))
+    return json_response({})
+
+
+@router.route("POST", rf"{ACCESS}/grant")
+def grant_access(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _writable(ctx, rtype, ns, name)
+    user, request_id = _target(_object(ctx))
+    ctx.hub.gating.grant(handle, user, request_id)
+    return json_response({})
+
+
+# -- the requester ----------------------------------------------------------------------------
+
+
+@router.route("POST", rf"{ACCESS}/cancel")
+def cancel_own_request(ctx: Ctx, rtype: str, ns: str, name: str):
+    principal = _signed_in(ctx)
+    handle = open_repo(ctx, RepoType.from_plural(rtype), ns, name)
+    ctx.hub.gating.withdraw(handle, principal)
+    return json_response({"ok": True})
+
+
+@router.route("POST", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/ask-access")
+def ask_access(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
+    """Asking shares the caller's name and email with the authors: an action on the user's
+    behalf, so it takes a write token, like every other change."""
+    principal = _signed_in(ctx)
+    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
+    handle = open_repo(ctx, repo_type, ns, name)
+    if not principal.can_write:
+        raise Forbidden("This token has read access only: a write token is needed to request access")
+    ctx.hub.gating.ask(handle, principal, _answers(ctx))
+    return RedirectResponse(f"{ctx.base_url}/{repo_type.url_prefix}{handle.id}", status_code=303)
+
+
+# -- helpers ----------------------------------------------------------------------------------
+
+
+def _writable(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:
+    """Reviewing requests takes write access to the repository, as on the Hub."""
+    return open_repo(ctx, RepoType.from_plural(rtype), ns, name, "write")
+
+
+def _signed_in(ctx: Ctx) -> Principal:
+    if ctx.principal is None:
+        raise Unauthorized("You must be signed in to request access: send 'Authorization: Bearer <token>'")
+    return ctx.principal
+
+
+def _object(ctx: Ctx) -> dict:
+    body = ctx.json()
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return body
+
+
+def _target(body: dict) -> tuple[str | None, str | None]:
+    """Who a writer names: `user` (a user name) or `requestId` (`userId` on the Hub's schema)."""
+    request_id = body.get("requestId", body.get("userId"))
+    return body.get("user"), None if request_id is None else str(request_id)
+
+
+def _answers(ctx: Ctx) -> object:
+    """The access form's answers: a JSON object, or the fields of an HTML form."""
+    content_type = ctx.request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        try:
+            return dict(parse_qsl(ctx.body.decode(), keep_blank_values=True))
+        except UnicodeDecodeError:
+            raise BadRequest("The form is not valid UTF-8") from None
+    return ctx.json()
+
+
+def _request_json(view: AccessRequestView) -> dict:
+    """A list item as the Hub sends it, plus `requestId`, which huggingface_hub requires."""
+    user = {"_id": str(view.user_id), "user": view.name, "fullname": view.fullname, "type": "user", "email": view.email}
+    item: dict = {"user": user, "requestId": str(view.user_id), "timestamp": iso(view.created_at), "status": view.status}
+    if view.status != "pending":
+        item["reviewedAt"] = iso(view.updated_at)
+    if view.fields:
+        item["fields"] = view.fields
+    return item
+
+
+def _limit(ctx: Ctx) -> int:
+    raw = ctx.query.get("limit")
+    if raw is None:
+        return MAX_LIMIT
+    if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
+        raise BadRequest(f"'limit' must be a number from {MIN_LIMIT} to {MAX_LIMIT}")
+    return int(raw)
+
+
+def _cursor(ctx: Ctx) -> int:
+    raw = ctx.query.get("cursor")
+    if not raw:
+        return 0
+    try:
+        offset = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        raise BadRequest("Invalid cursor")
+    return offset
+
+
+def _encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")

@@ -1,0 +1,116 @@
+"""Storage routes of the Hub API: super-squash, and listing, deleting and duplicating LFS files.
+
+`HfApi.super_squash_history`, `list_lfs_files`, `permanently_delete_lfs_files` and the
+cross-repository `CommitOperationCopy` of `create_commit` (`_duplicate_lfs_files`) call these.
+All but duplication change or reveal what a repository stores, so they need write access.
+"""
+
+from __future__ import annotations
+
+from hubstead.domain.errors import BadRequest, InvalidName
+from hubstead.domain.hashing import is_sha256
+from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.protocols.http import REPO_ID, REPO_TYPE, Ctx, Router, find_repo, json_response, next_link, open_repo
+from hubstead.services import access
+from hubstead.services.lfs_files import MAX_BATCH, MAX_PAGE, LfsFileInfo
+from hubstead.services.repos import RepoHandle, iso
+
+router = Router()
+API_REPO = rf"/api/{REPO_TYPE}/{REPO_ID}"
+
+
+def _repo(ctx: Ctx, rtype: str, ns: str, name: str, need: str) -> RepoHandle:
+    return open_repo(ctx, RepoType.from_plural(rtype), ns, name, need)
+
+
+def _body(ctx: Ctx) -> dict:
+    body = ctx.json() if ctx.body else {}
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object")
+    return body
+
+
+@router.route("POST", rf"{API_REPO}/super-squash/(?P<branch>.+)")
+def super_squash(ctx: Ctx, rtype: str, ns: str, name: str, branch: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    message = _body(ctx).get("message")
+    if message is not None and not isinstance(message, str):
+        raise BadRequest("'message' must be a string")
+    message = (message or "").strip() or f"Super-squash branch '{branch}'"
+    account = ctx.hub.accounts.account(ctx.principal.name)
+    commit = ctx.hub.refs.super_squash(handle, ctx.principal, branch, message + "\n", account.email if account else None)
+    return json_response({"commitOid": commit})
+
+
+@router.route("GET", rf"{API_REPO}/lfs-files")
+def list_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    cursor = ctx.query.get("cursor") or None
+    if cursor is not None and not is_sha256(cursor):
+        raise BadRequest("Invalid cursor")
+    limit = ctx.query.get("limit", "")
+    size = max(1, min(MAX_PAGE, int(limit))) if limit.isdigit() else MAX_PAGE
+    files, next_cursor = ctx.hub.lfs_files.page(handle, cursor, size)
+    headers = {"Link": next_link(ctx, cursor=next_cursor)} if next_cursor else {}
+    return json_response([_lfs_file(item) for item in files], headers=headers)
+
+
+def _lfs_file(item: LfsFileInfo) -> dict:
+    """What `LFSFileInfo` reads: `fileOid` (what deletion takes), `oid`, `size`, `pushedAt`,
+    `filename` and `ref` (None when no ref reaches the object any more); `xetHash` when known."""
+    data = {"fileOid": item.oid, "oid": item.oid, "size": item.size, "pushedAt": iso(item.pushed_at),
+            "filename": item.filename, "ref": item.ref}
+    if item.xet_hash is not None:
+        data["xetHash"] = item.xet_hash
+    return data
+
+
+@router.route("POST", rf"{API_REPO}/lfs-files/batch")
+def delete_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
+    handle = _repo(ctx, rtype, ns, name, "write")
+    deletions = _body(ctx).get("deletions")
+    if not isinstance(deletions, dict):
+        raise BadRequest("'deletions' must be an object: {\"sha\": [...], \"rewriteHistory\": bool}")
+    oids = _oids(deletions.get("sha"), "'deletions.sha'")
+    rewrite = deletions.get("rewriteHistory", False)
+    if not isinstance(rewrite, bool):
+        raise BadRequest("'deletions.rewriteHistory' must be a boolean")
+    deleted = ctx.hub.lfs_files.delete(handle, oids, rewrite)
+    return json_response({"deleted": deleted})
+
+
+@router.route("POST", rf"{API_REPO}/lfs-files/duplicate")
+def duplicate_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
+    """Called on the source repository, naming the target: the caller must read the source and
+    be able to upload to the target (read access and a write token, as for LFS uploads)."""
+    source = _repo(ctx, rtype, ns, name, "download")  # a copy hands out the files: a gated source's gate applies
+    body = _body(ctx)
+    target = _target(ctx, body.get("target"))
+    files = body.get("files")
+    if not isinstance(files, list) or not all(isinstance(item, dict) for item in files):
+        raise BadRequest("'files' must be a list of {\"sha256\", \"xetHash\", \"filename\"}")
+    oids = _oids([item.get("sha256") for item in files], "'files[].sha256'")
+    failures = ctx.hub.lfs_files.duplicate(source, target, oids)
+    return json_response({"failed": [{"sha256": f.oid, "error": f.error} for f in failures]})
+
+
+def _target(ctx: Ctx, value: object) -> RepoHandle:
+    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
+        raise BadRequest("'target' must be {\"type\": ..., \"name\": \"namespace/name\"}")
+    repo_type = RepoType.parse(value.get("type"))
+    try:
+        repo_id = RepoId.parse(value["name"])
+    except InvalidName:
+        raise access.not_found(ctx.principal) from None
+    handle = find_repo(ctx.hub, ctx.principal, repo_type, repo_id.namespace, repo_id.name, "read")
+    access.require_write_token(ctx.principal)
+    return handle
+
+
+def _oids(values: object, what: str) -> list[str]:
+    if not isinstance(values, list) or len(values) > MAX_BATCH:
+        raise BadRequest(f"{what} must be a list of at most {MAX_BATCH} SHA-256 ids")
+    for value in values:
+        if not isinstance(value, str) or not is_sha256(value):
+            raise BadRequest(f"{what}: {value!r} is not a SHA-256 id")
+    return list(dict.fromkeys(values))
