@@ -162,6 +162,8 @@ def test_user_command_errors(hub):
     assert "Invalid avatar URL" in fails(hub, "user", "update", "alice", "--avatar-url", "javascript:alert(1)")
     assert "Invalid email" in fails(hub, "user", "update", "alice", "--email", "not an email")
     assert "already taken" in fails(hub, "user", "create", "alice")
+    assert "already taken" in fails(hub, "user", "create", "ALICE")  # names ignore case, like repo ids
+    assert "already taken" in fails(hub, "org", "create", "Acme")
     assert "reserved" in fails(hub, "user", "create", "avatars")
     # `admin` is the only site admin: it can be neither demoted nor deleted
     assert "last admin" in fails(hub, "user", "update", "admin", "--no-admin")

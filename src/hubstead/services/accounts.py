@@ -174,7 +174,7 @@ class AccountService:
                     fullname: str | None = None, avatar_url: str | None = None) -> Account:
         _check_account_name(name, "user name")
         with self.db.session() as session:
-            if session.scalar(select(Account).where(Account.name == name)):
+            if _name_taken(session, name):
                 raise Conflict(f"The name {name!r} is already taken")
             user = Account(
                 kind="user",
@@ -192,7 +192,7 @@ class AccountService:
                    fullname: str | None = None, avatar_url: str | None = None) -> Account:
         _check_account_name(name, "organization name")
         with self.db.session() as session:
-            if session.scalar(select(Account).where(Account.name == name)):
+            if _name_taken(session, name):
                 raise Conflict(f"The name {name!r} is already taken")
             org = Account(kind="org", name=name, fullname=_fullname(fullname, name), avatar_url=_avatar(avatar_url),
                           default_private=default_private)
@@ -468,6 +468,11 @@ class AccountService:
         if org is None:
             raise NotFound(f"No organization named {name!r}")
         return org
+
+
+def _name_taken(session, name: str) -> bool:
+    """Account names, like repository ids, ignore case: `Alice` is taken when `alice` exists."""
+    return session.scalar(select(Account.id).where(func.lower(Account.name) == name.lower())) is not None
 
 
 def _token_fields(principal: Principal) -> dict:
