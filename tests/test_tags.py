@@ -17,7 +17,8 @@ from hubstead.domain.tags import (
     infer_pipeline_tag,
     summarize_safetensors,
 )
-from hubstead.domain.tags.derive import arxiv_ids, compute_transformers_info, file_format_tags
+from hubstead.domain.tags.tag_order import arxiv_ids, file_format_tags
+from hubstead.domain.tags.transformers_info import compute_transformers_info
 from hubstead.domain.tags.widgets import default_widget_inputs
 
 

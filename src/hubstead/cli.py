@@ -11,12 +11,12 @@ import argparse
 import datetime as dt
 import getpass
 import json
-import os
 import secrets
 import sys
 
 from hubstead import __version__
 from hubstead.domain.errors import BadRequest, HubError
+from hubstead.settings import SettingsError, export_options, option_default
 
 GLOBAL_OPTIONS = {
     "data_dir": ("--data-dir", "DATA_DIR", "folder for the database, repositories and blobs (default ./hubstead-data)"),
@@ -31,10 +31,7 @@ def _add_global(parser: argparse.ArgumentParser) -> None:
 
 def _apply_env(args: argparse.Namespace, names: dict[str, str]) -> None:
     """Options become HUBSTEAD_* variables: that is how server worker processes see them."""
-    for dest, env in names.items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            os.environ[f"HUBSTEAD_{env}"] = str(value)
+    export_options({env: getattr(args, dest, None) for dest, env in names.items()})
 
 
 def _hub():
@@ -68,7 +65,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         interface=Interfaces.ASGI,
         workers=settings.workers,
         factory=True,
-        log_level="warning" if os.environ.get("HUBSTEAD_QUIET") else "info",
+        log_level="warning" if settings.quiet else "info",
     ).serve()
     return 0
 
@@ -281,7 +278,7 @@ def _command(group, name: str, func, help_text: str) -> argparse.ArgumentParser:
 
 
 def _user_commands(commands) -> None:
-    env = os.environ.get
+    env = option_default
     user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
     create = _command(user, "create", cmd_user_create, "create a user")
     create.add_argument("name")
@@ -310,7 +307,7 @@ def _user_commands(commands) -> None:
 
 
 def _org_commands(commands) -> None:
-    env = os.environ.get
+    env = option_default
     org = commands.add_parser("org", help="manage organizations").add_subparsers(dest="action", required=True)
     create = _command(org, "create", cmd_org_create, "create an organization")
     create.add_argument("name")
@@ -342,7 +339,7 @@ def _org_commands(commands) -> None:
 
 
 def _token_commands(commands) -> None:
-    env = os.environ.get
+    env = option_default
     token = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
     create = _command(token, "create", cmd_token_create, "create a token; prints only the token")
     create.add_argument("user")
@@ -359,7 +356,7 @@ def _token_commands(commands) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    env = os.environ.get
+    env = option_default
     parser = argparse.ArgumentParser(prog="hubstead", description="A self-hosted model hub that speaks the Hugging Face Hub protocol.")
     parser.add_argument("--version", action="version", version=f"hubstead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -406,4 +403,7 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(args.func(args))
     except HubError as error:
         print(f"error: {error.message}", file=sys.stderr)
+        sys.exit(2)
+    except SettingsError as error:
+        print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

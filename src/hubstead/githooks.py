@@ -8,13 +8,12 @@ its object would be a file nobody can download), so a push can't land what the A
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-from pathlib import Path
 
 from hubstead.domain.cards import validate_card_text
 from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+from hubstead.settings import HookSettings
 
 ZERO = "0" * 40
 
@@ -55,19 +54,21 @@ def new_lfs_pointers(commits: list[str]) -> dict[str, tuple[LfsPointer, str]]:
     return pointers
 
 
-def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]]) -> list[str]:
+def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]], settings: HookSettings) -> list[str]:
     """Problems for pointers whose object this repository does not hold (the hub tells the hook
-    which database and repository through the environment)."""
-    repo_row_id = os.environ.get("HUBSTEAD_REPO_ROW_ID")
-    if not pointers or not repo_row_id:
+    which database, blob store and repository through its HookSettings)."""
+    if not pointers or settings.repo_row_id is None:
         return []
     from hubstead.services.lfs import available_objects
-    from hubstead.storage.blobstore import LocalBlobStore
+    from hubstead.storage.blobstore import open_blob_store
     from hubstead.storage.database import Database
 
-    db = Database(os.environ["HUBSTEAD_DATABASE_URL"])
+    if settings.database_url is None or settings.blobs_dir is None:
+        raise RuntimeError("the hub did not pass HUBSTEAD_DATABASE_URL and HUBSTEAD_BLOBS_DIR to the hook")
+    db = Database(settings.database_url)
     try:
-        found = available_objects(db, LocalBlobStore(Path(os.environ["HUBSTEAD_BLOBS_DIR"])), int(repo_row_id), list(pointers))
+        blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
+        found = available_objects(db, blobs, settings.repo_row_id, list(pointers))
     finally:
         db.dispose()
     problems = []
@@ -80,8 +81,9 @@ def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]]) -> list[str
     return problems
 
 
-def pre_receive(lines: list[str], repo_type: str) -> list[str]:
+def pre_receive(lines: list[str], settings: HookSettings) -> list[str]:
     """The reasons to refuse this push (empty: accept)."""
+    repo_type = settings.repo_type
     problems = []
     pushed = []
     for line in lines:
@@ -102,14 +104,14 @@ def pre_receive(lines: list[str], repo_type: str) -> list[str]:
             if readme is not None:
                 result = validate_card_text(readme, repo_type)
                 problems.extend(f"invalid metadata in README.md ({ref}): {error}" for error in result.errors)
-    return problems + missing_lfs_objects(new_lfs_pointers(pushed))
+    return problems + missing_lfs_objects(new_lfs_pointers(pushed), settings)
 
 
 def main() -> int:
     if sys.argv[1:] != ["pre-receive"]:
         print("usage: python -m hubstead.githooks pre-receive", file=sys.stderr)
         return 2
-    problems = pre_receive(sys.stdin.read().splitlines(), os.environ.get("HUBSTEAD_REPO_TYPE", "model"))
+    problems = pre_receive(sys.stdin.read().splitlines(), HookSettings.from_env())
     for problem in problems:
         print(f"hubstead: {problem}", file=sys.stderr)
     return 1 if problems else 0

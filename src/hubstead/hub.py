@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hubstead.protocols.urls import SITE  # the web paths, for links in rendered Markdown (imports only the domain)
 from hubstead.services.accounts import AccountService
 from hubstead.services.attachments import AttachmentService
 from hubstead.services.duplication import RepoDuplicator
@@ -22,7 +23,7 @@ from hubstead.services.repos import RepoService
 from hubstead.services.signing import UrlSigner
 from hubstead.services.xet import XetService
 from hubstead.settings import Settings
-from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.blobstore import open_blob_store
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
 
@@ -32,7 +33,7 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
-        self.blobs = LocalBlobStore(settings.blobs_dir)
+        self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(self.db)
@@ -41,13 +42,13 @@ class Hub:
         self.lfs = LfsService(
             self.db, self.blobs, self.signer, settings.lfs_multipart_threshold, settings.lfs_multipart_chunk_size
         )
-        self.discussions = DiscussionService(self.db, self.repos)
+        self.discussions = DiscussionService(self.db, self.repos, paths=SITE)
         self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
         self.refs = RefService(self.repos)
         self.lfs_files = LfsFileService(self.db, self.lfs, self.repos)
-        self.xet = XetService(self.db, self.blobs, settings.secret_key)
+        self.xet = XetService(self.db, self.blobs, self.signer)
         self.files = FileService(self.db, self.blobs, self.xet)
-        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files, self.index)
+        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files, self.index, paths=SITE)
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.gating = GatingService(self.db, self.cards)
         self.discovery = DiscoveryService(self.db)

@@ -1,19 +1,59 @@
 """Configuration, read once from the environment (`HUBSTEAD_*`) and passed down explicitly.
 
 Every CLI option of `hubstead serve` maps to one of these variables, which is also how the
-settings reach the server's worker processes.
+settings reach the server's worker processes. This module is the only place that reads the
+environment (test support in hubstead.testing aside):
+
+- `Settings`: the server and the admin commands;
+- `math_settings_from_env`: where the math renderer finds Node.js and KaTeX (installed into the
+  renderer when this module is imported, read each time it starts a worker);
+- `HookSettings`: what the git pre-receive hook, a process of its own, is told by the server
+  (`hook_environment` builds that environment, `HookSettings.from_env` reads it back);
+- `option_default`: the `HUBSTEAD_*` defaults of the admin commands' options.
 """
 
 from __future__ import annotations
 
 import os
 import secrets
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import overload
+
+from hubstead.rendering.math import MathSettings
+from hubstead.rendering.math import use_settings as use_math_settings
+
+BLOB_STORES = ("local",)  # values of HUBSTEAD_BLOB_STORE (an object store comes later)
 
 
+@overload
+def _env(name: str) -> str | None: ...
+@overload
+def _env(name: str, default: str) -> str: ...
 def _env(name: str, default: str | None = None) -> str | None:
     return os.environ.get(f"HUBSTEAD_{name}", default)
+
+
+class SettingsError(ValueError):
+    """A setting has a value Hubstead cannot use."""
+
+
+@overload
+def option_default(variable: str) -> str | None: ...
+@overload
+def option_default(variable: str, default: str) -> str: ...
+def option_default(variable: str, default: str | None = None) -> str | None:
+    """The default of a command-line option: its environment variable (`HUBSTEAD_EMAIL`, …)."""
+    return os.environ.get(variable, default)
+
+
+def export_options(values: dict[str, object]) -> None:
+    """Options given on the command line become HUBSTEAD_* variables (None: not given), which is
+    how the server's worker processes, started by granian, see them."""
+    for name, value in values.items():
+        if value is not None:
+            os.environ[f"HUBSTEAD_{name}"] = str(value)
 
 
 @dataclass(frozen=True)
@@ -28,6 +68,8 @@ class Settings:
     signed_url_ttl: int = 3600
     lfs_multipart_threshold: int = 500 * 1024 * 1024
     lfs_multipart_chunk_size: int = 100 * 1024 * 1024
+    blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
+    quiet: bool = False  # the server logs warnings only
 
     @property
     def repos_dir(self) -> Path:
@@ -52,7 +94,64 @@ class Settings:
             signed_url_ttl=int(_env("SIGNED_URL_TTL", "3600")),
             lfs_multipart_threshold=int(_env("LFS_MULTIPART_THRESHOLD", str(500 * 1024 * 1024))),
             lfs_multipart_chunk_size=int(_env("LFS_MULTIPART_CHUNK_SIZE", str(100 * 1024 * 1024))),
+            blob_store=_blob_store(_env("BLOB_STORE") or "local"),
+            quiet=bool(_env("QUIET")),
         )
+
+
+def _blob_store(kind: str) -> str:
+    if kind not in BLOB_STORES:
+        raise SettingsError(f"HUBSTEAD_BLOB_STORE={kind!r} is not supported: use one of {', '.join(BLOB_STORES)}")
+    return kind
+
+
+def math_settings_from_env() -> MathSettings:
+    """Where the math renderer finds Node.js (`HUBSTEAD_NODE`) and KaTeX (`HUBSTEAD_NODE_MODULES`);
+    read each time the renderer starts a worker, so a changed variable takes effect then."""
+    modules = _env("NODE_MODULES")
+    return MathSettings(node=_env("NODE") or None, node_modules=Path(modules) if modules else None)
+
+
+# The renderer imports nothing of the project outside domain; it is told where to read from.
+use_math_settings(math_settings_from_env)
+
+
+@dataclass(frozen=True)
+class HookSettings:
+    """What the pre-receive hook needs, handed over by the server in the hook's environment.
+    Without a repository row id (a hook run by hand) the LFS pointer check is skipped."""
+
+    repo_type: str = "model"
+    repo_row_id: int | None = None
+    database_url: str | None = None
+    blob_store: str = "local"
+    blobs_dir: Path | None = None
+
+    @classmethod
+    def from_env(cls) -> "HookSettings":
+        row_id, blobs = _env("REPO_ROW_ID"), _env("BLOBS_DIR")
+        return cls(
+            repo_type=_env("REPO_TYPE") or "model",
+            repo_row_id=int(row_id) if row_id else None,
+            database_url=_env("DATABASE_URL") or None,
+            blob_store=_blob_store(_env("BLOB_STORE") or "local"),
+            blobs_dir=Path(blobs) if blobs else None,
+        )
+
+
+def hook_environment(settings: Settings, repo_type: str, repo_row_id: int) -> dict[str, str]:
+    """The environment of `git receive-pack` for a push: the server's own (git and the hook need
+    PATH, HOME, …), the interpreter the hook script runs, and the HookSettings."""
+    return {
+        **os.environ,
+        "HUBSTEAD_PYTHON": sys.executable,
+        "HUBSTEAD_REPO_TYPE": repo_type,
+        # the pre-receive hook checks pushed LFS pointers against this repository's objects
+        "HUBSTEAD_REPO_ROW_ID": str(repo_row_id),
+        "HUBSTEAD_DATABASE_URL": settings.database_url,
+        "HUBSTEAD_BLOB_STORE": settings.blob_store,
+        "HUBSTEAD_BLOBS_DIR": str(settings.blobs_dir),
+    }
 
 
 def _load_or_create_secret(data_dir: Path) -> str:

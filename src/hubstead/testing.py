@@ -19,6 +19,10 @@ from typing import Callable
 
 import httpx
 
+# Importing the settings installs their environment reader into the math renderer, as in the
+# server: tests that set HUBSTEAD_NODE / HUBSTEAD_NODE_MODULES are then seen by it.
+import hubstead.settings  # noqa: F401
+
 POSTGRES_ADMIN_URL = os.environ.get("HUBSTEAD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 
 
@@ -146,3 +150,51 @@ class LiveHub:
         if self._postgres is not None:
             self._postgres.close()
             self._postgres = None
+
+
+ACCOUNTS = (("admin", True), ("alice", False), ("bob", False), ("carol", False), ("dave", False))
+ORG_MEMBERS = [("alice", "admin"), ("bob", "read"), ("dave", "write")]
+
+
+class InProcessHub:
+    """A hub in this process, on SQLite in `data_dir`, answered by calling the ASGI application
+    directly (no server, no sockets): for tests of routing and request handling that must be
+    fast. `client(token)` is a Starlette TestClient sending that token.
+
+    Accounts: `admin` (site admin), `alice` (admin of org `acme`), `bob` (read member of acme),
+    `dave` (write member of acme), `carol` (no membership); `tokens` has a write token for each
+    and `alice_read`, a read token of alice."""
+
+    def __init__(self, data_dir: Path) -> None:
+        from hubstead.hub import Hub
+        from hubstead.protocols.app import HubApp
+        from hubstead.settings import Settings
+
+        data_dir.mkdir(parents=True, exist_ok=True)
+        settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'hubstead.db'}",
+                            secret_key="in-process-test-key")
+        self.hub = Hub(settings)
+        self.hub.db.migrate()
+        self.app = HubApp(self.hub)
+        self.tokens = self._seed()
+
+    def _seed(self) -> dict[str, str]:
+        accounts = self.hub.accounts
+        for name, admin in ACCOUNTS:
+            accounts.create_user(name, email=f"{name}@example.com", password=f"{name}-password", admin=admin)
+        accounts.create_org("acme", ORG_MEMBERS)
+        tokens = {name: accounts.create_token(name, "write", f"{name}-write") for name, _ in ACCOUNTS}
+        tokens["alice_read"] = accounts.create_token("alice", "read", "alice-read")
+        return tokens
+
+    def principal(self, who: str):
+        return self.hub.accounts.authenticate(self.tokens[who])
+
+    def client(self, who: str | None = None):
+        from starlette.testclient import TestClient
+
+        headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
+        return TestClient(self.app, base_url="http://hub.test", headers=headers, follow_redirects=False)
+
+    def close(self) -> None:
+        self.hub.db.dispose()

@@ -12,6 +12,7 @@ import binascii
 import json
 import re
 from dataclasses import dataclass
+from typing import Any, Iterable
 
 from hubstead.domain.errors import BadRequest
 from hubstead.domain.hashing import is_sha256
@@ -63,35 +64,53 @@ class CommitRequest:
     operations: list[Operation]
 
 
-def parse_ndjson_commit(body: bytes) -> CommitRequest:
-    """Parse the NDJSON body of `POST /api/{type}s/{id}/commit/{rev}`."""
-    lines = [line for line in body.split(b"\n") if line.strip()]
-    if not lines:
+def parse_ndjson_commit(body: bytes | Iterable[bytes]) -> CommitRequest:
+    """Parse the NDJSON body of `POST /api/{type}s/{id}/commit/{rev}`: the bytes, or its lines.
+
+    Each line becomes its operation as it is read, so a body read line by line from a file never
+    has its base64 text and the decoded content in memory at once, only the content."""
+    lines = body.split(b"\n") if isinstance(body, bytes) else body
+    header: CommitHeader | None = None
+    operations: list[Operation] = []
+    number = 0
+    for line in lines:
+        if not line.strip():
+            continue
+        number += 1
+        item = _ndjson_item(line, number)
+        if header is None:
+            if item["key"] != "header":
+                raise BadRequest("Malformed commit payload: the first line must be the header")
+            header = _parse_header(item["value"])
+        else:
+            operations.append(_parse_operation(item["key"], item["value"]))
+    if header is None:
         raise BadRequest("Empty commit payload")
-    items = []
-    for number, line in enumerate(lines, start=1):
-        try:
-            item = json.loads(line)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise BadRequest(f"Malformed commit payload: line {number} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
-        if not isinstance(item, dict) or "key" not in item or not isinstance(item.get("value"), dict):
-            raise BadRequest(f"Malformed commit payload: line {number} must be an object with 'key' and 'value'")
-        items.append(item)
-    return parse_commit_items(items)
+    return CommitRequest(header=header, operations=operations)
+
+
+def _ndjson_item(line: bytes, number: int) -> dict[str, Any]:
+    try:
+        item = json.loads(line)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"Malformed commit payload: line {number} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+    if not isinstance(item, dict) or "key" not in item or not isinstance(item.get("value"), dict):
+        raise BadRequest(f"Malformed commit payload: line {number} must be an object with 'key' and 'value'")
+    return item
 
 
 def parse_json_commit(payload: object) -> CommitRequest:
     """Parse the older JSON form: {"summary", "description", "files", "lfsFiles", "deletedFiles"}."""
     if not isinstance(payload, dict):
         raise BadRequest("Malformed commit payload: expected a JSON object")
-    items: list[dict] = [{"key": "header", "value": {k: payload.get(k) for k in ("summary", "description", "parentCommit") if k in payload}}]
+    items: list[dict[str, Any]] = [{"key": "header", "value": {k: payload.get(k) for k in ("summary", "description", "parentCommit") if k in payload}}]
     for key, kind in (("files", "file"), ("lfsFiles", "lfsFile"), ("deletedFiles", "deletedFile"), ("deletedFolders", "deletedFolder")):
         for value in payload.get(key) or []:
             items.append({"key": kind, "value": value})
     return parse_commit_items(items)
 
 
-def parse_commit_items(items: list[dict]) -> CommitRequest:
+def parse_commit_items(items: list[dict[str, Any]]) -> CommitRequest:
     if items[0]["key"] != "header":
         raise BadRequest("Malformed commit payload: the first line must be the header")
     header = _parse_header(items[0]["value"])
@@ -99,7 +118,7 @@ def parse_commit_items(items: list[dict]) -> CommitRequest:
     return CommitRequest(header=header, operations=operations)
 
 
-def _parse_header(value: dict) -> CommitHeader:
+def _parse_header(value: dict[str, Any]) -> CommitHeader:
     summary = value.get("summary")
     if not isinstance(summary, str) or not summary.strip():
         raise BadRequest("Malformed commit payload: the header needs a non-empty 'summary'")
@@ -112,7 +131,7 @@ def _parse_header(value: dict) -> CommitHeader:
     return CommitHeader(summary=summary.strip(), description=description, parent_commit=parent.lower() if parent else None)
 
 
-def _parse_operation(key: str, value: dict) -> Operation:
+def _parse_operation(key: str, value: dict[str, Any]) -> Operation:
     path = value.get("path")
     if not isinstance(path, str):
         raise BadRequest(f"Malformed commit payload: '{key}' needs a 'path'")
@@ -133,7 +152,7 @@ def _parse_operation(key: str, value: dict) -> Operation:
     raise BadRequest(f"Malformed commit payload: unknown key {key!r}")
 
 
-def _decode_content(value: dict) -> bytes:
+def _decode_content(value: dict[str, Any]) -> bytes:
     content = value.get("content", "")
     encoding = value.get("encoding", "utf-8")
     if not isinstance(content, str):

@@ -50,7 +50,7 @@ def check_rejection_reason(reason: Any, status: str) -> None:
         raise BadRequest(f"'rejectionReason' must be a string of at most {MAX_REJECTION_REASON} characters")
 
 
-def form_fields(card_data: dict | None) -> dict[str, Any]:
+def form_fields(card_data: dict[str, Any] | None) -> dict[str, Any]:
     """`extra_gated_fields` of the card as label -> spec (the card may also list single-key maps)."""
     value = (card_data or {}).get("extra_gated_fields")
     if isinstance(value, list) and all(isinstance(item, dict) for item in value):
@@ -58,7 +58,7 @@ def form_fields(card_data: dict | None) -> dict[str, Any]:
     return {str(label): spec for label, spec in value.items()} if isinstance(value, dict) else {}
 
 
-def check_answers(card_data: dict | None, answers: Any) -> dict[str, str]:
+def check_answers(card_data: dict[str, Any] | None, answers: Any) -> dict[str, str]:
     """The requester's answers to the card's access form, as label -> string (what the Hub stores).
 
     Every field the card asks for must be answered (a checkbox must be ticked, a select must name

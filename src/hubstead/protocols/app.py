@@ -11,21 +11,22 @@ from starlette.types import Receive, Scope, Send
 
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import (
-    access_requests_api,
-    avatars,
-    discussions_api,
-    git_http,
-    hub_api,
-    lfs_api,
-    repo_extras_api,
-    resolve,
-    storage_api,
-    users_api,
-    web,
-    xet_api,
+from hubstead.protocols import avatars, git_http, lfs_api, resolve, web, xet_api
+from hubstead.protocols.api import (
+    access_requests,
+    commits,
+    discussions,
+    extras,
+    fallback,
+    files,
+    listing,
+    refs,
+    repos,
+    storage,
+    users,
 )
-from hubstead.protocols.http import Router, error_response
+from hubstead.protocols.http import error_response
+from hubstead.protocols.routing import Router
 from hubstead.services.repos import RepoMoved
 from hubstead.settings import Settings
 
@@ -33,17 +34,17 @@ log = logging.getLogger("hubstead")
 
 
 def build_router() -> Router:
+    """Every route, in the order they are tried: the first whose path and method match wins."""
     router = Router()
-    router.include(xet_api.router)  # before the REST API's catch-all for unknown repo routes
+    router.include(xet_api.router)
     router.include(lfs_api.router)  # before resolve and git: its paths are more specific
     router.include(git_http.router)
     router.include(resolve.router)
-    router.include(access_requests_api.router)  # before the REST API's catch-all for unknown repo routes
-    router.include(discussions_api.router)  # before the REST API's catch-all for unknown repo routes
-    router.include(storage_api.router)  # before the REST API's catch-all for unknown repo routes
-    router.include(users_api.router)  # before the REST API's catch-all for unknown /api routes
-    router.include(repo_extras_api.router)  # before the REST API's catch-all for unknown repo routes
-    router.include(hub_api.router)
+    for api in (access_requests, discussions, storage, users, extras, repos, listing, files, refs, commits):
+        router.include(api.router)
+    # After every /api route: unknown repository sub-routes answer like the Hub, other unknown
+    # /api paths 404, or 405 when an earlier route has the path with other methods.
+    router.include(fallback.router)
     router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
     router.include(web.router)  # last: its /{namespace}/{name} pattern would shadow the others
     return router

@@ -9,7 +9,8 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from hubstead.domain.avatars import identicon_svg
-from hubstead.protocols.http import Ctx, Router
+from hubstead.protocols.http import Ctx
+from hubstead.protocols.routing import Router
 
 router = Router()
 

@@ -10,53 +10,51 @@ to the refs cache afterwards.
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 import zlib
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from hubstead.domain.errors import HubError, RepoNotFound
-from hubstead.domain.repo_ids import RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.http import URL_PREFIX, Router, authenticate, base_url, find_repo
+from hubstead.protocols.http import Ctx
+from hubstead.protocols.routing import Router
+from hubstead.protocols.urls import GIT
+from hubstead.services.access import Need
 from hubstead.services.repos import RepoHandle
+from hubstead.settings import hook_environment
 
 router = Router()
-GIT_REPO = rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?"
-SERVICES = {"git-upload-pack": "download", "git-receive-pack": "write"}  # a clone carries every file
+SERVICES = {"git-upload-pack": Need.DOWNLOAD, "git-receive-pack": Need.WRITE}  # a clone carries every file
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
 
 
-def _open(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, need: str) -> RepoHandle:
-    principal = authenticate(hub, request.headers.get("authorization"))
-    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
+def _service(ctx: Ctx, params: dict[str, str]) -> str:
+    return params.get("service") or ctx.query.get("service", "")
+
+
+def _need(ctx: Ctx, params: dict[str, str]) -> Need:
+    service = _service(ctx, params)
+    if service not in SERVICES:
+        raise HubError("Only the smart HTTP protocol is supported", status=403)
+    return SERVICES[service]
+
+
+def _refusal(ctx: Ctx, error: HubError) -> HubError:
+    """git only sends credentials after a challenge: an anonymous caller refused for any reason
+    is asked for them, with the same answer for a private and a missing repository (nothing
+    leaks); bad credentials are challenged again."""
     try:
-        return find_repo(hub, principal, repo_type, ns, name, need, base_url(hub, request))
-    except HubError as error:
-        if principal is None and error.status in (401, 403, 404):
-            # git only sends credentials after a challenge; the answer is the same for a
-            # private and a missing repository, so nothing leaks.
-            raise RepoNotFound("Authentication required", status=401) from None
-        raise
-
-
-def _challenge(error: HubError) -> HubError:
+        anonymous = ctx.principal is None
+    except HubError:
+        anonymous = False  # the credentials themselves were refused
+    if anonymous and error.status in (401, 403, 404):
+        error = RepoNotFound("Authentication required", status=401)
     if error.status == 401:
         error.headers.update(CHALLENGE)
     return error
-
-
-async def _handle(hub: Hub, request: Request, prefix: str | None, ns: str, name: str, service: str) -> RepoHandle:
-    if service not in SERVICES:
-        raise HubError("Only the smart HTTP protocol is supported", status=403)
-    try:
-        return await run_in_threadpool(_open, hub, request, prefix, ns, name, SERVICES[service])
-    except HubError as error:
-        raise _challenge(error) from None
 
 
 def _pkt_line(text: str) -> bytes:
@@ -64,10 +62,10 @@ def _pkt_line(text: str) -> bytes:
     return f"{len(data) + 4:04x}".encode() + data
 
 
-@router.route("GET", rf"{GIT_REPO}/info/refs")
-async def info_refs(hub: Hub, request: Request, ns: str, name: str, prefix: str | None = None) -> Response:
-    service = request.query_params.get("service", "")
-    handle = await _handle(hub, request, prefix, ns, name, service)
+@router.repo_route("GET", "/info/refs", form=GIT, need=_need, refusal=_refusal)
+async def info_refs(ctx: Ctx) -> Response:
+    service = ctx.query.get("service", "")
+    handle = ctx.repo
     process = await asyncio.create_subprocess_exec(
         "git", service[4:], "--stateless-rpc", "--advertise-refs", str(handle.git.path),
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
@@ -89,17 +87,15 @@ async def _request_body(request: Request) -> AsyncIterator[bytes]:
             yield chunk
 
 
-@router.route("POST", rf"{GIT_REPO}/(?P<service>git-upload-pack|git-receive-pack)")
-async def rpc(hub: Hub, request: Request, ns: str, name: str, service: str, prefix: str | None = None) -> Response:
-    handle = await _handle(hub, request, prefix, ns, name, service)
+@router.repo_route("POST", "/(?P<service>git-upload-pack|git-receive-pack)", form=GIT, need=_need, refusal=_refusal)
+async def rpc(ctx: Ctx, service: str) -> Response:
+    """Both directions stream: the request into git's stdin, git's stdout into the response."""
+    hub, request, handle = ctx.hub, ctx.request, ctx.repo
     git = handle.git
     before = git.refs("refs/") if service == "git-receive-pack" else {}
     if service == "git-receive-pack":
         await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
-    env = {**os.environ, "HUBSTEAD_PYTHON": sys.executable, "HUBSTEAD_REPO_TYPE": handle.type.value,
-           # the pre-receive hook checks pushed LFS pointers against this repository's objects
-           "HUBSTEAD_REPO_ROW_ID": str(handle.row.id), "HUBSTEAD_DATABASE_URL": hub.settings.database_url,
-           "HUBSTEAD_BLOBS_DIR": str(hub.settings.blobs_dir)}
+    env = hook_environment(hub.settings, handle.type.value, handle.row.id)  # HookSettings for the pre-receive hook
     process = await asyncio.create_subprocess_exec(
         "git", service[4:], "--stateless-rpc", str(git.path),
         stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,

@@ -1,79 +1,120 @@
-"""Plumbing shared by every protocol: routing on the raw path, the Hub's error format, auth.
-
-Routing uses the *raw* request path because the Hub's clients put `%2F`-encoded revisions such
-as `refs%2Fpr%2F1` inside one path segment, which a decoded path would split in two.
-"""
+"""What every handler sees (`Ctx`), who is calling (`authenticate`), and the Hub's answer formats."""
 
 from __future__ import annotations
 
 import base64
 import binascii
-import inspect
 import json
-import re
-from dataclasses import dataclass, field
-from typing import Any, Callable
-from urllib.parse import unquote, urlencode
+from collections.abc import Iterator
+from typing import IO, Any
+from urllib.parse import urlencode
 
-from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from hubstead.domain.errors import (
-    BadRequest,
-    Forbidden,
-    HubError,
-    InvalidCredentials,
-    InvalidName,
-    PayloadTooLarge,
-    RepoNotFound,
-)
-from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials
 from hubstead.hub import Hub
-from hubstead.services import access
+from hubstead.protocols.urls import BoundUrls, UrlMap
 from hubstead.services.accounts import Principal
 from hubstead.services.repos import RepoHandle
 
-MAX_BODY = 2 * 1024 * 1024 * 1024  # a commit may inline up to ~100 MB of base64 per the client
-
-# Building blocks of route patterns.
-REPO_TYPE = r"(?P<rtype>models|datasets|spaces)"
-REPO_ID = r"(?P<ns>[^/]+)/(?P<name>[^/]+)"
-REVISION = r"(?P<rev>refs/pr/\d+|refs/convert/[^/]+|[^/]+)"
-URL_PREFIX = r"(?:(?P<prefix>datasets|spaces)/)?"
+_UNSET: Any = object()
 
 
-@dataclass
 class Ctx:
-    """What a synchronous handler sees: the request, its body and its (lazy) caller."""
+    """One request as a handler sees it: the hub, the request, its body (read by the router
+    within the route's limit), its caller (authenticated on first use), the repository the
+    route resolved, and the hub's URLs as this request reaches them."""
 
-    hub: Hub
-    request: Request
-    body: bytes = b""
-    _principal: Any = field(default=..., repr=False)
+    def __init__(self, hub: Hub, request: Request, urls: UrlMap) -> None:
+        self.hub = hub
+        self.request = request
+        self._url_map = urls
+        self.body: bytes = b""
+        self.body_file: IO[bytes] | None = None  # a spooled body (routes declared with spool)
+        self._repo: RepoHandle | None = None
+        self._principal: Principal | None = _UNSET
+        self._urls: BoundUrls | None = None
+        self._json: Any = _UNSET
 
     @property
     def principal(self) -> Principal | None:
-        if self._principal is ...:
+        if self._principal is _UNSET:
             self._principal = authenticate(self.hub, self.request.headers.get("authorization"))
         return self._principal
 
     @property
-    def query(self):
+    def repo(self) -> RepoHandle:
+        """The repository of a repository route, resolved by the router before the handler ran."""
+        if self._repo is None:
+            raise RuntimeError("this route resolves no repository")
+        return self._repo
+
+    def set_repo(self, handle: RepoHandle) -> None:
+        self._repo = handle
+
+    @property
+    def query(self) -> QueryParams:
         return self.request.query_params
 
     def flag(self, name: str) -> bool:
         return self.query.get(name, "").lower() in ("1", "true", "yes")
 
     def json(self) -> Any:
-        try:
-            return json.loads(self.body or b"{}")
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise BadRequest("The request body is not valid JSON") from None
+        """The body as JSON ({} when empty), parsed once however often a route asks."""
+        if self._json is _UNSET:
+            if self.body_file is not None:
+                self.body_file.seek(0)
+                raw = self.body_file.read()
+            else:
+                raw = self.body
+            try:
+                self._json = json.loads(raw or b"{}")
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise BadRequest("The request body is not valid JSON") from None
+        return self._json
+
+    def body_lines(self) -> Iterator[bytes]:
+        """The body one line at a time, from memory or from its spool file."""
+        if self.body_file is None:
+            yield from self.body.split(b"\n")
+            return
+        self.body_file.seek(0)
+        yield from self.body_file
+
+    def has_body(self) -> bool:
+        if self.body_file is not None:
+            self.body_file.seek(0, 2)
+            return self.body_file.tell() > 0
+        return bool(self.body.strip())
 
     @property
     def base_url(self) -> str:
         return base_url(self.hub, self.request)
+
+    @property
+    def urls(self) -> BoundUrls:
+        """The URL builder services receive (`services.urls.Links`)."""
+        if self._urls is None:
+            self._urls = self._url_map.bind(self.base_url)
+        return self._urls
+
+    def url_for(self, name: str, /, query: dict[str, Any] | None = None, **params: Any) -> str:
+        """The absolute URL of a named route or link (`protocols.urls`)."""
+        return self.urls.url_for(name, query, **params)
+
+    def next_link(self, **changes: Any) -> str:
+        """An absolute `Link: <…>; rel="next"` for the same request with changed query params."""
+        params = [(k, v) for k, v in self.query.multi_items() if k not in changes]
+        params += [(k, str(v)) for k, v in changes.items()]
+        return f'<{self.base_url}{raw_path(self.request)}?{urlencode(params)}>; rel="next"'
+
+
+def raw_path(request: Request) -> str:
+    """The path as sent, `%2F` and all: routes match it, redirects and links reuse it."""
+    raw = request.scope.get("raw_path") or request.scope["path"].encode()
+    return raw.decode("latin-1").split("?", 1)[0]
 
 
 def base_url(hub: Hub, request: Request) -> str:
@@ -103,113 +144,12 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
     raise InvalidCredentials()
 
 
-def find_repo(
-    hub: Hub, principal: Principal | None, repo_type: RepoType, ns: str, name: str, need: str, base: str = ""
-) -> RepoHandle:
-    """The repository named in a URL, if `principal` may `need` it; an invalid name is simply
-    a repository that does not exist.
-
-    `need="download"` is read access plus the gate of a gated repository: every route that
-    hands out file contents asks for it, so the gate is decided here and nowhere else. `base`
-    (the hub's URL) goes into the refusal, which tells where to ask for access.
-    """
-    try:
-        repo_id = RepoId.create(ns, name)
-    except InvalidName:
-        raise access.not_found(principal) from None
-    if need != "download":
-        return hub.repos.get(repo_type, repo_id, principal, need)
-    handle = hub.repos.get(repo_type, repo_id, principal, "read")
-    hub.gating.check_download(handle, principal, f"{base}/{repo_type.url_prefix}{handle.id}")
-    return handle
-
-
-def open_repo(ctx: Ctx, repo_type: RepoType, ns: str, name: str, need: str = "read") -> RepoHandle:
-    """The repository named in the URL, if the request's caller may `need` it."""
-    return find_repo(ctx.hub, ctx.principal, repo_type, ns, name, need, ctx.base_url)
-
-
-def open_repo_for_upload(ctx: Ctx, repo_type: RepoType, ns: str, name: str, for_pull_request: bool) -> RepoHandle:
-    """Write access, or, for changes proposed as a pull request, read access and a write token
-    (as on the Hub, anyone who can read a repository may open a pull request on it).
-
-    On a gated repository a pull request needs access to the files too: the Hub opens the
-    community tab with the files, and the Xet token of an upload could read them back."""
-    if not for_pull_request:
-        return open_repo(ctx, repo_type, ns, name, "write")
-    handle = open_repo(ctx, repo_type, ns, name, "download")
-    if ctx.principal is None:
-        raise RepoNotFound(status=401)
-    if not ctx.principal.can_write:
-        raise Forbidden("This token has read access only: a write token is needed to upload or open a pull request")
-    return handle
-
-
-Handler = Callable[..., Any]
-
-
-class Router:
-    def __init__(self) -> None:
-        self.routes: list[tuple[frozenset[str], re.Pattern[str], Handler, frozenset[str]]] = []
-
-    def route(self, methods: str, pattern: str, inline: str = "") -> Callable[[Handler], Handler]:
-        """Register a handler. Sync handlers run in the thread pool, except for the methods in
-        `inline`: those are short enough (a few indexed lookups) that a thread hop would cost
-        more than it saves, so they run on the event loop."""
-
-        def register(handler: Handler) -> Handler:
-            self.routes.append((frozenset(methods.split()), re.compile(pattern), handler, frozenset(inline.split())))
-            return handler
-
-        return register
-
-    def include(self, other: "Router") -> None:
-        self.routes.extend(other.routes)
-
-    async def dispatch(self, hub: Hub, request: Request) -> Response:
-        raw = request.scope.get("raw_path") or request.scope["path"].encode()
-        path = raw.decode("latin-1").split("?", 1)[0]
-        method_mismatch = False
-        for methods, pattern, handler, inline in self.routes:
-            match = pattern.fullmatch(path)
-            if match is None:
-                continue
-            if method_mismatch and getattr(handler, "is_fallback", False):
-                break  # the path exists with other methods: 405, not the catch-all's answer
-            if request.method not in methods:
-                method_mismatch = True
-                continue
-            params = {k: unquote(v) for k, v in match.groupdict().items() if v is not None}
-            if inspect.iscoroutinefunction(handler):
-                return await handler(hub, request, **params)
-            body = await read_body(request) if request.method in ("POST", "PUT", "PATCH", "DELETE") else b""
-            if request.method in inline:
-                return handler(Ctx(hub, request, body), **params)
-            return await run_in_threadpool(handler, Ctx(hub, request, body), **params)
-        if method_mismatch:
-            raise HubError("Method not allowed", status=405)
-        raise HubError("Not Found", status=404)
-
-
-async def read_body(request: Request) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
-        raise PayloadTooLarge("Request body too large")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise PayloadTooLarge("Request body too large")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
 def _header_safe(message: str) -> str:
     text = " ".join(message.split())
     return text.encode("latin-1", "replace").decode("latin-1")[:1000]
 
 
-def error_response(error: HubError, method: str, extra: dict | None = None) -> Response:
+def error_response(error: HubError, method: str, extra: dict[str, Any] | None = None) -> Response:
     """The Hub's error format: status, X-Error-Code, X-Error-Message and a JSON `error`."""
     headers = {"X-Error-Message": _header_safe(error.message), **error.headers}
     if error.code:
@@ -219,7 +159,7 @@ def error_response(error: HubError, method: str, extra: dict | None = None) -> R
     return JSONResponse({"error": error.message, **(extra or {})}, status_code=error.status, headers=headers)
 
 
-def json_response(data: Any, status: int = 200, headers: dict | None = None) -> Response:
+def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(
         json.dumps(data, separators=(",", ":")).encode(),
         status_code=status,
@@ -228,11 +168,6 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
     )
 
 
-def next_link(ctx: Ctx, **changes: Any) -> str:
-    """An absolute `Link: <…>; rel="next"` for the same request with changed query params."""
-    params = [(k, v) for k, v in ctx.query.multi_items() if k not in changes]
-    params += [(k, str(v)) for k, v in changes.items()]
-    raw = ctx.request.scope.get("raw_path") or ctx.request.scope["path"].encode()
-    path = raw.decode("latin-1").split("?", 1)[0]
-    return f'<{ctx.base_url}{path}?{urlencode(params)}>; rel="next"'
-
+def conflict_with_url(message: str, url: str) -> Response:
+    """409 for a repository that already exists, with its URL (what `exist_ok` reads)."""
+    return json_response({"error": message, "url": url}, 409, headers={"X-Error-Message": message})

@@ -3,39 +3,37 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 from starlette.responses import Response
 
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.hashing import is_sha256
-from hubstead.domain.repo_ids import RepoType
-from hubstead.hub import Hub
 from hubstead.protocols import xet_api
-from hubstead.protocols.http import URL_PREFIX, Ctx, Router, json_response, open_repo, open_repo_for_upload, read_body
+from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.objects import large_file_response
+from hubstead.protocols.routing import Router
+from hubstead.protocols.urls import GIT
+from hubstead.services.access import Need
 
 router = Router()
 LFS_JSON = "application/vnd.git-lfs+json"
-LFS_REPO = rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?/info/lfs/objects"
+LFS_OBJECTS = "/info/lfs/objects"
+OBJECT = "/-/lfs/{repo:int}/{oid:sha256}"
 
 
-def _repo_type(prefix: str | None) -> RepoType:
-    return RepoType.from_plural(prefix) if prefix else RepoType.MODEL
+def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
+    """The batch request does not say whether uploaded objects are for a branch or a pull request
+    (the client omits `ref` for the latter), so uploads need what a pull request needs. Download
+    URLs hand out file contents: the gate of a gated repository applies."""
+    body = ctx.json()
+    return Need.UPLOAD if isinstance(body, dict) and body.get("operation") == "upload" else Need.DOWNLOAD
 
 
-@router.route("POST", rf"{LFS_REPO}/batch")
-def batch(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
+@router.repo_route("POST", LFS_OBJECTS + "/batch", form=GIT, need=_batch_need)
+def batch(ctx: Ctx) -> Response:
+    handle = ctx.repo
     body = ctx.json()
     operation = body.get("operation")
-    if operation == "upload":
-        # The batch request does not say whether the objects are for a branch or a pull request
-        # (the client omits `ref` for the latter), so uploads need what a pull request needs.
-        handle = open_repo_for_upload(ctx, _repo_type(prefix), ns, name, for_pull_request=True)
-    else:
-        # Download URLs hand out file contents: the gate of a gated repository applies.
-        handle = open_repo(ctx, _repo_type(prefix), ns, name, "download")
     if body.get("hash_algo", "sha256") != "sha256":
         raise BadRequest("Only the sha256 hash algorithm is supported")
     # Offer Xet only to those that ask for it: huggingface_hub 0.3x-1.19 with hf_xet (and Xet not
@@ -44,14 +42,13 @@ def batch(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
     xet_upload = None
     if operation == "upload" and isinstance(transfers, list) and "xet" in transfers:
         xet_upload = xet_api.batch_upload_action(ctx, handle, body.get("ref"))
-    result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.base_url, xet_upload=xet_upload)
+    result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.urls, xet_upload=xet_upload)
     return json_response(result, headers={"Content-Type": LFS_JSON})
 
 
-@router.route("POST", rf"{LFS_REPO}/verify")
-def verify(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
-    handle = open_repo(ctx, _repo_type(prefix), ns, name, "read")
-    ctx.hub.lfs.verify(handle, ctx.json())
+@router.repo_route("POST", LFS_OBJECTS + "/verify", form=GIT, need=Need.READ, name="lfs.verify")
+def verify(ctx: Ctx) -> Response:
+    ctx.hub.lfs.verify(ctx.repo, ctx.json())
     return json_response({"message": "ok"}, headers={"Content-Type": LFS_JSON})
 
 
@@ -64,43 +61,39 @@ def _signed_args(request: Request, repo: str, oid: str) -> tuple[int, int]:
     return int(repo), int(size)
 
 
-@router.route("PUT", r"/-/lfs/(?P<repo>\d+)/(?P<oid>[0-9a-f]{64})")
-async def upload(hub: Hub, request: Request, repo: str, oid: str) -> Response:
-    repo_id, size = _signed_args(request, repo, oid)
-    q = request.query_params
-    hub.signer.verify(q.get("sig"), q.get("exp"), "upload", repo_id, oid, size)
-    await hub.lfs.upload(repo_id, oid, size, request.stream())
+@router.route("PUT", OBJECT, name="lfs.upload")
+async def upload(ctx: Ctx, repo: str, oid: str) -> Response:
+    """The object's bytes, streamed to the blob store while hashed (never held in memory)."""
+    repo_id, size = _signed_args(ctx.request, repo, oid)
+    q = ctx.query
+    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "upload", repo_id, oid, size)
+    await ctx.hub.lfs.upload(repo_id, oid, size, ctx.request.stream())
     return Response(status_code=200)
 
 
-@router.route("PUT", r"/-/lfs/(?P<repo>\d+)/(?P<oid>[0-9a-f]{64})/part/(?P<number>\d+)")
-async def upload_part(hub: Hub, request: Request, repo: str, oid: str, number: str) -> Response:
-    repo_id, size = _signed_args(request, repo, oid)
-    q = request.query_params
-    hub.signer.verify(q.get("sig"), q.get("exp"), "part", repo_id, oid, size, int(number))
-    etag = await hub.lfs.upload_part(repo_id, oid, size, int(number), request.stream())
+@router.route("PUT", OBJECT + "/part/{number:int}", name="lfs.part")
+async def upload_part(ctx: Ctx, repo: str, oid: str, number: str) -> Response:
+    repo_id, size = _signed_args(ctx.request, repo, oid)
+    q = ctx.query
+    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "part", repo_id, oid, size, int(number))
+    etag = await ctx.hub.lfs.upload_part(repo_id, oid, size, int(number), ctx.request.stream())
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 
-@router.route("POST", r"/-/lfs/(?P<repo>\d+)/(?P<oid>[0-9a-f]{64})/complete")
-async def complete(hub: Hub, request: Request, repo: str, oid: str) -> Response:
-    repo_id, size = _signed_args(request, repo, oid)
-    q = request.query_params
-    hub.signer.verify(q.get("sig"), q.get("exp"), "complete", repo_id, oid, size)
-    try:
-        body = json.loads(await read_body(request) or b"{}")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadRequest("The request body is not valid JSON") from None
+@router.route("POST", OBJECT + "/complete", name="lfs.complete")
+def complete(ctx: Ctx, repo: str, oid: str) -> Response:
+    repo_id, size = _signed_args(ctx.request, repo, oid)
+    q = ctx.query
+    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "complete", repo_id, oid, size)
+    body = ctx.json()
     if not isinstance(body, dict) or body.get("oid", oid) != oid:
         raise BadRequest("The completion body does not match this object")
-    from starlette.concurrency import run_in_threadpool
-
-    await run_in_threadpool(hub.lfs.complete_multipart, repo_id, oid, size, body.get("parts") or [])
+    ctx.hub.lfs.complete_multipart(repo_id, oid, size, body.get("parts") or [])
     return json_response({"message": "ok"})
 
 
-@router.route("GET HEAD", r"/-/lfs/(?P<repo>\d+)/(?P<oid>[0-9a-f]{64})")
-def download(ctx: Ctx, repo: str, oid: str):
+@router.route("GET HEAD", OBJECT, name="lfs.download")
+def download(ctx: Ctx, repo: str, oid: str) -> Response:
     q = ctx.query
     ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "download", int(repo), oid)
     path = ctx.hub.blobs.local_path(oid)

@@ -13,8 +13,8 @@ from starlette.concurrency import iterate_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
-from hubstead.hub import Hub
 from hubstead.domain.byte_ranges import parse_range
+from hubstead.hub import Hub
 
 
 def large_file_response(

@@ -12,30 +12,39 @@ from starlette.responses import Response
 
 from hubstead.domain.byte_ranges import parse_range
 from hubstead.domain.gating import is_ungated_file
-from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.protocols.http import REVISION, URL_PREFIX, Ctx, Router, open_repo
+from hubstead.hub import Hub
+from hubstead.protocols.http import Ctx
 from hubstead.protocols.objects import large_file_response
+from hubstead.protocols.routing import Router
+from hubstead.protocols.urls import RESOLVE
 from hubstead.services import access
+from hubstead.services.access import Need
 from hubstead.services.counters import is_query_file
+from hubstead.services.files import ResolvedFile
 
 QUERY_FILE_ENDINGS = (".json", ".yaml", ".gguf", ".safetensors", ".ckpt", ".bin", ".nemo")
 
 router = Router()
-@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.+)", inline="HEAD")
-def resolve(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
-    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
-    # The gate comes before the revision and the file are looked up: in a gated repository an
-    # unknown file is refused like any other, except the card and license the Hub keeps public.
-    handle = open_repo(ctx, repo_type, ns, name, "read" if is_ungated_file(path) else "download")
+
+
+def _need(ctx: Ctx, params: dict[str, str]) -> Need:
+    """The gate comes before the revision and the file are looked up: in a gated repository an
+    unknown file is refused like any other, except the card and license the Hub keeps public."""
+    return Need.READ if is_ungated_file(params["path"]) else Need.DOWNLOAD
+
+
+@router.repo_route("GET HEAD", RESOLVE, need=_need, inline="HEAD", name="repo.resolve")
+def resolve(ctx: Ctx, rev: str, path: str) -> Response:
+    handle = ctx.repo
     found = ctx.hub.files.resolve(handle, rev, path)
-    response = _file_response(ctx, found, repo_type, handle.id)
+    response = _file_response(ctx, found)
     if _counts_as_download(ctx, path):
         response.background = BackgroundTask(_count_download, ctx.hub, handle.row.id, path)
     return response
 
 
-@router.route("GET HEAD", rf"/{URL_PREFIX}(?P<name>[^/]+)/resolve/{REVISION}/(?P<path>.*)", inline="GET HEAD")
-def resolve_without_namespace(ctx: Ctx, name: str, rev: str, path: str, prefix: str | None = None):
+@router.route("GET HEAD", r"/(?:(?P<prefix>datasets|spaces)/)?{name}/resolve/{rev:rev}/{path:any}", inline="GET HEAD")
+def resolve_without_namespace(ctx: Ctx, name: str, rev: str, path: str, prefix: str | None = None) -> Response:
     """A one-segment repository id (the client still allows them) names no repository here:
     answer as for any missing repository, with the headers the client maps to
     RepositoryNotFoundError, instead of a bare 404."""
@@ -51,13 +60,13 @@ def _counts_as_download(ctx: Ctx, path: str) -> bool:
     return path.endswith(QUERY_FILE_ENDINGS)
 
 
-def _count_download(hub, repo_row_id: int, path: str) -> None:
+def _count_download(hub: Hub, repo_row_id: int, path: str) -> None:
     card = hub.cards.stored(repo_row_id)
     if is_query_file(path, card.library_name if card is not None else None):
         hub.counters.count_download(repo_row_id)
 
 
-def _file_response(ctx: Ctx, found, repo_type: RepoType, repo_id: RepoId) -> Response:
+def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
     size = found.entry.size
     headers = {
         "X-Repo-Commit": found.commit,
@@ -70,7 +79,7 @@ def _file_response(ctx: Ctx, found, repo_type: RepoType, repo_id: RepoId) -> Res
         headers.update({"ETag": etag, "X-Linked-Etag": etag, "X-Linked-Size": str(size)})
         if found.xet_hash is not None:
             # Clients with hf_xet download through the CAS; the token route authorises them.
-            token_url = f"{ctx.base_url}/api/{repo_type.plural}/{repo_id}/xet-read-token/{found.commit}"
+            token_url = ctx.url_for("xet.read-token", repo=ctx.repo, rev=found.commit)
             headers["X-Xet-Hash"] = found.xet_hash
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
         return large_file_response(ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers)

@@ -6,22 +6,23 @@ KaTeX's stylesheet and fonts are served from the installed `katex` package.
 
 from __future__ import annotations
 
-import os
 from html import escape
 from pathlib import Path
 
 from starlette.responses import FileResponse, HTMLResponse, RedirectResponse
 
 from hubstead.domain.errors import NotFound
-from hubstead.domain.repo_ids import RepoType
-from hubstead.protocols.http import URL_PREFIX, Ctx, Router, open_repo
+from hubstead.protocols.http import Ctx
+from hubstead.protocols.routing import Router
+from hubstead.protocols.urls import BLOB, WEB
+from hubstead.rendering import math as rendering_math
+from hubstead.services.access import Need
 
 router = Router()
 
 
 def katex_dist() -> Path:
-    modules = os.environ.get("HUBSTEAD_NODE_MODULES") or str(Path(__file__).resolve().parents[3] / "node_modules")
-    return Path(modules) / "katex" / "dist"
+    return rendering_math.katex_dist()  # HUBSTEAD_NODE_MODULES, else the installed package, else the checkout
 
 
 @router.route("GET", r"/-/static/katex/(?P<path>[A-Za-z0-9_./-]+)")
@@ -33,16 +34,17 @@ def katex_asset(ctx: Ctx, path: str):
     return FileResponse(target, headers={"Cache-Control": "public, max-age=86400"})
 
 
-@router.route("GET", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/blob/(?P<rev>[^/]+)/(?P<path>.+)")
+@router.route("GET", BLOB, name="repo.blob")
 def blob(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
-    """Links in cards point here; until the file viewer exists, it serves the file itself."""
+    """Links in cards point here; until the file viewer exists, it serves the file itself (the
+    path as it came, so that whatever it names is what /resolve looks up)."""
     return RedirectResponse(f"/{prefix + '/' if prefix else ''}{ns}/{name}/resolve/{rev}/{path}", status_code=302)
 
 
-@router.route("GET", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/?")
-def repo_page(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
-    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
-    handle = open_repo(ctx, repo_type, ns, name)
+@router.repo_route("GET", "/?", form=WEB, need=Need.READ)
+def repo_page(ctx: Ctx):
+    handle = ctx.repo
+    repo_type = handle.type
     card = ctx.hub.cards.stored(handle.row.id)
     html = ctx.hub.cards.html(handle)
     tags = card.tags if card is not None else []

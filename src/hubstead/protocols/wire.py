@@ -7,10 +7,16 @@ from html import escape
 from hubstead.domain.avatars import avatar_url
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.eval_results import is_wire_item
-from hubstead.services.discussions import DiscussionPage, People, Timeline
-from hubstead.services.repos import RepoHandle, iso
-from hubstead.storage.gitrepo import CommitInfo, GitRepo, TreeEntry
-from hubstead.storage.models import Account, Discussion, DiscussionEvent, Repository
+from hubstead.services.discussions import (
+    AccountView,
+    DiscussionPage,
+    DiscussionView,
+    EventRecord,
+    People,
+    Timeline,
+)
+from hubstead.services.repos import RepoHandle, RepoRevision, RepoView, iso
+from hubstead.storage.gitrepo import CommitInfo, TreeEntry
 
 EXPAND_PROPERTIES = {
     RepoType.MODEL: [
@@ -108,43 +114,41 @@ def listing_item(item: dict, repo_type: RepoType, expand: list[str], full: bool,
     return {key: item[key] for key in keys if key in item}
 
 
-def repo_summary(row: Repository) -> dict:
+def repo_summary(repo: RepoView) -> dict:
     """The fields every listing and info response carries."""
-    repo_id = f"{row.namespace}/{row.name}"
+    repo_id = str(repo.id)
     data = {
-        "_id": row.storage_key[:24],
+        "_id": repo.public_id,
         "id": repo_id,
-        "author": row.namespace,
-        "private": row.private,
-        "gated": row.gated or False,
+        "author": repo.id.namespace,
+        "private": repo.private,
+        "gated": repo.gated or False,
         "disabled": False,
-        "downloads": row.downloads,
-        "likes": row.likes,
-        "trendingScore": round(row.trending_score or 0.0, 6),
+        "downloads": repo.downloads,
+        "likes": repo.likes,
+        "trendingScore": round(repo.trending_score, 6),
         "tags": [],
-        "createdAt": iso(row.created_at),
-        "lastModified": iso(row.last_modified),
+        "createdAt": iso(repo.created_at),
+        "lastModified": iso(repo.last_modified),
     }
-    if row.type == RepoType.MODEL.value:
+    if repo.type is RepoType.MODEL:
         data["modelId"] = repo_id
     return data
 
 
-def repo_info(handle: RepoHandle, commit: str, blobs: bool, card=None) -> dict:
-    git: GitRepo = handle.git
-    files = [e for e in git.list_tree(commit, recursive=True) if e.type == "file"]
-    info = repo_summary(handle.row)
-    head = git.commit_info(commit)
+def repo_info(revision: RepoRevision, blobs: bool, card=None) -> dict:
+    repo = revision.repo
+    info = repo_summary(repo)
     info.update(
-        sha=commit,
-        lastModified=iso(head.date),
-        downloadsAllTime=handle.row.downloads,
-        siblings=[sibling(e, blobs) for e in files],
-        usedStorage=sum(e.size for e in files),
+        sha=revision.sha,
+        lastModified=iso(revision.date),
+        downloadsAllTime=repo.downloads,
+        siblings=[sibling(e, blobs) for e in revision.files],
+        usedStorage=sum(e.size for e in revision.files),
         spaces=[],
     )
-    info.update(card_fields(handle.row.type, card))
-    if handle.type is RepoType.DATASET:
+    info.update(card_fields(repo.type.value, card))
+    if repo.type is RepoType.DATASET:
         info.pop("spaces")
         info["description"] = ""
         info["citation"] = ""
@@ -164,7 +168,7 @@ def commit_item(commit: CommitInfo, formatted: bool) -> dict:
     return data
 
 
-def person(account: Account | None, people: People) -> dict | None:
+def person(account: AccountView | None, people: People) -> dict | None:
     """A user as the Hub shows one next to a discussion or an event (None: a deleted account,
     which the client shows as "deleted")."""
     if account is None:
@@ -188,7 +192,7 @@ def _with_author(data: dict, account_id: int | None, people: People) -> dict:
     return {**data, "author": author} if author is not None else data
 
 
-def discussion(row: Discussion, handle: RepoHandle, people: People, num_comments: int) -> dict:
+def discussion(row: DiscussionView, handle: RepoHandle, people: People, num_comments: int) -> dict:
     """An item of GET …/discussions."""
     data = {
         "num": row.num,
@@ -241,7 +245,7 @@ def discussion_details(timeline: Timeline, handle: RepoHandle) -> dict:
     return _with_author(data, row.author_id, people)
 
 
-def discussion_event(event: DiscussionEvent, people: People) -> dict:
+def discussion_event(event: EventRecord, people: People) -> dict:
     """One event of a timeline, exactly as `huggingface_hub.community.deserialize_event` reads it.
     The same function shapes an event in the details and in the answer to the change that made
     it, so the client sees equal objects."""
@@ -258,7 +262,7 @@ def discussion_event(event: DiscussionEvent, people: People) -> dict:
     return _with_author(shaped, event.author_id, people)
 
 
-def _comment_data(event: DiscussionEvent, stored: dict, people: People) -> dict:
+def _comment_data(event: EventRecord, stored: dict, people: People) -> dict:
     """A hidden comment is hidden from everyone, as on the Hub: its text and history are blank."""
     editors = [people.accounts[i] for i in stored.get("editorIds", []) if i in people.accounts]
     hidden = bool(event.hidden)

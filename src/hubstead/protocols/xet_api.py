@@ -8,54 +8,45 @@ other route" or "no deduplication"; never 500, which it would retry for minutes.
 from __future__ import annotations
 
 import time
-from urllib.parse import quote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import FileResponse, Response
 
 from hubstead.domain.errors import HubError, NotFound
-from hubstead.domain.repo_ids import RepoType
-from hubstead.hub import Hub
-from hubstead.protocols.http import (
-    REPO_ID,
-    REPO_TYPE,
-    REVISION,
-    Ctx,
-    Router,
-    base_url,
-    json_response,
-    open_repo,
-    open_repo_for_upload,
-    read_body,
-)
+from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.routing import Body, Router, read_body, upload_need
+from hubstead.services.access import Need
 from hubstead.services.repos import RepoHandle
+from hubstead.services.xet import MAX_SHARD_BODY, MAX_XORB_BODY
 
 router = Router()
 CAS = "/cas"
 V1 = "(?:/v1)?"  # hf_xet 1.2 and older call the CAS routes without /v1 (up to 1.5, /shards too)
+XORB_BODY = Body(limit=MAX_XORB_BODY, too_large="Xorb too large")
+SHARD_BODY = Body(limit=MAX_SHARD_BODY, too_large="Shard too large")
+router.link("cas", CAS)
 
 
-def cas_url(hub: Hub, request: Request) -> str:
-    return base_url(hub, request) + CAS
+@router.repo_route("GET", "/xet-read-token/{rev:rev}", need=Need.DOWNLOAD, name="xet.read-token")
+def xet_read_token(ctx: Ctx, rev: str) -> Response:
+    """A read token reads every file: the gate applies."""
+    ctx.repo.git.resolve(rev)
+    return _token(ctx, "read")
 
 
-@router.route("GET", rf"/api/{REPO_TYPE}/{REPO_ID}/xet-(?P<scope>read|write)-token/{REVISION}")
-def xet_token(ctx: Ctx, rtype: str, ns: str, name: str, scope: str, rev: str):
-    """Mint a CAS token for one repository. The JSON body is read by hf_xet, the X-Xet-* headers
+@router.repo_route("GET", "/xet-write-token/{rev:rev}", need=upload_need, name="xet.write-token")
+def xet_write_token(ctx: Ctx, rev: str) -> Response:
+    """A pull request's author may upload to its refs/pr/N (the commit checks who they are)."""
+    if rev not in ("None", "") and not ctx.flag("create_pr"):
+        ctx.repo.git.resolve(rev)
+    return _token(ctx, "write")
+
+
+def _token(ctx: Ctx, scope: str) -> Response:
+    """Mint a CAS token for the repository. The JSON body is read by hf_xet, the X-Xet-* headers
     by huggingface_hub: both are sent."""
-    repo_type = RepoType.from_plural(rtype)
-    if scope == "read":
-        handle = open_repo(ctx, repo_type, ns, name, "download")  # a read token reads every file
-        handle.git.resolve(rev)
-    else:
-        # a pull request's author may upload to its refs/pr/N (the commit checks who they are)
-        for_pull_request = ctx.flag("create_pr") or rev.startswith("refs/pr/")
-        handle = open_repo_for_upload(ctx, repo_type, ns, name, for_pull_request=for_pull_request)
-        if rev not in ("None", "") and not ctx.flag("create_pr"):
-            handle.git.resolve(rev)
-    token, expires = ctx.hub.xet.issue_token(handle.row.id, scope)
-    url = cas_url(ctx.hub, ctx.request)
+    token, expires = ctx.hub.xet.issue_token(ctx.repo.row.id, scope)
+    url = ctx.url_for("cas")
     headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}
     return json_response({"casUrl": url, "accessToken": token, "exp": expires}, headers=headers)
 
@@ -69,53 +60,54 @@ def batch_upload_action(ctx: Ctx, handle: RepoHandle, ref: object) -> dict:
     revision = name.removeprefix("refs/heads/") if isinstance(name, str) and name else "main"
     token, expires = ctx.hub.xet.issue_token(handle.row.id, "write")
     # The batch lets readers with a write token upload (for pull requests): so does the route.
-    href = f"{ctx.base_url}/api/{handle.type.plural}/{handle.id}/xet-write-token/{quote(revision, safe='')}?create_pr=1"
-    headers = {"X-Xet-Cas-Url": cas_url(ctx.hub, ctx.request), "X-Xet-Access-Token": token,
+    href = ctx.url_for("xet.write-token", {"create_pr": 1}, repo=handle, rev=revision)
+    headers = {"X-Xet-Cas-Url": ctx.url_for("cas"), "X-Xet-Access-Token": token,
                "X-Xet-Token-Expiration": str(expires)}
     return {"href": href, "header": headers, "expires_in": max(0, expires - int(time.time()))}
 
 
-@router.route("POST", rf"{CAS}{V1}/xorbs/(?P<prefix>[^/]+)/(?P<xorb>[0-9a-f]{{64}})")
-async def upload_xorb(hub: Hub, request: Request, prefix: str, xorb: str) -> Response:
-    hub.xet.check_token(request.headers.get("authorization"), "write")
-    data = await read_body(request)
-    inserted = await run_in_threadpool(hub.xet.store_xorb, xorb, data)
+@router.route("POST", rf"{CAS}{V1}/xorbs/{{prefix}}/{{xorb:sha256}}")
+async def upload_xorb(ctx: Ctx, prefix: str, xorb: str) -> Response:
+    """The token is checked before the body is read (at most a xorb's size)."""
+    ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "write")
+    await read_body(ctx, XORB_BODY)
+    inserted = await run_in_threadpool(ctx.hub.xet.store_xorb, xorb, ctx.body)
     return json_response({"was_inserted": inserted})
 
 
 @router.route("POST", rf"{CAS}{V1}/shards")
-async def upload_shard(hub: Hub, request: Request) -> Response:
-    token = hub.xet.check_token(request.headers.get("authorization"), "write")
-    data = await read_body(request)
-    result = await run_in_threadpool(hub.xet.register_shard, token, data)
+async def upload_shard(ctx: Ctx) -> Response:
+    token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "write")
+    await read_body(ctx, SHARD_BODY)
+    result = await run_in_threadpool(ctx.hub.xet.register_shard, token, ctx.body)
     return json_response({"result": result})
 
 
-@router.route("GET", rf"{CAS}{V1}/reconstructions/(?P<file>[0-9a-f]{{64}})")
-def reconstruction(ctx: Ctx, file: str):
+@router.route("GET", rf"{CAS}{V1}/reconstructions/{{file:sha256}}")
+def reconstruction(ctx: Ctx, file: str) -> Response:
     token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")
-    base = cas_url(ctx.hub, ctx.request)
     expires = int(time.time()) + 3600
 
     def fetch_url(xorb: str, start: int, end: int) -> str:
         byte_range = f"{start}-{end}"
-        return f"{base}/fetch/{xorb}?r={byte_range}&exp={expires}&sig={ctx.hub.xet.sign_fetch(xorb, byte_range, expires)}"
+        signature = ctx.hub.xet.sign_fetch(xorb, byte_range, expires)
+        return ctx.url_for("cas.fetch", {"r": byte_range, "exp": expires, "sig": signature}, xorb=xorb)
 
     return json_response(ctx.hub.xet.reconstruction(token, file, ctx.request.headers.get("range"), fetch_url))
 
 
-@router.route("GET", rf"{CAS}/fetch/(?P<xorb>[0-9a-f]{{64}})")
+@router.route("GET", CAS + "/fetch/{xorb:sha256}", name="cas.fetch")
 def fetch(ctx: Ctx, xorb: str):
     """Serialized xorb bytes; the client sends no Authorization, the URL's signature is the key."""
     q = ctx.query
     ctx.hub.xet.check_fetch(xorb, q.get("r"), q.get("exp"), q.get("sig"), ctx.request.headers.get("range"))
-    path = ctx.hub.blobs.xorb_path(xorb)
-    if not path.is_file():
+    path = ctx.hub.blobs.xorb_local_path(xorb)
+    if path is None:
         raise NotFound(f"Unknown xorb {xorb}")
     return FileResponse(path, media_type="application/octet-stream")
 
 
-@router.route("GET", rf"{CAS}{V1}/chunks/(?P<prefix>[^/]+)/(?P<chunk>[0-9a-f]{{64}})")
+@router.route("GET", rf"{CAS}{V1}/chunks/{{prefix}}/{{chunk:sha256}}")
 def global_dedup(ctx: Ctx, prefix: str, chunk: str):
     """Which stored xorb holds this chunk: a shard, or 404 (the client then simply uploads)."""
     ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")

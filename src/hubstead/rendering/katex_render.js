@@ -1,6 +1,6 @@
 // Hubstead's KaTeX worker: renders TeX to HTML for model cards on the server.
 //
-// Usage: node katex_render.js <path to the katex package directory>
+// Usage: node katex_render.js <path to katex.min.js, or to the katex package directory>
 //
 // It is a long-lived child of one Python process (hubstead.rendering.math). Protocol, one JSON
 // document per line on both sides:
@@ -16,7 +16,7 @@ const readline = require("readline");
 
 const katexDir = process.argv[2];
 if (!katexDir) {
-  process.stderr.write("usage: node katex_render.js <katex package directory>\n");
+  process.stderr.write("usage: node katex_render.js <katex.min.js or katex package directory>\n");
   process.exit(2);
 }
 const katex = require(path.resolve(katexDir));

@@ -33,6 +33,7 @@ from markdown_it import MarkdownIt
 from mdit_py_plugins.tasklists import tasklists_plugin
 from pygments import highlight as pygments_highlight
 from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
 
@@ -47,7 +48,7 @@ _FORMATTER = HtmlFormatter(nowrap=True)
 
 
 @lru_cache(maxsize=256)
-def _lexer(lang: str):
+def _lexer(lang: str) -> Lexer | None:
     """Pygments lexer for a fence's info string, or None; cached because lookups scan plugins."""
     try:
         return get_lexer_by_name(lang, stripnl=False, ensurenl=False)
@@ -71,7 +72,9 @@ def _highlight(code: str, lang: str, _attrs: str) -> str:
 
 def pygments_css(selector: str = ".highlight") -> str:
     """The stylesheet for the highlighted code classes (for the web layer to serve)."""
-    return HtmlFormatter().get_style_defs(selector)
+    # types-Pygments leaves HtmlFormatter.get_style_defs unannotated; it returns the CSS text.
+    css: str = HtmlFormatter().get_style_defs(selector)  # type: ignore[no-untyped-call]
+    return css
 
 
 def _new_markdown() -> MarkdownIt:

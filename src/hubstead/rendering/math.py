@@ -5,6 +5,12 @@ KaTeX is a JavaScript library; rather than re-implement it we keep one long-live
 per Python process (katex_render.js next to this file) and send it every formula of a card in a
 single JSON line. Starting Node costs ~50 ms, a round trip well under 1 ms, hence the reuse.
 
+KaTeX (its dist files: katex.min.js, katex.min.css, fonts/) is found, in this order, in the
+node_modules folder HUBSTEAD_NODE_MODULES names, in the package itself (a wheel carries a copy,
+see setup.py), or in the source checkout's node_modules; the web page's stylesheet and fonts come
+from the same folder (`katex_dist`). Where to look is read from MathSettings each time a worker
+starts.
+
 Missing Node or a missing `katex` package is an error (MathRendererUnavailable), not a silent
 fallback: a hub that quietly shows raw TeX would look broken in a way nobody notices.
 """
@@ -19,10 +25,35 @@ import subprocess
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, Any, Callable, cast
 
-__all__ = ["MathRendererUnavailable", "MathSpan", "find_math_spans", "is_escaped", "render_math"]
+
+@dataclass(frozen=True)
+class MathSettings:
+    """Where math rendering finds its tools. `node`: the Node.js binary (None: `node` on the PATH).
+    `node_modules`: a node_modules folder holding the katex package; None looks in the installed
+    package first (a wheel carries KaTeX), then in the source checkout's node_modules."""
+
+    node: str | None = None
+    node_modules: Path | None = None
+
+
+# Where the settings come from when a worker starts. The renderer reads no environment itself
+# (it imports nothing of the project outside domain): hubstead.settings, the one place that
+# reads the environment, installs its reader here with `use_settings` when it is imported.
+_settings_source: Callable[[], MathSettings] = MathSettings
+
+
+def use_settings(source: Callable[[], MathSettings]) -> None:
+    """Read the math settings from `source` each time a worker starts."""
+    global _settings_source
+    _settings_source = source
+
+__all__ = ["MathRendererUnavailable", "MathSettings", "MathSpan", "find_math_spans", "is_escaped", "katex_dist", "render_math", "use_settings"]
 
 _SCRIPT = Path(__file__).with_name("katex_render.js")
+# A wheel carries KaTeX's dist files here (setup.py copies them from node_modules/katex/dist).
+_PACKAGED_KATEX = Path(__file__).with_name("katex")
 # src/hubstead/rendering/math.py -> the repository root holds package.json and node_modules.
 _REPO_ROOT = Path(__file__).resolve().parents[3]
 _TIMEOUT_S = 30.0
@@ -172,9 +203,9 @@ def _strip_quote_markers(tex: str, quoted: bool) -> str:
 # --------------------------------------------------------------------------- the Node worker
 
 
-def _node_executable() -> str:
+def _node_executable(settings: MathSettings) -> str:
     """Path to node: HUBSTEAD_NODE if set, else the first `node` on PATH."""
-    candidate = os.environ.get("HUBSTEAD_NODE") or shutil.which("node")
+    candidate = settings.node or shutil.which("node")
     if not candidate:
         raise MathRendererUnavailable(
             "Node.js is required to render math in model cards but `node` was not found on PATH "
@@ -183,24 +214,39 @@ def _node_executable() -> str:
     return candidate
 
 
-def _katex_dir() -> Path:
-    """The installed katex package: $HUBSTEAD_NODE_MODULES/katex, else <repo>/node_modules/katex."""
-    modules = os.environ.get("HUBSTEAD_NODE_MODULES")
-    base = Path(modules) if modules else _REPO_ROOT / "node_modules"
-    katex = base / "katex"
-    if not (katex / "package.json").is_file():
+def _katex_candidates(settings: MathSettings) -> list[Path]:
+    """KaTeX dist folders, in the order they are tried: the configured node_modules only, when
+    set; else the copy in this package, then the source checkout's node_modules."""
+    if settings.node_modules is not None:
+        return [settings.node_modules / "katex" / "dist"]
+    return [_PACKAGED_KATEX, _REPO_ROOT / "node_modules" / "katex" / "dist"]
+
+
+def katex_dist(settings: MathSettings | None = None) -> Path:
+    """KaTeX's dist folder (katex.min.js, katex.min.css, fonts/): the first candidate that has
+    it, else the first candidate (so that a missing file reads as missing)."""
+    candidates = _katex_candidates(settings or _settings_source())
+    return next((dist for dist in candidates if (dist / "katex.min.js").is_file()), candidates[0])
+
+
+def _katex_script(settings: MathSettings) -> Path:
+    """katex.min.js for the worker, or MathRendererUnavailable naming where it was looked for."""
+    script = katex_dist(settings) / "katex.min.js"
+    if not script.is_file():
+        looked = ", ".join(str(dist) for dist in _katex_candidates(settings))
         raise MathRendererUnavailable(
-            f"the katex npm package is missing (looked in {katex}); run `npm ci` in {_REPO_ROOT} "
-            "or set HUBSTEAD_NODE_MODULES to a node_modules directory that contains katex"
+            f"the katex npm package is missing (looked for katex.min.js in {looked}); run `npm ci` in "
+            f"{_REPO_ROOT} or set HUBSTEAD_NODE_MODULES to a node_modules directory that contains katex"
         )
-    return katex
+    return script
 
 
 class _Worker:
     """One Node process speaking JSON lines; not thread-safe by itself (the pool holds a lock)."""
 
     def __init__(self) -> None:
-        node, katex = _node_executable(), _katex_dir()
+        settings = _settings_source()
+        node, katex = _node_executable(settings), _katex_script(settings)
         try:
             self.proc = subprocess.Popen(
                 [node, str(_SCRIPT), str(katex)],
@@ -225,20 +271,20 @@ class _Worker:
         """Usable by this process: running, and not a copy inherited through fork()."""
         return self.proc.poll() is None and self.pid == os.getpid()
 
-    def _read_line(self, timeout: float) -> dict:
+    def _read_line(self, timeout: float) -> dict[str, Any]:
         """Read one JSON line; a watchdog kills Node if it hangs, which ends the read with EOF."""
         watchdog = threading.Timer(timeout, self.proc.kill)
         watchdog.daemon = True
         watchdog.start()
         try:
-            line = self.proc.stdout.readline()
+            line = cast(IO[str], self.proc.stdout).readline()  # stdout=PIPE: never None
         finally:
             watchdog.cancel()
         if not line:
             self.close()
             raise MathRendererUnavailable("the KaTeX worker exited or timed out")
         try:
-            return json.loads(line)
+            return cast("dict[str, Any]", json.loads(line))
         except json.JSONDecodeError as exc:
             self.close()  # out of step with the protocol: start over with a fresh worker
             raise MathRendererUnavailable(
@@ -250,8 +296,8 @@ class _Worker:
         self.next_id += 1
         request = json.dumps({"id": self.next_id, "items": [[t, bool(d)] for t, d in items]})
         try:
-            self.proc.stdin.write(request + "\n")
-            self.proc.stdin.flush()
+            cast(IO[str], self.proc.stdin).write(request + "\n")  # stdin=PIPE: never None
+            cast(IO[str], self.proc.stdin).flush()
         except (BrokenPipeError, OSError, ValueError) as exc:
             self.close()
             raise _WorkerGone(f"the KaTeX worker is gone: {exc}") from exc
@@ -259,7 +305,7 @@ class _Worker:
         if reply.get("id") != self.next_id or "html" not in reply:
             self.close()
             raise MathRendererUnavailable(f"unexpected reply from the KaTeX worker: {reply!r}")
-        html = reply["html"]
+        html: list[str] = reply["html"]
         if len(html) != len(items):
             raise MathRendererUnavailable("the KaTeX worker returned the wrong number of results")
         return html
@@ -268,7 +314,7 @@ class _Worker:
         """Stop the process (closing stdin lets it exit on its own; kill covers a hung one)."""
         for stream in (self.proc.stdin, self.proc.stdout):
             try:
-                stream.close()
+                cast(IO[str], stream).close()  # both are pipes (never None)
             except OSError:
                 pass
         if self.proc.poll() is None:

@@ -6,8 +6,27 @@ signed-in caller without access gets 404, both as `RepoNotFound`, exactly as for
 
 from __future__ import annotations
 
+import enum
+
 from hubstead.domain.errors import Forbidden, RepoNotFound
 from hubstead.services.accounts import Principal
+
+READ_ONLY_TOKEN = "This token has read access only: a write token is needed for this action"
+
+
+class Need(enum.StrEnum):
+    """What a request does with a repository, from least to most trusted."""
+
+    READ = "read"  # see it: metadata, refs, discussions
+    DOWNLOAD = "download"  # read its files: READ, and the gate of a gated repository
+    UPLOAD = "upload"  # propose changes (a pull request, LFS uploads): DOWNLOAD and a write token
+    WRITE = "write"  # change its branches and settings: a writer of the namespace, write token
+    ADMIN = "admin"  # delete, rename, change visibility: an admin of the namespace, write token
+
+    @property
+    def role(self) -> str:
+        """The namespace role the need takes ("read" for those that only add a gate or a token)."""
+        return self.value if self in (Need.WRITE, Need.ADMIN) else "read"
 
 
 def can_read(principal: Principal | None, namespace: str, private: bool) -> bool:
@@ -35,9 +54,25 @@ def not_found(principal: Principal | None) -> RepoNotFound:
     return RepoNotFound(status=401 if principal is None else 404)
 
 
-def require_write_token(principal: Principal | None) -> Principal:
+def check_role(principal: Principal | None, namespace: str, name: str, role: str) -> None:
+    """Refuse a caller who may see the repository but lacks `role` ("read", "write", "admin") in
+    its namespace: a read token is refused first (403), an anonymous caller is told nothing."""
+    if role == "read":
+        return
+    if principal is not None and not principal.can_write:
+        raise Forbidden(READ_ONLY_TOKEN)
+    allowed = can_write(principal, namespace) if role == "write" else can_admin(principal, namespace)
+    if not allowed:
+        if principal is None:
+            raise not_found(principal)
+        raise Forbidden(f"You don't have the rights to {'write to' if role == 'write' else 'manage'} {namespace}/{name}")
+
+
+def require_write_token(principal: Principal | None, message: str = READ_ONLY_TOKEN) -> Principal:
+    """A signed-in caller with a write token: what every change made on a user's behalf takes,
+    even where reading is enough (opening a pull request, asking for access)."""
     if principal is None:
         raise RepoNotFound(status=401)
     if not principal.can_write:
-        raise Forbidden("This token has read access only: a write token is needed for this action")
+        raise Forbidden(message)
     return principal

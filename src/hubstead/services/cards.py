@@ -29,8 +29,9 @@ from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services.files import FileService
 from hubstead.services.listing_index import ListingIndex
 from hubstead.services.repos import RepoHandle
+from hubstead.services.urls import Paths, markdown_prefixes
 from hubstead.services.xet import XetService
-from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.blobstore import BlobMissing, BlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore, TreeEntry
 from hubstead.storage.models import RepoCard, Repository, utcnow
@@ -55,9 +56,10 @@ class DerivedCard:
 
 
 class CardService:
-    def __init__(self, db: Database, git: GitStore, blobs: LocalBlobStore, xet: XetService, files: FileService,
-                 index: ListingIndex):
+    def __init__(self, db: Database, git: GitStore, blobs: BlobStore, xet: XetService, files: FileService,
+                 index: ListingIndex, *, paths: Paths):
         self.db = db
+        self.paths = paths  # the hub's web paths, for links in rendered cards
         self.index = index
         self.git = git
         self.blobs = blobs
@@ -126,10 +128,10 @@ class CardService:
             data = handle.git.read_blob(entry.oid)
             return data if length is None else data[:length]
         end = entry.size if length is None else min(length, entry.size)
-        path = self.blobs.local_path(entry.lfs.oid)
-        if path is not None:
-            with open(path, "rb") as handle_:
-                return handle_.read(end)
+        try:
+            return self.blobs.read_range(entry.lfs.oid, 0, end)
+        except BlobMissing:
+            pass  # uploaded through Xet
         xet_hash = self.files.xet_hash(entry.lfs.oid)
         if xet_hash is None:
             return None
@@ -239,9 +241,9 @@ class CardService:
         return stored.card_html
 
     def render(self, handle: RepoHandle, body: str, revision: str) -> str | None:
-        base = f"/{handle.type.url_prefix}{handle.id}"
+        resolve_prefix, blob_prefix = markdown_prefixes(self.paths, handle, revision)
         try:
-            return render_card_html(body, resolve_prefix=f"{base}/resolve/{revision}/", blob_prefix=f"{base}/blob/{revision}/")
+            return render_card_html(body, resolve_prefix=resolve_prefix, blob_prefix=blob_prefix)
         except Exception:  # noqa: BLE001 - a card that cannot be rendered is shown as missing, not a 500
             log.exception("could not render the card of %s", handle.id)
             return None

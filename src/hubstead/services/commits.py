@@ -20,10 +20,12 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.lfs import LfsService
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import BlobChange, Change, GitRepo, PathDeletion, signature
+from hubstead.storage.gitrepo import BlobChange, Change, CommitInfo, GitRepo, PathDeletion, signature
 from hubstead.storage.models import Account
 
 MAX_ATTEMPTS = 25
+HISTORY_PAGE = 50
+MAX_HISTORY_PAGE = 1000
 STALE_PARENT = "The branch was updated since you opened this page. Please refresh and try again."
 
 
@@ -31,6 +33,20 @@ STALE_PARENT = "The branch was updated since you opened this page. Please refres
 class CommitResult:
     oid: str
     pr_num: int | None = None
+
+
+@dataclass(frozen=True)
+class HistoryPage:
+    """One page of a revision's history, newest first, and the length of the whole history."""
+
+    commits: list[CommitInfo]
+    total: int
+    has_next: bool
+
+
+def history_page_size(limit: str | None) -> int:
+    """`limit` clamped to 1..MAX_HISTORY_PAGE; the Hub's page size when it is not a number."""
+    return max(1, min(MAX_HISTORY_PAGE, int(limit))) if limit and limit.isdigit() else HISTORY_PAGE
 
 
 def _check_card(content: bytes, repo_type: str) -> None:
@@ -63,6 +79,13 @@ class CommitService:
         self.repos = repos
         self.lfs = lfs
         self.discussions = discussions
+
+    @staticmethod
+    def history(handle: RepoHandle, revision: str, page: int, size: int) -> HistoryPage:
+        """Page `page` (from 0) of `size` commits of `revision`'s history. The walk is cached by
+        the git store, so a page costs its own commits, not the whole log, once walked."""
+        commits, total = handle.git.log_page(handle.git.resolve(revision), page * size, size)
+        return HistoryPage(commits, total, (page + 1) * size < total)
 
     def commit(
         self, handle: RepoHandle, principal: Principal, revision: str, request: CommitRequest, create_pr: bool

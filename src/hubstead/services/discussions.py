@@ -22,6 +22,7 @@ from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services import access
 from hubstead.services.accounts import Principal
 from hubstead.services.repos import RepoHandle, RepoService, author_email, iso
+from hubstead.services.urls import Paths, markdown_prefixes
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import signature
 from hubstead.storage.models import Account, Discussion, DiscussionEvent, Membership, Repository, utcnow
@@ -71,18 +72,70 @@ class ListFilter:
             raise BadRequest("'p' must be a page number from 0")
 
 
+@dataclass(frozen=True)
+class AccountView:
+    """An account as a discussion shows it (the views below are plain values: answers are shaped
+    from them, never from database rows)."""
+
+    id: int
+    name: str
+    fullname: str | None
+    avatar_url: str | None
+
+    @classmethod
+    def of(cls, account: Account) -> AccountView:
+        return cls(account.id, account.name, account.fullname, account.avatar_url)
+
+
+@dataclass(frozen=True)
+class DiscussionView:
+    id: int
+    num: int
+    title: str
+    status: str
+    is_pull_request: bool
+    author_id: int | None
+    merge_commit: str | None
+    created_at: dt.datetime
+
+    @classmethod
+    def of(cls, row: Discussion) -> DiscussionView:
+        return cls(row.id, row.num, row.title, row.status, row.is_pull_request, row.author_id, row.merge_commit,
+                   row.created_at)
+
+
+@dataclass(frozen=True)
+class EventRecord:
+    """One event of a timeline: a comment (its latest text, edits, hidden or not) or a change."""
+
+    id: int
+    type: str
+    author_id: int | None
+    created_at: dt.datetime
+    content: str
+    hidden: bool
+    num_edits: int
+    edited_at: dt.datetime | None
+    data: dict
+
+    @classmethod
+    def of(cls, event: DiscussionEvent) -> EventRecord:
+        return cls(event.id, event.type, event.author_id, event.created_at, event.content, bool(event.hidden),
+                   event.num_edits, event.edited_at, dict(event.data or {}))
+
+
 @dataclass
 class People:
     """The accounts a response names, and which of them may write to the repository (the
     Hub's `isOwner`), looked up once per response."""
 
-    accounts: dict[int, Account] = field(default_factory=dict)
+    accounts: dict[int, AccountView] = field(default_factory=dict)
     owners: frozenset[int] = frozenset()
 
 
 @dataclass
 class DiscussionSummary:
-    row: Discussion
+    row: DiscussionView
     num_comments: int
 
 
@@ -99,8 +152,8 @@ class DiscussionPage:
 class Timeline:
     """A discussion with all its events, oldest first; for a pull request, its changes."""
 
-    row: Discussion
-    events: list[DiscussionEvent]
+    row: DiscussionView
+    events: list[EventRecord]
     people: People
     diff: str | None = None
     conflicts: list[str] = field(default_factory=list)
@@ -110,7 +163,7 @@ class Timeline:
 class EventView:
     """One event just written, with the accounts needed to show it."""
 
-    event: DiscussionEvent
+    event: EventRecord
     people: People
 
 
@@ -124,13 +177,13 @@ class Rendered:
     version: str | None
 
 
-def render_comment(handle: RepoHandle, raw: str) -> Rendered:
+def render_comment(handle: RepoHandle, raw: str, paths: Paths) -> Rendered:
     """A comment rendered like a card (Markdown, KaTeX math, sanitized; relative links to main).
     A comment that cannot be rendered (no Node.js for its math) is kept as escaped text, with no
     version, so it is rendered again the next time it is shown."""
-    base = f"/{handle.type.url_prefix}{handle.id}"
+    resolve_prefix, blob_prefix = markdown_prefixes(paths, handle, "main")
     try:
-        document = render_card_html(raw, resolve_prefix=f"{base}/resolve/main/", blob_prefix=f"{base}/blob/main/")
+        document = render_card_html(raw, resolve_prefix=resolve_prefix, blob_prefix=blob_prefix)
         return Rendered(raw, document, RENDERER_VERSION)
     except Exception:  # noqa: BLE001 - a comment is never lost because its math could not be rendered
         log.exception("could not render a comment on %s", handle.id)
@@ -159,9 +212,13 @@ def _check_text(text: object, what: str, allow_empty: bool = False) -> str:
 
 
 class DiscussionService:
-    def __init__(self, db: Database, repos: RepoService):
+    def __init__(self, db: Database, repos: RepoService, *, paths: Paths):
         self.db = db
         self.repos = repos
+        self.paths = paths  # the hub's web paths, for links in rendered comments
+
+    def _render(self, handle: RepoHandle, raw: str) -> Rendered:
+        return render_comment(handle, raw, self.paths)
 
     # -- creating -----------------------------------------------------------------------------
 
@@ -195,13 +252,13 @@ class DiscussionService:
         description = _check_text(description or "", "description", allow_empty=True)
         if pull_request:
             return self.open_pull_request(handle, principal, title, description, handle.git.resolve("main"))
-        opening = render_comment(handle, description)
+        opening = self._render(handle, description)
         with self.db.session() as session:
             return self._add(session, handle, principal, title, opening, False).num
 
     def open_pull_request(self, handle: RepoHandle, principal: Principal, title: str, description: str, base: str) -> int:
         """Create the PR row, its opening comment and its ref `refs/pr/N` at `base`."""
-        opening = render_comment(handle, description or "")
+        opening = self._render(handle, description or "")
         with self.db.session() as session:
             row = self._add(session, handle, principal, title.strip() or "Pull request", opening, True)
             if not handle.git.update_ref(f"refs/pr/{row.num}", base, None, "open pull request"):
@@ -233,7 +290,7 @@ class DiscussionService:
                 .group_by(DiscussionEvent.discussion_id)
             ).tuples().all()) if rows else {}
             people = self._people(session, handle, {r.author_id for r in rows})
-        items = [DiscussionSummary(row, comments.get(row.id, 0)) for row in rows]
+        items = [DiscussionSummary(DiscussionView.of(row), comments.get(row.id, 0)) for row in rows]
         return DiscussionPage(items, count, start, num_closed, people)
 
     def get(self, handle: RepoHandle, num: int) -> Discussion:
@@ -256,16 +313,15 @@ class DiscussionService:
             for event in events:
                 self._refresh_html(handle, event)
             people = self._people(session, handle, _account_ids(row, events))
-        timeline = Timeline(row, events, people)
+        timeline = Timeline(DiscussionView.of(row), [EventRecord.of(event) for event in events], people)
         if row.is_pull_request:
             self._pull_request_changes(handle, timeline, with_diff)
         return timeline
 
-    @staticmethod
-    def _refresh_html(handle: RepoHandle, event: DiscussionEvent) -> None:
+    def _refresh_html(self, handle: RepoHandle, event: DiscussionEvent) -> None:
         """A comment stored by an older renderer (or none) is rendered again, and kept."""
         if event.type == "comment" and (event.data or {}).get("renderer") != RENDERER_VERSION:
-            rendered = render_comment(handle, event.content)
+            rendered = self._render(handle, event.content)
             event.data = {**(event.data or {}), "html": rendered.html, "renderer": rendered.version}
 
     def _pull_request_changes(self, handle: RepoHandle, timeline: Timeline, with_diff: bool) -> None:
@@ -285,7 +341,7 @@ class DiscussionService:
 
     def _people(self, session, handle: RepoHandle, ids: set[int | None]) -> People:
         wanted = {i for i in ids if i is not None}
-        accounts = {a.id: a for a in session.scalars(select(Account).where(Account.id.in_(wanted)))} if wanted else {}
+        accounts = {a.id: AccountView.of(a) for a in session.scalars(select(Account).where(Account.id.in_(wanted)))} if wanted else {}
         owner = session.scalar(select(Account).where(Account.name == handle.row.namespace))
         if owner is None:
             return People(accounts)
@@ -297,7 +353,7 @@ class DiscussionService:
 
     def _view(self, session, handle: RepoHandle, event: DiscussionEvent) -> EventView:
         session.flush()
-        return EventView(event, self._people(session, handle, _event_account_ids(event)))
+        return EventView(EventRecord.of(event), self._people(session, handle, _event_account_ids(event)))
 
     # -- changing -----------------------------------------------------------------------------
 
@@ -305,7 +361,7 @@ class DiscussionService:
         """Anyone who may read the repository may comment, closed and merged discussions included
         (as on the Hub), with a write token."""
         principal = access.require_write_token(principal)
-        rendered = render_comment(handle, _check_text(text, "comment"))
+        rendered = self._render(handle, _check_text(text, "comment"))
         with self.db.session() as session:
             row = self._discussion(session, handle, num)
             event = _comment_event(row.id, principal.user_id, rendered)
@@ -330,7 +386,7 @@ class DiscussionService:
         principal = access.require_write_token(principal)
         if status not in ("open", "closed"):
             raise BadRequest("'status' must be 'open' or 'closed'")
-        rendered = render_comment(handle, _check_text(comment, "comment")) if comment else None
+        rendered = self._render(handle, _check_text(comment, "comment")) if comment else None
         with self.db.session() as session:
             row = self._discussion(session, handle, num, lock=True)
             self._check_author_or_writer(handle, principal, row)
@@ -355,7 +411,7 @@ class DiscussionService:
         principal = access.require_write_token(principal)
         if not access.can_write(principal, handle.row.namespace):
             raise Forbidden("Only a writer of the repository can merge a pull request")
-        rendered = render_comment(handle, _check_text(comment, "comment")) if comment else None
+        rendered = self._render(handle, _check_text(comment, "comment")) if comment else None
         row = self.get(handle, num)
         if not row.is_pull_request or row.status != "open":
             raise BadRequest("Only an open pull request can be merged")
@@ -402,7 +458,7 @@ class DiscussionService:
         """The comment's author or a writer of the repository may edit it; the version it
         replaces goes to the front of its history."""
         principal = access.require_write_token(principal)
-        rendered = render_comment(handle, _check_text(content, "content"))
+        rendered = self._render(handle, _check_text(content, "content"))
         with self.db.session() as session:
             event = self._comment(session, self._discussion(session, handle, num), event_id)
             if event.author_id != principal.user_id and not access.can_write(principal, handle.row.namespace):
@@ -476,7 +532,7 @@ def _list_conditions(handle: RepoHandle, query: ListFilter) -> list:
     return conditions
 
 
-def _merged_base(events: list[DiscussionEvent]) -> str | None:
+def _merged_base(events: list[EventRecord]) -> str | None:
     for event in reversed(events):
         if event.type == "status-change" and (event.data or {}).get("status") == "merged":
             return event.data.get("base")

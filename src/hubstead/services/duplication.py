@@ -23,7 +23,7 @@ from hubstead.services import access
 from hubstead.services.accounts import Principal
 from hubstead.services.lfs import available_objects
 from hubstead.services.repos import RepoExists, RepoHandle, RepoService, _REPO_BY_NAME, _drop_redirect, _name_params
-from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import Account, RepoLfsObject, RepoRef, Repository, utcnow
 
@@ -31,7 +31,7 @@ COPIED_REFS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
 
 class RepoDuplicator:
-    def __init__(self, db: Database, repos: RepoService, blobs: LocalBlobStore):
+    def __init__(self, db: Database, repos: RepoService, blobs: BlobStore):
         self.db = db
         self.repos = repos
         self.blobs = blobs

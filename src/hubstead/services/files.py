@@ -16,11 +16,13 @@ from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
 from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject
-from hubstead.storage.blobstore import LocalBlobStore
-from hubstead.storage.gitrepo import TreeEntry
+from hubstead.storage.blobstore import BlobStore
+from hubstead.storage.gitrepo import CommitInfo, TreeEntry
 
 MAX_PREUPLOAD_FILES = 1000
 MAX_PATHS_INFO = 1000
+TREE_PAGE = 1000
+TREE_PAGE_EXPANDED = 50  # each entry of an expanded page walks history for its last commit
 
 
 _LFS = LfsObject.__table__
@@ -42,8 +44,25 @@ class ResolvedFile:
     xet_hash: str | None = None  # the Xet file holding the bytes, when they were uploaded through Xet
 
 
+@dataclass(frozen=True)
+class TreePage:
+    """One page of a folder listing, with what `expand` and the Xet index add to its entries."""
+
+    entries: list[TreeEntry]
+    last_commits: dict[str, CommitInfo]  # by path, when expanded
+    xet_hashes: dict[str, str]  # by path
+    next_offset: int | None  # where the next page starts, None on the last page
+
+
+def tree_page_size(expand: bool, limit: str | None) -> int:
+    page = TREE_PAGE_EXPANDED if expand else TREE_PAGE
+    if limit and limit.isdigit():
+        page = max(1, min(page, int(limit)))
+    return page
+
+
 class FileService:
-    def __init__(self, db: Database, blobs: LocalBlobStore, xet: XetService):
+    def __init__(self, db: Database, blobs: BlobStore, xet: XetService):
         self.db = db
         self.blobs = blobs
         self.xet = xet
@@ -90,6 +109,14 @@ class FileService:
                 raise EntryNotFound(f"The LFS object of {path} is missing from storage", headers={"X-Repo-Commit": commit})
             return ResolvedFile(commit, entry, blob, None, xet_hash)
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
+
+    def tree_page(self, handle: RepoHandle, revision: str, path: str, recursive: bool, expand: bool,
+                  offset: int, size: int) -> TreePage:
+        """Entries `offset` to `offset + size` of the folder at `path`; only those are read."""
+        commit = handle.git.resolve(revision)
+        entries, more = handle.git.list_tree_page(commit, path.strip("/"), recursive, offset, size)
+        last = handle.git.last_commits(commit, [e.path for e in entries]) if expand else {}
+        return TreePage(entries, last, self.xet_hashes(entries), offset + size if more else None)
 
     def paths_info(self, handle: RepoHandle, revision: str, paths: list[str]) -> tuple[str, list[TreeEntry]]:
         if len(paths) > MAX_PATHS_INFO:

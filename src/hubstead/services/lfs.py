@@ -22,7 +22,8 @@ from hubstead.domain.errors import BadRequest, NotFound
 from hubstead.domain.hashing import is_sha256
 from hubstead.services.repos import RepoHandle
 from hubstead.services.signing import UrlSigner
-from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.services.urls import Links
+from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject
 
@@ -35,7 +36,7 @@ class StoredObject:
     size: int
 
 
-def available_objects(db: Database, blobs: LocalBlobStore, repo_row_id: int, oids: list[str]) -> dict[str, StoredObject]:
+def available_objects(db: Database, blobs: BlobStore, repo_row_id: int, oids: list[str]) -> dict[str, StoredObject]:
     """Those of `oids` this repository may reference: uploaded to it, with bytes still stored
     (as a blob, or as a Xet file)."""
     found: dict[str, StoredObject] = {}
@@ -55,7 +56,7 @@ def available_objects(db: Database, blobs: LocalBlobStore, repo_row_id: int, oid
 
 
 class LfsService:
-    def __init__(self, db: Database, blobs: LocalBlobStore, signer: UrlSigner, multipart_threshold: int, chunk_size: int):
+    def __init__(self, db: Database, blobs: BlobStore, signer: UrlSigner, multipart_threshold: int, chunk_size: int):
         self.db = db
         self.blobs = blobs
         self.signer = signer
@@ -87,7 +88,7 @@ class LfsService:
 
     # -- batch API ----------------------------------------------------------------------------
 
-    def batch(self, handle: RepoHandle, operation: str, objects: list, base_url: str, xet_upload: dict | None = None) -> dict:
+    def batch(self, handle: RepoHandle, operation: str, objects: list, links: Links, xet_upload: dict | None = None) -> dict:
         """The batch answer. `xet_upload`, given when the client offered the "xet" transfer for an
         upload, is the upload action (token refresh route and X-Xet-* headers) that objects to send
         get under transfer "xet": huggingface_hub then uploads through the CAS (it reads only
@@ -109,48 +110,52 @@ class LfsService:
                 needed = stored is None or stored.size != size
                 answers.append({"oid": oid, "size": size, **({"authenticated": True, "actions": {"upload": xet_upload}} if needed else {})})
             elif operation == "upload":
-                answers.append(self._upload_answer(handle, oid, size, stored, base_url))
+                answers.append(self._upload_answer(handle, oid, size, stored, links))
             elif stored is None:
                 answers.append({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
             else:
-                answers.append(self._download_answer(handle, stored, base_url))
+                answers.append(self._download_answer(handle, stored, links))
         transfer = "multipart" if any("chunk_size" in a.get("actions", {}).get("upload", {}).get("header", {}) for a in answers) else "basic"
         if operation == "upload" and xet_upload is not None:
             transfer = "xet"
         return {"transfer": transfer, "objects": answers, "hash_algo": "sha256"}
 
-    def _upload_answer(self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, base_url: str) -> dict:
+    def _upload_answer(self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, links: Links) -> dict:
         if stored is not None and stored.size == size:
             return {"oid": oid, "size": size}
         repo = handle.row.id
         exp, sig = self.signer.sign("upload", repo, oid, size)
-        upload_url = f"{base_url}/-/lfs/{repo}/{oid}?size={size}&exp={exp}&sig={sig}"
+        upload_url = links.url_for("lfs.upload", {"size": size, "exp": exp, "sig": sig}, repo=repo, oid=oid)
         actions: dict = {
             "upload": {"href": upload_url, "expires_in": self.signer.ttl},
-            "verify": {"href": f"{base_url}/{handle.type.url_prefix}{handle.id}.git/info/lfs/objects/verify"},
+            "verify": {"href": links.url_for("lfs.verify", repo=handle)},
         }
         if size > self.multipart_threshold:
             parts = max(1, math.ceil(size / self.chunk_size))
             header = {"chunk_size": str(self.chunk_size)}
             for number in range(1, parts + 1):
                 exp_p, sig_p = self.signer.sign("part", repo, oid, size, number)
-                header[str(number)] = f"{base_url}/-/lfs/{repo}/{oid}/part/{number}?size={size}&exp={exp_p}&sig={sig_p}"
+                header[str(number)] = links.url_for("lfs.part", {"size": size, "exp": exp_p, "sig": sig_p},
+                                                    repo=repo, oid=oid, number=number)
             exp_c, sig_c = self.signer.sign("complete", repo, oid, size)
             actions["upload"] = {
-                "href": f"{base_url}/-/lfs/{repo}/{oid}/complete?size={size}&exp={exp_c}&sig={sig_c}",
+                "href": links.url_for("lfs.complete", {"size": size, "exp": exp_c, "sig": sig_c}, repo=repo, oid=oid),
                 "header": header,
                 "expires_in": self.signer.ttl,
             }
         return {"oid": oid, "size": size, "authenticated": True, "actions": actions}
 
-    def _download_answer(self, handle: RepoHandle, stored: StoredObject, base_url: str) -> dict:
+    def _download_answer(self, handle: RepoHandle, stored: StoredObject, links: Links) -> dict:
         repo = handle.row.id
         exp, sig = self.signer.sign("download", repo, stored.oid)
+        # a backend that signs its own URLs (an object store) serves the bytes itself
+        href = self.blobs.presigned_url(stored.oid, None, exp) or links.url_for(
+            "lfs.download", {"exp": exp, "sig": sig}, repo=repo, oid=stored.oid)
         return {
             "oid": stored.oid,
             "size": stored.size,
             "authenticated": True,
-            "actions": {"download": {"href": f"{base_url}/-/lfs/{repo}/{stored.oid}?exp={exp}&sig={sig}", "expires_in": self.signer.ttl}},
+            "actions": {"download": {"href": href, "expires_in": self.signer.ttl}},
         }
 
     # -- transfers (authorised by signature) --------------------------------------------------

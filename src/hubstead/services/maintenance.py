@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, exists, select
 
-from hubstead.storage.blobstore import LocalBlobStore
+from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject, XetFile, XetFileTerm, XetXorb, utcnow
 
@@ -26,7 +26,7 @@ class CollectedGarbage:
     bytes_freed: int
 
 
-def collect_garbage(db: Database, blobs: LocalBlobStore, grace: dt.timedelta) -> CollectedGarbage:
+def collect_garbage(db: Database, blobs: BlobStore, grace: dt.timedelta) -> CollectedGarbage:
     cutoff = utcnow() - grace
     freed = 0
     with db.session() as session:
@@ -36,9 +36,9 @@ def collect_garbage(db: Database, blobs: LocalBlobStore, grace: dt.timedelta) ->
             )
         ).all()
         for oid in orphans:
-            path = blobs.local_path(oid)
-            if path is not None:
-                freed += path.stat().st_size
+            size = blobs.size(oid)
+            if size is not None:
+                freed += size
                 blobs.delete(oid)
         if orphans:
             session.execute(delete(LfsObject).where(LfsObject.oid.in_(orphans)))
@@ -57,6 +57,6 @@ def collect_garbage(db: Database, blobs: LocalBlobStore, grace: dt.timedelta) ->
         ).all()
         for xorb, size in dead_xorbs:
             session.execute(delete(XetXorb).where(XetXorb.hash == xorb))
-            blobs.xorb_path(xorb).unlink(missing_ok=True)
+            blobs.delete_xorb(xorb)
             freed += size
     return CollectedGarbage(len(orphans), len(dead_files), len(dead_xorbs), freed)

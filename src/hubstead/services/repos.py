@@ -18,7 +18,7 @@ from hubstead.services import access
 from hubstead.services.accounts import Principal
 from hubstead.services.listing_index import ListingIndex
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, signature
+from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, TreeEntry, signature
 from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow
 
 
@@ -80,6 +80,49 @@ class RepoHandle:
     def git(self) -> GitRepo:
         return self.store.open_cached(self.row.storage_key)
 
+    @property
+    def view(self) -> RepoView:
+        return RepoView.of(self.row)
+
+
+@dataclass(frozen=True)
+class RepoView:
+    """A repository as answers show it: plain values, so the wire layer never sees a database
+    row (and cannot reach into lazy attributes or a closed session)."""
+
+    row_id: int
+    public_id: str  # the `_id` clients see
+    type: RepoType
+    id: RepoId
+    private: bool
+    gated: str | None
+    downloads: int
+    likes: int
+    trending_score: float
+    created_at: dt.datetime
+    last_modified: dt.datetime
+    head_sha: str | None
+
+    @classmethod
+    def of(cls, row: Repository) -> RepoView:
+        """From a `repositories` row, ORM object or Core row alike."""
+        return cls(
+            row_id=row.id, public_id=row.storage_key[:24], type=RepoType(row.type), id=RepoId(row.namespace, row.name),
+            private=row.private, gated=row.gated or None, downloads=row.downloads, likes=row.likes,
+            trending_score=row.trending_score or 0.0, created_at=row.created_at, last_modified=row.last_modified,
+            head_sha=row.head_sha,
+        )
+
+
+@dataclass(frozen=True)
+class RepoRevision:
+    """A repository at one commit: what `GET /api/{type}s/{id}` describes."""
+
+    repo: RepoView
+    sha: str
+    date: dt.datetime  # the commit's date, which the Hub answers as lastModified
+    files: list[TreeEntry]
+
 
 def author_email(db_email: str | None, name: str) -> str:
     return db_email or f"{name}@users.noreply.hubstead"
@@ -97,7 +140,9 @@ class RepoService:
     # -- lookup -------------------------------------------------------------------------------
 
     def get(self, repo_type: RepoType, repo_id: RepoId, principal: Principal | None, need: str = "read") -> RepoHandle:
-        """Find a repository and check the caller may `need` ("read", "write", "admin") it.
+        """Find a repository and check the caller has the role `need` ("read", "write", "admin")
+        in its namespace (`access.check_role`). Routes get their repository through the router,
+        which also applies the gate and the token rules of `access.Need`.
 
         This runs on every request (a HEAD of /resolve included), so it uses prepared Core
         statements rather than ORM queries: about a sixth of the cost.
@@ -111,8 +156,15 @@ class RepoService:
                     raise RepoMoved(repo_id, RepoId(moved.namespace, moved.name))
         if row is None or not access.can_read(principal, row.namespace, row.private):
             raise access.not_found(principal)
-        self._check(row, principal, need)
+        access.check_role(principal, row.namespace, row.name, need)
         return RepoHandle(row=row, store=self.git)
+
+    @staticmethod
+    def at_revision(handle: RepoHandle, revision: str) -> RepoRevision:
+        """The repository's files and date at `revision` (RevisionNotFound if there is none)."""
+        commit = handle.git.resolve(revision)
+        files = [entry for entry in handle.git.list_tree(commit, recursive=True) if entry.type == "file"]
+        return RepoRevision(handle.view, commit, handle.git.commit_info(commit).date, files)
 
     def head_files(self, row: Repository) -> list[str]:
         """The paths of the files on the default branch (listings with `full` show them)."""
@@ -120,18 +172,6 @@ class RepoService:
             return []
         git = self.git.open_cached(row.storage_key)
         return [entry.path for entry in git.list_tree(row.head_sha, recursive=True) if entry.type == "file"]
-
-    @staticmethod
-    def _check(row: Repository, principal: Principal | None, need: str) -> None:
-        if need == "read":
-            return
-        if principal is not None and not principal.can_write:
-            raise Forbidden("This token has read access only: a write token is needed for this action")
-        allowed = access.can_write(principal, row.namespace) if need == "write" else access.can_admin(principal, row.namespace)
-        if not allowed:
-            if principal is None:
-                raise access.not_found(principal)
-            raise Forbidden(f"You don't have the rights to {'write to' if need == 'write' else 'manage'} {row.namespace}/{row.name}")
 
     # -- creation -----------------------------------------------------------------------------
 
@@ -223,10 +263,9 @@ class RepoService:
             listener(handle.row.id, "refs/heads/main", handle.row.head_sha)
         return target
 
-    def update_settings(
-        self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool | None, gated: str | bool | None
-    ) -> Repository:
-        handle = self.get(repo_type, repo_id, principal, need="admin")
+    def update_settings(self, handle: RepoHandle, private: bool | None, gated: str | bool | None) -> RepoView:
+        """Change visibility and gating of a repository the caller administers (the router
+        checked `Need.ADMIN`)."""
         if gated is not None and gated not in (False, "auto", "manual"):
             raise BadRequest("'gated' must be one of false, \"auto\", \"manual\"")
         with self.db.session() as session:
@@ -235,7 +274,7 @@ class RepoService:
             row = session.get(Repository, handle.row.id)
             if gated is not None:
                 row.gated = gated or None
-        return row
+            return RepoView.of(row)
 
     def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Refresh the refs cache after git moved a ref (git stays the authority)."""

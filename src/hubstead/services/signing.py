@@ -1,7 +1,9 @@
-"""Self-authorising URLs for LFS transfers.
+"""The hub's one signing scheme: HMAC-SHA256 over what a URL or token allows, with an expiry.
 
 The Hub client sends LFS `PUT`s (and multipart completions) without an Authorization header, so
-the URL itself must carry the permission: an HMAC over what it allows, with an expiry.
+the URL itself must carry the permission; `hf_xet` fetches xorb ranges the same way, and its
+access tokens are signed by the same key. Every signature starts with a field naming its
+purpose ("upload", "download", "xet-token", "xet-fetch", …), so one can never stand for another.
 """
 
 from __future__ import annotations
@@ -28,8 +30,12 @@ class UrlSigner:
             raise Forbidden("Missing or malformed signature")
         if int(expires) < time.time():
             raise Forbidden("This signed URL has expired")
-        if not hmac.compare_digest(self._mac(fields, int(expires)), signature):
+        if not self.matches(signature, int(expires), *fields):
             raise Forbidden("Invalid signature")
+
+    def matches(self, signature: str, expires: int, *fields: object) -> bool:
+        """Whether `signature` is ours for exactly these fields and expiry (expiry not checked)."""
+        return hmac.compare_digest(self._mac(fields, expires).encode(), signature.encode("utf-8", "replace"))
 
     def _mac(self, fields: tuple[object, ...], exp: int) -> str:
         message = "\x1f".join(str(field) for field in (*fields, exp)).encode()

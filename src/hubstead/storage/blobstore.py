@@ -1,8 +1,17 @@
-"""Content-addressed storage of large-file bytes, keyed by SHA-256.
+"""Content-addressed storage of large-file bytes: LFS objects keyed by SHA-256, Xet xorbs by hash.
+
+Services depend on the `BlobStore` protocol; the composition root (`hubstead.hub`, and the git
+hook through its settings) picks the implementation from `Settings.blob_store` with
+`open_blob_store`. Only `LocalBlobStore` exists today; the protocol is what an object store
+(S3 and the like) has to offer too: existence, size, verified writes, deletes and ranged reads.
+Two capabilities are optional and answer None where a backend has no such thing: `local_path`
+(a file on this machine, which the server sends zero-copy) and `presigned_url` (a URL the
+backend itself signs; without one the hub serves the bytes through its own signed URLs).
 
 Writes are idempotent and verified: bytes are streamed to a temporary file while hashed, and only
 moved into place when their SHA-256 and size match what the client announced. A failed or
 interrupted upload therefore never leaves a partial object behind under its final name.
+Xorbs are verified by the caller (services.xet.ingest) before they are written.
 """
 
 from __future__ import annotations
@@ -10,27 +19,76 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
-from typing import AsyncIterator, Protocol
+from typing import Protocol
 
 from hubstead.domain.errors import BadRequest
+
+READ_CHUNK = 1024 * 1024
 
 
 class ObjectMismatch(BadRequest):
     """The uploaded bytes do not hash to, or do not have the size of, the announced object."""
 
 
+class BlobMissing(LookupError):
+    """The blob or xorb asked for is not in the store."""
+
+
 class BlobStore(Protocol):
+    """What the services need from the store of large-file bytes.
+
+    Byte ranges are half-open, `(start, end)` covers bytes start … end - 1, and are clamped to
+    the object's size. Reads of something the store does not hold raise BlobMissing.
+    """
+
+    # Local scratch space of this node for uploads being assembled (multipart parts).
+    tmp_dir: Path
+
+    # -- LFS objects, by SHA-256 --------------------------------------------------------------
     def exists(self, oid: str) -> bool: ...
     def size(self, oid: str) -> int | None: ...
-    def local_path(self, oid: str) -> Path | None: ...
     async def put_stream(self, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None: ...
     def put_local_file(self, oid: str, size: int, source: Path) -> None: ...
     def delete(self, oid: str) -> None: ...
+    def read_range(self, oid: str, start: int, end: int) -> bytes: ...
+    def iter_range(self, oid: str, start: int, end: int) -> Iterator[bytes]: ...
+
+    # -- Xet xorbs, by Xet hash (the serialized chunk bytes, verified by the caller) -----------
+    def xorb_exists(self, xorb_hash: str) -> bool: ...
+    def put_xorb(self, xorb_hash: str, data: bytes) -> None: ...
+    def delete_xorb(self, xorb_hash: str) -> None: ...
+    def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes: ...
+
+    # -- optional capabilities: None where the backend has none --------------------------------
+    def local_path(self, oid: str) -> Path | None:
+        """The object as a file on this machine (for zero-copy responses), else None."""
+        ...
+
+    def xorb_local_path(self, xorb_hash: str) -> Path | None: ...
+
+    def presigned_url(self, oid: str, byte_range: tuple[int, int] | None, expires: int) -> str | None:
+        """A URL the backend signs, valid until `expires` (Unix time), that grants the object
+        (or only `byte_range` of it), else None: the hub then hands out its own signed URL."""
+        ...
+
+    def presigned_xorb_url(self, xorb_hash: str, byte_range: tuple[int, int], expires: int) -> str | None:
+        """Like presigned_url, for a range of a xorb; it must grant that range only (a xorb can
+        hold chunks of other files and other repositories)."""
+        ...
+
+
+def open_blob_store(kind: str, root: Path) -> BlobStore:
+    """The blob store `Settings.blob_store` names (`HUBSTEAD_BLOB_STORE`), rooted at `root`."""
+    if kind == "local":
+        return LocalBlobStore(root)
+    raise ValueError(f"Unknown blob store {kind!r}")
 
 
 class LocalBlobStore:
-    """Blobs under `<root>/sha256/ab/cd/<oid>`; the default for the embedded setup."""
+    """Blobs under `<root>/sha256/ab/cd/<oid>`, xorbs under `<root>/xorbs/ab/cd/<hash>`; the
+    default for the embedded setup."""
 
     def __init__(self, root: Path):
         self.root = root
@@ -52,6 +110,23 @@ class LocalBlobStore:
     def local_path(self, oid: str) -> Path | None:
         path = self._path(oid)
         return path if path.is_file() else None
+
+    def presigned_url(self, oid: str, byte_range: tuple[int, int] | None, expires: int) -> str | None:
+        return None  # served by the hub itself, zero-copy from local_path
+
+    def read_range(self, oid: str, start: int, end: int) -> bytes:
+        return _read(self._path(oid), start, end)
+
+    def iter_range(self, oid: str, start: int, end: int) -> Iterator[bytes]:
+        path = self._path(oid)
+        if not path.is_file():
+            raise BlobMissing(oid)
+        with open(path, "rb") as handle:
+            handle.seek(start)
+            remaining = end - start
+            while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
+                remaining -= len(chunk)
+                yield chunk
 
     def temp_file(self) -> tuple[int, Path]:
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
@@ -99,12 +174,22 @@ class LocalBlobStore:
 
     # -- Xet xorbs: keyed by their Xet hash, verified by the caller before they are written ---
 
-    def xorb_path(self, xorb_hash: str) -> Path:
+    def _xorb_path(self, xorb_hash: str) -> Path:
         return self.root / "xorbs" / xorb_hash[:2] / xorb_hash[2:4] / xorb_hash
+
+    def xorb_exists(self, xorb_hash: str) -> bool:
+        return self._xorb_path(xorb_hash).is_file()
+
+    def xorb_local_path(self, xorb_hash: str) -> Path | None:
+        path = self._xorb_path(xorb_hash)
+        return path if path.is_file() else None
+
+    def presigned_xorb_url(self, xorb_hash: str, byte_range: tuple[int, int], expires: int) -> str | None:
+        return None
 
     def put_xorb(self, xorb_hash: str, data: bytes) -> None:
         """Write a verified xorb atomically (temporary file, then rename)."""
-        final = self.xorb_path(xorb_hash)
+        final = self._xorb_path(xorb_hash)
         final.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = self.temp_file()
         try:
@@ -114,8 +199,18 @@ class LocalBlobStore:
         finally:
             tmp.unlink(missing_ok=True)
 
+    def delete_xorb(self, xorb_hash: str) -> None:
+        self._xorb_path(xorb_hash).unlink(missing_ok=True)
+
     def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes:
         """Serialized bytes [start, end) of a stored xorb."""
-        with open(self.xorb_path(xorb_hash), "rb") as handle:
+        return _read(self._xorb_path(xorb_hash), start, end)
+
+
+def _read(path: Path, start: int, end: int) -> bytes:
+    try:
+        with open(path, "rb") as handle:
             handle.seek(start)
-            return handle.read(end - start)
+            return handle.read(max(0, end - start))
+    except FileNotFoundError:
+        raise BlobMissing(path.name) from None

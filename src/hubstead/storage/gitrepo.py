@@ -9,9 +9,11 @@ leaves the branch exactly where it was.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import shutil
 import subprocess
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Iterator
@@ -30,6 +32,41 @@ PRE_RECEIVE_HOOK = """#!/bin/sh
 exec "${HUBSTEAD_PYTHON:-python3}" -m hubstead.githooks pre-receive
 """
 BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
+HISTORY_ORDER = pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_TIME
+OID_SIZE = 20  # bytes of a raw SHA-1 object id
+HISTORY_CACHE_BYTES = 64 * 1024 * 1024  # what one process keeps of walked histories (3.3M commits)
+
+
+class HistoryCache:
+    """Walked histories by commit id, least recently used dropped first, bounded in bytes.
+
+    Keyed by the commit id alone: an id names its parents, so it names its whole history, in
+    whichever repository holds it. Shared by the threads of a process, hence the lock."""
+
+    def __init__(self, max_bytes: int = HISTORY_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[str, bytes] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, commit: str) -> bytes | None:
+        with self._lock:
+            found = self._entries.get(commit)
+            if found is not None:
+                self._entries.move_to_end(commit)
+            return found
+
+    def put(self, commit: str, ids: bytes) -> None:
+        if len(ids) > self.max_bytes // 4:
+            return  # one giant history must not evict everything else
+        with self._lock:
+            if commit in self._entries:
+                return
+            self._entries[commit] = ids
+            self._size += len(ids)
+            while self._size > self.max_bytes:
+                _, dropped = self._entries.popitem(last=False)
+                self._size -= len(dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +115,7 @@ class GitStore:
         self.root = root
         root.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
+        self.histories = HistoryCache()
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.git"
@@ -86,7 +124,7 @@ class GitStore:
         path = self.path(key)
         pygit2.init_repository(str(path), bare=True, initial_head="main")
         self.prepare_for_push(key)
-        return GitRepo(path)
+        return GitRepo(path, self.histories)
 
     def prepare_for_push(self, key: str) -> None:
         """Install the push policy: git's fsck on received objects and the pre-receive hook."""
@@ -104,7 +142,7 @@ class GitStore:
         tmp.replace(hook)
 
     def open(self, key: str) -> "GitRepo":
-        return GitRepo(self.path(key))
+        return GitRepo(self.path(key), self.histories)
 
     def open_cached(self, key: str) -> "GitRepo":
         """A per-thread handle, reused across requests: opening costs more than a lookup.
@@ -119,7 +157,7 @@ class GitStore:
         if repo is None or not repo.path.exists():
             if len(cache) >= 64:
                 cache.pop(next(iter(cache)))
-            repo = cache[key] = GitRepo(self.path(key))
+            repo = cache[key] = GitRepo(self.path(key), self.histories)
         return repo
 
     def delete(self, key: str) -> None:
@@ -127,9 +165,10 @@ class GitStore:
 
 
 class GitRepo:
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, histories: HistoryCache | None = None):
         self.path = path
         self._repo = pygit2.Repository(str(path))
+        self._histories = histories
 
     # -- refs ---------------------------------------------------------------------------------
 
@@ -229,6 +268,19 @@ class GitRepo:
 
     def list_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries under `path` in git order; recursive listings include the folders themselves."""
+        return [self._describe(p, obj) for p, obj in self._walk(self._folder(commit, path), path, recursive)]
+
+    def list_tree_page(
+        self, commit: str, path: str, recursive: bool, offset: int, limit: int
+    ) -> tuple[list[TreeEntry], bool]:
+        """`limit` entries of `list_tree` from `offset`, and whether more follow. Only the page's
+        entries are described (a blob header read, an LFS pointer parsed each): a page of a
+        folder of 100,000 files costs a page, not the folder."""
+        objects = self._walk(self._folder(commit, path), path, recursive)
+        page = [self._describe(p, obj) for p, obj in itertools.islice(objects, offset, offset + limit)]
+        return page, next(objects, None) is not None
+
+    def _folder(self, commit: str, path: str) -> pygit2.Tree:
         tree = self._tree(commit)
         if path:
             try:
@@ -237,12 +289,12 @@ class GitRepo:
                 raise EntryNotFound(f"{path} does not exist on this revision") from None
             if tree.type != pygit2.GIT_OBJECT_TREE:
                 raise EntryNotFound(f"{path} is a file, not a folder")
-        return list(self._walk(tree, path, recursive))
+        return tree
 
-    def _walk(self, tree: pygit2.Tree, base: str, recursive: bool) -> Iterator[TreeEntry]:
+    def _walk(self, tree: pygit2.Tree, base: str, recursive: bool) -> Iterator[tuple[str, pygit2.Object]]:
         for obj in tree:
             path = f"{base}/{obj.name}" if base else obj.name
-            yield self._describe(path, obj)
+            yield path, obj
             if recursive and obj.type == pygit2.GIT_OBJECT_TREE:
                 yield from self._walk(obj, path, True)
 
@@ -303,9 +355,31 @@ class GitRepo:
 
     def log(self, commit: str) -> Iterator[CommitInfo]:
         """Commits reachable from `commit`, newest first."""
-        walker = self._repo.walk(pygit2.Oid(hex=commit), pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_TIME)
+        walker = self._repo.walk(pygit2.Oid(hex=commit), HISTORY_ORDER)
         for item in walker:
             yield self._info(item)
+
+    def log_page(self, commit: str, offset: int, limit: int) -> tuple[list[CommitInfo], int]:
+        """`limit` commits of `log(commit)` from `offset`, and how many the whole log has.
+
+        The order (topological, then by time) needs the whole history walked, so the walk's
+        result, the commit ids, is kept by the store: a commit's history never changes, whatever
+        happens to the branches, so the next pages (and the same page for the next client)
+        read only their own commits."""
+        ids = self._history(commit)
+        page = ids[offset * OID_SIZE:(offset + limit) * OID_SIZE]
+        infos = [self._info(self._repo[pygit2.Oid(raw=page[i:i + OID_SIZE])]) for i in range(0, len(page), OID_SIZE)]
+        return infos, len(ids) // OID_SIZE
+
+    def _history(self, commit: str) -> bytes:
+        """The raw ids of every commit reachable from `commit`, in log order."""
+        cached = self._histories.get(commit) if self._histories is not None else None
+        if cached is None:
+            walker = self._repo.walk(pygit2.Oid(hex=commit), HISTORY_ORDER)
+            cached = b"".join(item.id.raw for item in walker)
+            if self._histories is not None:
+                self._histories.put(commit, cached)
+        return cached
 
     def last_commits(self, commit: str, paths: Iterable[str], max_walk: int = 10_000) -> dict[str, CommitInfo]:
         """For each path, the newest commit (first-parent history) that changed it."""

@@ -239,9 +239,25 @@ def _parse_footer(data: bytes) -> ShardFooter:
     version = _u64(raw, 0)
     if version != FOOTER_VERSION:
         raise ShardFormatError(f"unsupported shard footer version {version}")
-    words = [_u64(raw, at) for at in range(8, 72, 8)]
+    (
+        file_info_offset,
+        cas_info_offset,
+        file_lookup_offset,
+        file_lookup_count,
+        xorb_lookup_offset,
+        xorb_lookup_count,
+        chunk_lookup_offset,
+        chunk_lookup_count,
+    ) = (_u64(raw, at) for at in range(8, 72, 8))
     return ShardFooter(
-        *words,
+        file_info_offset=file_info_offset,
+        cas_info_offset=cas_info_offset,
+        file_lookup_offset=file_lookup_offset,
+        file_lookup_count=file_lookup_count,
+        xorb_lookup_offset=xorb_lookup_offset,
+        xorb_lookup_count=xorb_lookup_count,
+        chunk_lookup_offset=chunk_lookup_offset,
+        chunk_lookup_count=chunk_lookup_count,
         chunk_hash_hmac_key=raw[72:104],
         created_at=_u64(raw, 104),
         key_expiry=_u64(raw, 112),

@@ -194,7 +194,7 @@ def _lz4_frame_decompress(payload: bytes, expected_len: int) -> bytes:
     """
     decompressor = lz4.frame.LZ4FrameDecompressor()
     try:
-        out = decompressor.decompress(payload, max_length=expected_len + 1)
+        out: bytes = decompressor.decompress(payload, max_length=expected_len + 1)
     except RuntimeError as err:  # python-lz4 reports corrupt frames as RuntimeError
         raise XorbFormatError(f"corrupt LZ4 frame: {err}") from err
     if len(out) != expected_len:

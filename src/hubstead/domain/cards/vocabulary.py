@@ -149,6 +149,8 @@ MULTILINGUALITY_VALUES: tuple[str, ...] = ("monolingual", "multilingual", "trans
 
 # ---------------------------------------------------------------------------------------------
 # Pipeline types (model `pipeline_tag`, dataset `task_categories`), in PIPELINE_DATA order.
+# The one list of pipeline types: tag derivation (hubstead.domain.tags.pipelines) uses this
+# tuple too, where the order breaks ties between task tags (the first one wins).
 PIPELINE_TYPES: tuple[str, ...] = tuple(
     """
     text-classification token-classification table-question-answering question-answering

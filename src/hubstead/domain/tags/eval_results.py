@@ -28,7 +28,7 @@ def is_eval_results_file(path: str) -> bool:
     return "/" not in name and name.endswith((".yaml", ".yml"))
 
 
-def parse_eval_results_file(filename: str, text: str) -> list[dict]:
+def parse_eval_results_file(filename: str, text: str) -> list[dict[str, Any]]:
     """The `evalResults` items of one file: its valid entries, or one error item."""
     try:
         document = load_yaml(text)

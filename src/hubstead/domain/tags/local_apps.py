@@ -10,8 +10,9 @@ model llama.cpp-ready; Hubstead does not parse GGUF headers and takes "has a .gg
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any
 
 TEXT_GENERATION_TASKS = frozenset({"text-generation", "image-text-to-text"})
 QUANTIZED_FOR_SERVERS = frozenset({"awq", "gptq", "aqlm", "marlin"})
@@ -24,7 +25,7 @@ class AppModel:
     tags: frozenset[str]
     pipeline_tag: str | None = None
     library_name: str | None = None
-    config: dict = field(default_factory=dict)
+    config: dict[str, Any] = field(default_factory=dict)
 
     @property
     def quant_method(self) -> str | None:
@@ -93,7 +94,7 @@ LOCAL_APPS: dict[str, Callable[[AppModel], bool]] = {
 }
 
 
-def compatible_apps(tags: list[str], pipeline_tag: str | None, library_name: str | None, config: dict | None) -> list[str]:
+def compatible_apps(tags: list[str], pipeline_tag: str | None, library_name: str | None, config: dict[str, Any] | None) -> list[str]:
     """The local apps that can run this model, in the order of LOCAL_APPS."""
     model = AppModel(frozenset(str(t) for t in tags), pipeline_tag, library_name, config or {})
     return [name for name, runs in LOCAL_APPS.items() if runs(model)]

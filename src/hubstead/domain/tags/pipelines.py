@@ -1,80 +1,28 @@
-"""Pipeline types and the transformers architecture → task tables.
+"""Pipeline types as the derivation uses them, and the transformers architecture → task tables.
 
 The Hub picks exactly one ``pipeline_tag`` per model. When the card does not name one, it is
 inferred: for transformers from ``config.json`` ``architectures[0]`` (through the Auto class the
 architecture is registered under), for other libraries from the card's task-name tags. These
 tables are *data* about the public ecosystem (pipeline names, architecture class names), kept
-here so the inference rules in :mod:`hubstead.domain.tags.derive` stay short.
+here so the inference rules in :mod:`hubstead.domain.tags.pipeline_tag` and
+:mod:`hubstead.domain.tags.transformers_info` stay short.
 """
 
 from __future__ import annotations
 
-# The 57 pipeline types, in the Hub's PIPELINE_DATA order. The order matters: when several
+from typing import TypeGuard
+
+from hubstead.domain.cards.vocabulary import PIPELINE_TYPES
+
+# The 57 pipeline types, in the Hub's PIPELINE_DATA order, are defined once, with their
+# subtasks, in the card vocabulary (cards validate `pipeline_tag` and `task_categories` against
+# it); this module is the derivation's view of the same list. The order matters: when several
 # task tags are present, the first one in this list wins ("decreasing specificity").
-PIPELINE_TYPES: tuple[str, ...] = (
-    "text-classification",
-    "token-classification",
-    "table-question-answering",
-    "question-answering",
-    "zero-shot-classification",
-    "translation",
-    "summarization",
-    "feature-extraction",
-    "text-generation",
-    "fill-mask",
-    "sentence-similarity",
-    "text-to-speech",
-    "text-to-audio",
-    "automatic-speech-recognition",
-    "audio-to-audio",
-    "audio-classification",
-    "audio-text-to-text",
-    "voice-activity-detection",
-    "depth-estimation",
-    "image-classification",
-    "object-detection",
-    "image-segmentation",
-    "text-to-image",
-    "image-to-text",
-    "image-to-image",
-    "image-to-video",
-    "unconditional-image-generation",
-    "video-classification",
-    "reinforcement-learning",
-    "robotics",
-    "tabular-classification",
-    "tabular-regression",
-    "tabular-to-text",
-    "table-to-text",
-    "multiple-choice",
-    "text-ranking",
-    "text-retrieval",
-    "time-series-forecasting",
-    "text-to-video",
-    "image-text-to-text",
-    "image-text-to-image",
-    "image-text-to-video",
-    "visual-question-answering",
-    "document-question-answering",
-    "zero-shot-image-classification",
-    "graph-ml",
-    "mask-generation",
-    "zero-shot-object-detection",
-    "text-to-3d",
-    "image-to-3d",
-    "image-feature-extraction",
-    "video-text-to-text",
-    "keypoint-detection",
-    "visual-document-retrieval",
-    "any-to-any",
-    "video-to-video",
-    "other",
-)
 PIPELINE_SET: frozenset[str] = frozenset(PIPELINE_TYPES)
 _PIPELINE_RANK: dict[str, int] = {name: i for i, name in enumerate(PIPELINE_TYPES)}
 
 
-def is_pipeline_type(value: object) -> bool:
+def is_pipeline_type(value: object) -> TypeGuard[str]:
     """True for one of the 57 valid ``pipeline_tag`` values (card values are not trusted)."""
     return isinstance(value, str) and value in PIPELINE_SET
 
@@ -86,6 +34,20 @@ def first_pipeline_in(tags: list[str]) -> str | None:
     """
     found = [t for t in tags if t in PIPELINE_SET]
     return min(found, key=_PIPELINE_RANK.__getitem__) if found else None
+
+
+# Pipeline types by what the model reads: the processor a snippet loads (text → tokenizer,
+# image → image processor) and the modality tags of datasets follow these groups.
+TEXT_TASKS: frozenset[str] = frozenset({
+    "text-classification", "token-classification", "table-question-answering",
+    "question-answering", "zero-shot-classification", "translation", "summarization",
+    "feature-extraction", "text-generation", "fill-mask", "sentence-similarity",
+    "multiple-choice", "text-ranking",
+})
+IMAGE_TASKS: frozenset[str] = frozenset({
+    "image-classification", "object-detection", "image-segmentation", "depth-estimation",
+    "image-feature-extraction", "image-to-image", "video-classification", "keypoint-detection",
+})
 
 
 # transformers Auto class → Hub pipeline_tag. Seq2SeqLM defaults to text-generation because

@@ -11,8 +11,14 @@ languages is carried here.
 from __future__ import annotations
 
 import copy
+from typing import Any, TypeAlias
 
 MASK_PLACEHOLDER = "<mask>"
+
+# One widget example ({"text": ...}, {"source_sentence": ..., "sentences": [...]}, ...); the
+# tables below may give a plain string for {"text": string}.
+WidgetExample: TypeAlias = dict[str, Any]
+_Samples: TypeAlias = dict[str, list[str | WidgetExample]]
 
 _EIFFEL_EN = (
     "The tower is 324 metres (1,063 ft) tall, about the same height as an 81-storey building, "
@@ -41,7 +47,7 @@ _AMAZON_EN = (
     "into 16,000 species."
 )
 
-_EN: dict[str, list] = {
+_EN: _Samples = {
     "text-classification": ["I like you. I love you"],
     "token-classification": [
         "My name is Wolfgang and I live in Berlin",
@@ -92,7 +98,7 @@ _EN: dict[str, list] = {
     }],
 }
 
-_FR: dict[str, list] = {
+_FR: _Samples = {
     "text-classification": ["Je t'apprécie beaucoup. Je t'aime."],
     "token-classification": ["Mon nom est Wolfgang et je vis à Berlin"],
     "question-answering": [
@@ -109,7 +115,7 @@ _FR: dict[str, list] = {
     }],
 }
 
-_ES: dict[str, list] = {
+_ES: _Samples = {
     "text-classification": ["Te quiero. Te amo."],
     "token-classification": ["Me llamo Wolfgang y vivo en Berlin"],
     "question-answering": [
@@ -126,33 +132,33 @@ _ES: dict[str, list] = {
     }],
 }
 
-_IT: dict[str, list] = {
+_IT: _Samples = {
     "text-classification": ["Mi piaci. Ti amo"],
     "translation": ["Mi chiamo Wolfgang e vivo a Berlino", "Mi chiamo Sarah e vivo a Londra"],
     "text-generation": ["Mi chiamo Loreto e mi piace", "C'era una volta"],
     "fill-mask": ["Roma è la <mask> d'Italia.", "Lo scopo della vita è <mask>."],
 }
 
-_RU: dict[str, list] = {
+_RU: _Samples = {
     "text-classification": ["Ты мне нравишься. Я тебя люблю"],
     "translation": ["Меня зовут Вольфганг и я живу в Берлине"],
     "text-generation": ["Меня зовут Жюльен и", "Однажды"],
     "fill-mask": ["Меня зовут <mask> и я инженер живущий в Нью-Йорке."],
 }
 
-_UK: dict[str, list] = {
+_UK: _Samples = {
     "translation": ["Мене звати Вольфґанґ і я живу в Берліні."],
     "fill-mask": ["Мене звати <mask>."],
 }
 
-_ZH: dict[str, list] = {
+_ZH: _Samples = {
     "text-classification": ["我喜欢你。 我爱你"],
     "translation": ["我叫沃尔夫冈，我住在柏林。", "我叫萨拉，我住在伦敦。"],
     "text-generation": ["我叫朱利安，我喜欢", "从前，"],
     "fill-mask": ["巴黎是<mask>国的首都。", "生活的真谛是<mask>。"],
 }
 
-_DE: dict[str, list] = {
+_DE: _Samples = {
     "question-answering": [
         {"text": "Wo wohne ich?", "context": "Mein Name ist Wolfgang und ich lebe in Berlin"},
     ],
@@ -163,7 +169,7 @@ _DE: dict[str, list] = {
     }],
 }
 
-DEFAULT_WIDGET_INPUTS: dict[str, dict[str, list]] = {
+DEFAULT_WIDGET_INPUTS: dict[str, _Samples] = {
     "en": _EN, "zh": _ZH, "fr": _FR, "es": _ES, "ru": _RU, "uk": _UK, "it": _IT, "de": _DE,
 }
 
@@ -186,13 +192,17 @@ def _substitute_mask(value: object, mask_token: str) -> object:
     return value
 
 
-def _as_example(item: object) -> dict:
+def _substitute_mask_in_example(example: WidgetExample, mask_token: str) -> WidgetExample:
+    return {k: _substitute_mask(v, mask_token) for k, v in example.items()}
+
+
+def _as_example(item: str | WidgetExample) -> WidgetExample:
     """Plain strings in the tables and in cards mean ``{"text": ...}``."""
-    return {"text": item} if isinstance(item, str) else copy.deepcopy(item)  # type: ignore[arg-type]
+    return {"text": item} if isinstance(item, str) else copy.deepcopy(item)
 
 
 def default_widget_inputs(widget: str | None, languages: list[str],
-                          mask_token: str | None = None) -> list[dict]:
+                          mask_token: str | None = None) -> list[WidgetExample]:
     """Default examples for a widget type, in the first card language that has some, else English.
 
     English is the fallback because every language table is partial; an empty list means the
@@ -205,12 +215,12 @@ def default_widget_inputs(widget: str | None, languages: list[str],
         if samples:
             examples = [_as_example(s) for s in samples]
             if mask_token and widget == "fill-mask":
-                examples = [_substitute_mask(e, mask_token) for e in examples]  # type: ignore[misc]
+                examples = [_substitute_mask_in_example(e, mask_token) for e in examples]
             return examples
     return []
 
 
-def card_widget_examples(card_widget: object) -> list[dict]:
+def card_widget_examples(card_widget: object) -> list[WidgetExample]:
     """Normalize the card's ``widget:`` list (strings become ``{"text": ...}``; junk is dropped)."""
     if not isinstance(card_widget, list):
         return []

@@ -10,19 +10,19 @@
 
 from __future__ import annotations
 
-from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse
 
-from hubstead.domain.errors import BadRequest, NotFound, PayloadTooLarge, RepoNotFound, Unauthorized
-from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.hub import Hub
-from hubstead.protocols.http import REPO_ID, REPO_TYPE, Ctx, Router, authenticate, base_url, json_response, open_repo
+from hubstead.domain.errors import BadRequest, NotFound, RepoNotFound, Unauthorized
+from hubstead.domain.repo_ids import RepoId
+from hubstead.protocols.http import Ctx, conflict_with_url, json_response
+from hubstead.protocols.routing import Body, Router
+from hubstead.protocols.urls import API_DATASETS, API_MODELS, RepoName
+from hubstead.services.access import Need
 from hubstead.services.attachments import VIDEO_LIMIT
 from hubstead.services.repos import RepoExists
 
 router = Router()
-API_REPO = rf"/api/{REPO_TYPE}/{REPO_ID}"
+ATTACHMENT_BODY = Body(limit=VIDEO_LIMIT, too_large=f"Attachments must be smaller than {VIDEO_LIMIT // (1024 * 1024)} MB")
 SPACE_RUNTIME_OPTIONS = ("hardware", "sleepTimeSeconds", "secrets", "variables", "volumes")
 KERNELS_UNSUPPORTED = "Kernel repositories are not supported on this hub"
 
@@ -30,12 +30,12 @@ KERNELS_UNSUPPORTED = "Kernel repositories are not supported on this hub"
 # -- duplication ------------------------------------------------------------------------------
 
 
-@router.route("POST", rf"{API_REPO}/duplicate")
-def duplicate_repo(ctx: Ctx, rtype: str, ns: str, name: str):
+@router.repo_route("POST", "/duplicate", need=Need.DOWNLOAD)
+def duplicate_repo(ctx: Ctx):
     """The body is `{"repository": "namespace/name", "visibility"?: "public" | "private"}`; the
     caller must be able to download the source and create repositories in the namespace."""
-    repo_type = RepoType.from_plural(rtype)
-    source = open_repo(ctx, repo_type, ns, name, "download")
+    source = ctx.repo
+    repo_type = source.type
     if ctx.principal is None:
         raise Unauthorized("You must be signed in to duplicate a repository")
     body = ctx.json() if ctx.body else {}
@@ -61,42 +61,30 @@ def duplicate_repo(ctx: Ctx, rtype: str, ns: str, name: str):
     try:
         handle = ctx.hub.duplicator.duplicate(ctx.principal, source, target_id, private)
     except RepoExists as exists:
-        url = f"{ctx.base_url}/{repo_type.url_prefix}{exists.repo_id}"
-        return json_response({"error": exists.message, "url": url}, 409, headers={"X-Error-Message": exists.message})
-    return json_response({"url": f"{ctx.base_url}/{repo_type.url_prefix}{handle.id}", "filesCopyPending": False})
+        return conflict_with_url(exists.message, ctx.url_for("repo.page", repo=RepoName(repo_type, exists.repo_id)))
+    return json_response({"url": ctx.url_for("repo.page", repo=handle), "filesCopyPending": False})
 
 
 # -- safetensors ------------------------------------------------------------------------------
 
 
-@router.route("GET", r"/api/models/(?P<ns>[^/]+)/(?P<name>[^/]+)/safetensors-metadata/(?P<path>.+)")
-def sharded_safetensors_metadata(ctx: Ctx, ns: str, name: str, path: str):
+@router.repo_route("GET", "/safetensors-metadata/{path:path}", form=API_MODELS, need=Need.DOWNLOAD)
+def sharded_safetensors_metadata(ctx: Ctx, path: str):
     """The index (less its weight_map) and every shard's header, on `main` (or `?revision=`)."""
-    handle = open_repo(ctx, RepoType.MODEL, ns, name, "download")
-    return json_response(ctx.hub.weights.sharded_metadata(handle, ctx.query.get("revision") or "main", path))
+    return json_response(ctx.hub.weights.sharded_metadata(ctx.repo, ctx.query.get("revision") or "main", path))
 
 
 # -- attachments ------------------------------------------------------------------------------
 
 
-@router.route("POST", r"/uploads")
-async def upload_attachment(hub: Hub, request: Request):
+@router.route("POST", r"/uploads", body=ATTACHMENT_BODY)
+def upload_attachment(ctx: Ctx):
     """The bytes are the body, their type the Content-Type; answers the file's URL as text."""
-    principal = await run_in_threadpool(authenticate, hub, request.headers.get("authorization"))
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > VIDEO_LIMIT:
-        raise PayloadTooLarge(f"Attachments must be smaller than {VIDEO_LIMIT // (1024 * 1024)} MB")
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > VIDEO_LIMIT:
-            raise PayloadTooLarge(f"Attachments must be smaller than {VIDEO_LIMIT // (1024 * 1024)} MB")
-        chunks.append(chunk)
-    name = await run_in_threadpool(hub.attachments.store, principal, request.headers.get("content-type", ""), b"".join(chunks))
-    return PlainTextResponse(f"{base_url(hub, request)}/-/uploads/{name}")
+    name = ctx.hub.attachments.store(ctx.principal, ctx.request.headers.get("content-type", ""), ctx.body)
+    return PlainTextResponse(ctx.url_for("attachment", file=name))
 
 
-@router.route("GET HEAD", r"/-/uploads/(?P<file>[^/]+)")
+@router.route("GET HEAD", r"/-/uploads/{file}", name="attachment")
 def attachment(ctx: Ctx, file: str):
     path, content_type = ctx.hub.attachments.open(file)
     return FileResponse(path, media_type=content_type, headers={
@@ -121,9 +109,8 @@ def kernels_resolve(ctx: Ctx):
     raise RepoNotFound(KERNELS_UNSUPPORTED)
 
 
-@router.route("GET", r"/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)/leaderboard")
-def dataset_leaderboard(ctx: Ctx, ns: str, name: str):
-    open_repo(ctx, RepoType.DATASET, ns, name)  # a repository the caller may not see stays unseen
+@router.repo_route("GET", "/leaderboard", form=API_DATASETS, need=Need.READ)  # unseen stays unseen
+def dataset_leaderboard(ctx: Ctx):
     raise NotFound("Dataset leaderboards are not supported on this hub")
 
 
@@ -136,3 +123,10 @@ def space_templates(ctx: Ctx):
 @router.route("GET", r"/api/spaces/semantic-search")
 def space_semantic_search(ctx: Ctx):
     raise BadRequest("Semantic search of Spaces is not supported on this hub: list Spaces with ?search= instead")
+
+
+@router.route("GET", r"/api/agent-harnesses")
+def agent_harnesses(ctx: Ctx):
+    """The `hf` CLI asks which coding-agent harnesses the hub knows (to label its user agent):
+    this hub knows none, which is a valid answer and saves a 404 on every command."""
+    return json_response({"standardEnvVars": [], "harnesses": {}})

@@ -10,17 +10,14 @@ from __future__ import annotations
 from hubstead.domain.errors import BadRequest, InvalidName
 from hubstead.domain.hashing import is_sha256
 from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.protocols.http import REPO_ID, REPO_TYPE, Ctx, Router, find_repo, json_response, next_link, open_repo
+from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.routing import Router, open_repo
 from hubstead.services import access
+from hubstead.services.access import Need
 from hubstead.services.lfs_files import MAX_BATCH, MAX_PAGE, LfsFileInfo
 from hubstead.services.repos import RepoHandle, iso
 
 router = Router()
-API_REPO = rf"/api/{REPO_TYPE}/{REPO_ID}"
-
-
-def _repo(ctx: Ctx, rtype: str, ns: str, name: str, need: str) -> RepoHandle:
-    return open_repo(ctx, RepoType.from_plural(rtype), ns, name, need)
 
 
 def _body(ctx: Ctx) -> dict:
@@ -30,9 +27,9 @@ def _body(ctx: Ctx) -> dict:
     return body
 
 
-@router.route("POST", rf"{API_REPO}/super-squash/(?P<branch>.+)")
-def super_squash(ctx: Ctx, rtype: str, ns: str, name: str, branch: str):
-    handle = _repo(ctx, rtype, ns, name, "write")
+@router.repo_route("POST", "/super-squash/{branch:path}", need=Need.WRITE)
+def super_squash(ctx: Ctx, branch: str):
+    handle = ctx.repo
     message = _body(ctx).get("message")
     if message is not None and not isinstance(message, str):
         raise BadRequest("'message' must be a string")
@@ -42,16 +39,16 @@ def super_squash(ctx: Ctx, rtype: str, ns: str, name: str, branch: str):
     return json_response({"commitOid": commit})
 
 
-@router.route("GET", rf"{API_REPO}/lfs-files")
-def list_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
-    handle = _repo(ctx, rtype, ns, name, "write")
+@router.repo_route("GET", "/lfs-files", need=Need.WRITE)
+def list_lfs_files(ctx: Ctx):
+    handle = ctx.repo
     cursor = ctx.query.get("cursor") or None
     if cursor is not None and not is_sha256(cursor):
         raise BadRequest("Invalid cursor")
     limit = ctx.query.get("limit", "")
     size = max(1, min(MAX_PAGE, int(limit))) if limit.isdigit() else MAX_PAGE
     files, next_cursor = ctx.hub.lfs_files.page(handle, cursor, size)
-    headers = {"Link": next_link(ctx, cursor=next_cursor)} if next_cursor else {}
+    headers = {"Link": ctx.next_link(cursor=next_cursor)} if next_cursor else {}
     return json_response([_lfs_file(item) for item in files], headers=headers)
 
 
@@ -65,9 +62,9 @@ def _lfs_file(item: LfsFileInfo) -> dict:
     return data
 
 
-@router.route("POST", rf"{API_REPO}/lfs-files/batch")
-def delete_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
-    handle = _repo(ctx, rtype, ns, name, "write")
+@router.repo_route("POST", "/lfs-files/batch", need=Need.WRITE)
+def delete_lfs_files(ctx: Ctx):
+    handle = ctx.repo
     deletions = _body(ctx).get("deletions")
     if not isinstance(deletions, dict):
         raise BadRequest("'deletions' must be an object: {\"sha\": [...], \"rewriteHistory\": bool}")
@@ -79,11 +76,11 @@ def delete_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
     return json_response({"deleted": deleted})
 
 
-@router.route("POST", rf"{API_REPO}/lfs-files/duplicate")
-def duplicate_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
+@router.repo_route("POST", "/lfs-files/duplicate", need=Need.DOWNLOAD)  # a copy hands out the files
+def duplicate_lfs_files(ctx: Ctx):
     """Called on the source repository, naming the target: the caller must read the source and
     be able to upload to the target (read access and a write token, as for LFS uploads)."""
-    source = _repo(ctx, rtype, ns, name, "download")  # a copy hands out the files: a gated source's gate applies
+    source = ctx.repo
     body = _body(ctx)
     target = _target(ctx, body.get("target"))
     files = body.get("files")
@@ -95,6 +92,8 @@ def duplicate_lfs_files(ctx: Ctx, rtype: str, ns: str, name: str):
 
 
 def _target(ctx: Ctx, value: object) -> RepoHandle:
+    """The target named in the body: resolved with the router's rules, then a write token (the
+    links it gets are checked by the service: only objects the caller could upload anyway)."""
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
         raise BadRequest("'target' must be {\"type\": ..., \"name\": \"namespace/name\"}")
     repo_type = RepoType.parse(value.get("type"))
@@ -102,7 +101,7 @@ def _target(ctx: Ctx, value: object) -> RepoHandle:
         repo_id = RepoId.parse(value["name"])
     except InvalidName:
         raise access.not_found(ctx.principal) from None
-    handle = find_repo(ctx.hub, ctx.principal, repo_type, repo_id.namespace, repo_id.name, "read")
+    handle = open_repo(ctx, repo_type, repo_id.namespace, repo_id.name, Need.READ)
     access.require_write_token(ctx.principal)
     return handle
 

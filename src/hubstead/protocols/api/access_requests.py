@@ -14,83 +14,69 @@ from urllib.parse import parse_qsl
 
 from starlette.responses import RedirectResponse
 
-from hubstead.domain.errors import BadRequest, Forbidden, Unauthorized
-from hubstead.domain.repo_ids import RepoType
-from hubstead.protocols.http import REPO_ID, REPO_TYPE, URL_PREFIX, Ctx, Router, json_response, next_link, open_repo
-from hubstead.services.accounts import Principal
+from hubstead.domain.errors import BadRequest
+from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.routing import Router
+from hubstead.protocols.urls import WEB
+from hubstead.services import access
+from hubstead.services.access import Need
 from hubstead.services.gating import AccessRequestView
-from hubstead.services.repos import RepoHandle, iso
+from hubstead.services.repos import iso
 
 router = Router()
-ACCESS = rf"/api/{REPO_TYPE}/{REPO_ID}/user-access-request"
+ACCESS = "/user-access-request"
 MIN_LIMIT, MAX_LIMIT = 10, 1000  # the Hub's bounds for `limit`
+SIGN_IN = "You must be signed in to request access: send 'Authorization: Bearer <token>'"
+ASKING_TOKEN = "This token has read access only: a write token is needed to request access"
 
 
 # -- the repository's writers -----------------------------------------------------------------
 
 
-@router.route("GET", rf"{ACCESS}/(?P<status>pending|accepted|rejected)")
-def list_requests(ctx: Ctx, rtype: str, ns: str, name: str, status: str):
-    handle = _writable(ctx, rtype, ns, name)
+# Reviewing requests takes write access to the repository, as on the Hub.
+@router.repo_route("GET", ACCESS + "/(?P<status>pending|accepted|rejected)", need=Need.WRITE)
+def list_requests(ctx: Ctx, status: str):
     offset, limit = _cursor(ctx), _limit(ctx)
-    views, more = ctx.hub.gating.requests(handle, status, offset, limit)
-    headers = {"Link": next_link(ctx, cursor=_encode_cursor(offset + limit))} if more else {}
+    views, more = ctx.hub.gating.requests(ctx.repo, status, offset, limit)
+    headers = {"Link": ctx.next_link(cursor=_encode_cursor(offset + limit))} if more else {}
     return json_response([_request_json(view) for view in views], headers=headers)
 
 
-@router.route("POST", rf"{ACCESS}/handle")
-def handle_request(ctx: Ctx, rtype: str, ns: str, name: str):
-    handle = _writable(ctx, rtype, ns, name)
+@router.repo_route("POST", ACCESS + "/handle", need=Need.WRITE)
+def handle_request(ctx: Ctx):
     body = _object(ctx)
     user, request_id = _target(body)
-    ctx.hub.gating.review(handle, user, request_id, body.get("status"), body.get("rejectionReason"))
+    ctx.hub.gating.review(ctx.repo, user, request_id, body.get("status"), body.get("rejectionReason"))
     return json_response({})
 
 
-@router.route("POST", rf"{ACCESS}/grant")
-def grant_access(ctx: Ctx, rtype: str, ns: str, name: str):
-    handle = _writable(ctx, rtype, ns, name)
+@router.repo_route("POST", ACCESS + "/grant", need=Need.WRITE)
+def grant_access(ctx: Ctx):
     user, request_id = _target(_object(ctx))
-    ctx.hub.gating.grant(handle, user, request_id)
+    ctx.hub.gating.grant(ctx.repo, user, request_id)
     return json_response({})
 
 
 # -- the requester ----------------------------------------------------------------------------
 
 
-@router.route("POST", rf"{ACCESS}/cancel")
-def cancel_own_request(ctx: Ctx, rtype: str, ns: str, name: str):
-    principal = _signed_in(ctx)
-    handle = open_repo(ctx, RepoType.from_plural(rtype), ns, name)
-    ctx.hub.gating.withdraw(handle, principal)
+@router.repo_route("POST", ACCESS + "/cancel", need=Need.READ, signed_in=SIGN_IN)
+def cancel_own_request(ctx: Ctx):
+    assert ctx.principal is not None  # signed_in
+    ctx.hub.gating.withdraw(ctx.repo, ctx.principal)
     return json_response({"ok": True})
 
 
-@router.route("POST", rf"/{URL_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)/ask-access")
-def ask_access(ctx: Ctx, ns: str, name: str, prefix: str | None = None):
+@router.repo_route("POST", "/ask-access", form=WEB, need=Need.READ, signed_in=SIGN_IN)
+def ask_access(ctx: Ctx):
     """Asking shares the caller's name and email with the authors: an action on the user's
     behalf, so it takes a write token, like every other change."""
-    principal = _signed_in(ctx)
-    repo_type = RepoType.from_plural(prefix) if prefix else RepoType.MODEL
-    handle = open_repo(ctx, repo_type, ns, name)
-    if not principal.can_write:
-        raise Forbidden("This token has read access only: a write token is needed to request access")
-    ctx.hub.gating.ask(handle, principal, _answers(ctx))
-    return RedirectResponse(f"{ctx.base_url}/{repo_type.url_prefix}{handle.id}", status_code=303)
+    principal = access.require_write_token(ctx.principal, ASKING_TOKEN)
+    ctx.hub.gating.ask(ctx.repo, principal, _answers(ctx))
+    return RedirectResponse(ctx.url_for("repo.page", repo=ctx.repo), status_code=303)
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _writable(ctx: Ctx, rtype: str, ns: str, name: str) -> RepoHandle:
-    """Reviewing requests takes write access to the repository, as on the Hub."""
-    return open_repo(ctx, RepoType.from_plural(rtype), ns, name, "write")
-
-
-def _signed_in(ctx: Ctx) -> Principal:
-    if ctx.principal is None:
-        raise Unauthorized("You must be signed in to request access: send 'Authorization: Bearer <token>'")
-    return ctx.principal
 
 
 def _object(ctx: Ctx) -> dict:

@@ -1,4 +1,4 @@
-"""Users and organizations: profiles, members, followers, and the repositories a namespace stores.
+"""Users and organizations: whoami, profiles, members, followers, and what a namespace stores.
 
 `HfApi.get_user_overview`, `get_organization_overview`, `list_organization_members`,
 `list_user_followers`, `list_user_following`, `list_organization_followers` and
@@ -9,13 +9,22 @@ an account that exists; 404 otherwise), which is what the client expects of a us
 from __future__ import annotations
 
 from hubstead.domain.avatars import avatar_url
-from hubstead.protocols.http import Ctx, Router, json_response, next_link
+from hubstead.domain.errors import Unauthorized
+from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.routing import Router
 from hubstead.services.profiles import Member, Profile, RepoStorage
 from hubstead.services.repos import iso
 
 router = Router()
 NAME = r"(?P<name>[^/]+)"
 STORAGE_PAGE = 1000
+
+
+@router.route("GET", r"/api/whoami-v2")
+def whoami(ctx: Ctx):
+    if ctx.principal is None:
+        raise Unauthorized("You must be signed in: send 'Authorization: Bearer <token>'")
+    return json_response(ctx.hub.accounts.whoami(ctx.principal, ctx.base_url))
 
 
 def _account_id(account_id: int) -> str:
@@ -115,7 +124,7 @@ def _storage_page(ctx: Ctx, items: list[RepoStorage]):
     page = ctx.query.get("p", "0")
     start = int(page) * STORAGE_PAGE if page.isdigit() else 0
     chunk = items[start:start + STORAGE_PAGE]
-    headers = {"Link": next_link(ctx, p=start // STORAGE_PAGE + 1)} if start + STORAGE_PAGE < len(items) else {}
+    headers = {"Link": ctx.next_link(p=start // STORAGE_PAGE + 1)} if start + STORAGE_PAGE < len(items) else {}
     return json_response([{
         "id": f"{item.row.namespace}/{item.row.name}",
         "type": item.row.type,

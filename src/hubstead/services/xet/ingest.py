@@ -1,0 +1,153 @@
+"""Uploads to the CAS, verified before anything is recorded.
+
+A xorb must hash to its name; a shard may only reference xorbs already stored, its verification
+hashes and file hashes must match the chunks the server parsed itself, and the SHA-256 it claims
+for each file is recomputed from the bytes, so a shard can never attach the wrong content to a
+SHA-256 that commits refer to. Xorb bytes go to the blob store, their chunk tables and the
+shards' files to the database (shards themselves are not kept).
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+
+from hubstead.domain.errors import BadRequest, HubError
+from hubstead.services.xet.common import ChunkInfo, check_hex, chunks_of, decode_chunks
+from hubstead.services.xet.tokens import XetToken
+from hubstead.storage.blobstore import BlobStore
+from hubstead.storage.database import Database
+from hubstead.storage.models import (
+    LfsObject,
+    RepoLfsObject,
+    XetChunk,
+    XetFile,
+    XetFileTerm,
+    XetXorb,
+)
+from hubstead.xet import hashing
+from hubstead.xet.shard import (
+    FileEntry,
+    ShardError,
+    parse_shard,
+    verify_cas_entry,
+    verify_file_entry,
+)
+from hubstead.xet.xorb import XorbError, verify_xorb
+
+# 64 MiB of chunk content, plus the chunk headers and the framing of incompressible chunks
+MAX_XORB_BODY = 64 * 1024 * 1024 + 1024 * 1024
+MAX_SHARD_BODY = 64 * 1024 * 1024
+
+
+class XetIngest:
+    def __init__(self, db: Database, blobs: BlobStore):
+        self.db = db
+        self.blobs = blobs
+
+    # -- xorbs --------------------------------------------------------------------------------
+
+    def store_xorb(self, xorb: str, data: bytes) -> bool:
+        """Verify and store a xorb; False when it was already stored (content-addressed)."""
+        check_hex(xorb, "xorb hash")
+        if len(data) > MAX_XORB_BODY:
+            raise HubError("Xorb too large", status=413)
+        with self.db.engine.connect() as connection:
+            if connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first() is not None:
+                return False
+        try:
+            parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY)
+        except (XorbError, ValueError) as error:
+            raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
+        if parsed.footer is not None:
+            data = data[: parsed.chunk_bytes_len]  # serve chunk bytes only; the index is in the database
+        self.blobs.put_xorb(xorb, data)
+        rows = [
+            {"xorb_hash": xorb, "index": c.index, "chunk_hash": hashing.hash_to_hex(c.hash), "unpacked_size": c.size,
+             "serialized_start": c.offset, "serialized_end": c.end}
+            for c in parsed.chunks
+        ]
+        try:
+            with self.db.session() as session:
+                session.add(XetXorb(hash=xorb, serialized_size=len(data), unpacked_size=parsed.unpacked_length,
+                                    num_chunks=len(parsed.chunks)))
+                session.flush()
+                session.execute(insert(XetChunk), rows)
+        except IntegrityError:
+            return False  # stored concurrently by another request: same bytes
+        return True
+
+    # -- shards -------------------------------------------------------------------------------
+
+    def register_shard(self, token: XetToken, data: bytes) -> int:
+        """Verify a shard against stored xorbs and register its files for the token's repository."""
+        if len(data) > MAX_SHARD_BODY:
+            raise HubError("Shard too large", status=413)
+        try:
+            shard = parse_shard(data)
+        except (ShardError, ValueError) as error:
+            raise BadRequest(f"Invalid shard: {error}") from None
+        names = {hashing.hash_to_hex(t.xorb_hash) for f in shard.files for t in f.terms}
+        names |= {hashing.hash_to_hex(x.xorb_hash) for x in shard.xorbs}
+        with self.db.engine.connect() as connection:
+            known = {name: chunks_of(connection, name) for name in names}
+        missing = sorted(name for name, chunks in known.items() if not chunks)
+        if missing:
+            raise BadRequest(f"Invalid shard: xorb {missing[0]} was not uploaded")
+        by_raw = {hashing.hex_to_hash(name): [(hashing.hex_to_hash(c.hash), c.size) for c in chunks] for name, chunks in known.items()}
+        try:
+            for entry in shard.xorbs:
+                verify_cas_entry(entry, by_raw[entry.xorb_hash])
+            for file in shard.files:
+                verify_file_entry(file, by_raw)
+        except (ShardError, ValueError) as error:
+            raise BadRequest(f"Invalid shard: {error}") from None
+        for file in shard.files:
+            self._register_file(token, file, known)
+        return 1
+
+    def _register_file(self, token: XetToken, file: FileEntry, known: dict[str, list[ChunkInfo]]) -> None:
+        file_hex = file.file_hash_hex
+        sha256 = file.sha256_hex
+        if sha256 is not None:
+            self._check_sha256(file, known, sha256)
+        with self.db.session() as session:
+            if session.get(XetFile, file_hex) is None:
+                session.add(XetFile(hash=file_hex, size=file.size, sha256=sha256))
+                session.flush()
+                session.execute(insert(XetFileTerm), [
+                    {"file_hash": file_hex, "seq": seq, "xorb_hash": hashing.hash_to_hex(t.xorb_hash),
+                     "chunk_start": t.chunk_start, "chunk_end": t.chunk_end, "unpacked_size": t.unpacked_length}
+                    for seq, t in enumerate(file.terms)
+                ])
+        if sha256 is None:
+            return
+        try:
+            with self.db.session() as session:
+                lfs = session.get(LfsObject, sha256)
+                if lfs is None:
+                    session.add(LfsObject(oid=sha256, size=file.size, xet_hash=file_hex))
+                elif lfs.size != file.size:
+                    raise BadRequest(f"Invalid shard: {sha256} is known with size {lfs.size}, not {file.size}")
+                elif lfs.xet_hash is None:
+                    lfs.xet_hash = file_hex
+        except IntegrityError:
+            pass  # registered concurrently; the link below still applies
+        try:
+            with self.db.session() as session:
+                if session.get(RepoLfsObject, (token.repo_row_id, sha256)) is None:
+                    session.add(RepoLfsObject(repo_id=token.repo_row_id, oid=sha256))
+        except IntegrityError:
+            pass
+
+    def _check_sha256(self, file: FileEntry, known: dict[str, list[ChunkInfo]], claimed: str) -> None:
+        """Recompute the file's SHA-256 from the stored chunks: commits name files by it."""
+        digest = hashlib.sha256()
+        for term in file.terms:
+            xorb = hashing.hash_to_hex(term.xorb_hash)
+            for data in decode_chunks(self.blobs, xorb, known[xorb][term.chunk_start : term.chunk_end]):
+                digest.update(data)
+        if digest.hexdigest() != claimed:
+            raise BadRequest(f"Invalid shard: file {file.file_hash_hex} does not have the SHA-256 {claimed}")
