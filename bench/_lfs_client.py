@@ -10,7 +10,9 @@ from huggingface_hub.utils._runtime import is_xet_available
 assert not is_xet_available(), "run with HF_HUB_DISABLE_XET=1"
 scenario, args = sys.argv[1], json.loads(sys.argv[2])
 if scenario == "upload_file":
-    info = HfApi().upload_file(path_or_fileobj=args["path"], path_in_repo=args["path_in_repo"], repo_id=args["repo"])
+    info = HfApi().upload_file(
+        path_or_fileobj=args["path"], path_in_repo=args["path_in_repo"], repo_id=args["repo"]
+    )
     print(json.dumps({"oid": info.oid}))
 elif scenario == "download":
     path = hf_hub_download(args["repo"], args["filename"], cache_dir=args["cache"])

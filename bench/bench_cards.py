@@ -70,12 +70,16 @@ def render_times() -> tuple[int, float, float]:
         except ValueError:
             bodies.append(path.read_text())
     bodies.append(split_card(MATH_CARD).body)
-    render_card_html(bodies[0], resolve_prefix="/a/b/resolve/main/", blob_prefix="/a/b/blob/main/")  # warm the KaTeX worker
+    render_card_html(
+        bodies[0], resolve_prefix="/a/b/resolve/main/", blob_prefix="/a/b/blob/main/"
+    )  # warm the KaTeX worker
     times = []
     for _ in range(5):
         for body in bodies:
             start = time.perf_counter()
-            render_card_html(body, resolve_prefix="/a/b/resolve/main/", blob_prefix="/a/b/blob/main/")
+            render_card_html(
+                body, resolve_prefix="/a/b/resolve/main/", blob_prefix="/a/b/blob/main/"
+            )
             times.append((time.perf_counter() - start) * 1000)
     return len(bodies), statistics.median(times), percentile(times, 0.95)
 
@@ -90,15 +94,25 @@ def reindex_rate(count: int) -> tuple[float, float]:
     hub.db.migrate()
     hub.accounts.create_user("bench")
     principal = hub.accounts.authenticate(hub.accounts.create_token("bench"))
-    header = json.dumps({"w": {"dtype": "F32", "shape": [64, 64], "data_offsets": [0, 16384]}}).encode()
+    header = json.dumps(
+        {"w": {"dtype": "F32", "shape": [64, 64], "data_offsets": [0, 16384]}}
+    ).encode()
     weights = struct.pack("<Q", len(header)) + header + bytes(16384)
     config = json.dumps({"architectures": ["BertForMaskedLM"], "model_type": "bert"}).encode()
     start = time.perf_counter()
     for i in range(count):
-        handle = hub.repos.create(principal, RepoType.MODEL, RepoId("bench", f"model-{i}"), private=False)
+        handle = hub.repos.create(
+            principal, RepoType.MODEL, RepoId("bench", f"model-{i}"), private=False
+        )
         card = MATH_CARD.replace("# Model", f"# Model {i}").encode()
-        request = CommitRequest(CommitHeader("files"), [AddFile("README.md", card), AddFile("config.json", config),
-                                                      AddFile("weights.safetensors", weights)])
+        request = CommitRequest(
+            CommitHeader("files"),
+            [
+                AddFile("README.md", card),
+                AddFile("config.json", config),
+                AddFile("weights.safetensors", weights),
+            ],
+        )
         hub.commits.commit(handle, principal, "main", request, create_pr=False)
     create_seconds = time.perf_counter() - start
     start = time.perf_counter()
@@ -117,10 +131,18 @@ def main() -> None:
     math_p50, math_p95 = render_math_card()
     rate, create_rate = reindex_rate(args.repos)
     print("\n| measurement | value |\n|---|---|")
-    print(f"| card render, {cards} cards × 5 (KaTeX, Markdown, sanitizer): p50 / p95 | {p50:.2f} / {p95:.2f} ms |")
-    print(f"| the math card alone (2 formulas, table, code), 200 renders: p50 / p95 | {math_p50:.2f} / {math_p95:.2f} ms |")
-    print(f"| reindex of {args.repos} repositories (card, config, safetensors header, render) | {rate:.0f} repos/s |")
-    print(f"| for scale: creating them with a 3-file commit each (service layer, SQLite) | {create_rate:.0f} repos/s |")
+    print(
+        f"| card render, {cards} cards × 5 (KaTeX, Markdown, sanitizer): p50 / p95 | {p50:.2f} / {p95:.2f} ms |"
+    )
+    print(
+        f"| the math card alone (2 formulas, table, code), 200 renders: p50 / p95 | {math_p50:.2f} / {math_p95:.2f} ms |"
+    )
+    print(
+        f"| reindex of {args.repos} repositories (card, config, safetensors header, render) | {rate:.0f} repos/s |"
+    )
+    print(
+        f"| for scale: creating them with a 3-file commit each (service layer, SQLite) | {create_rate:.0f} repos/s |"
+    )
 
 
 if __name__ == "__main__":

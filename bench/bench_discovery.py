@@ -20,9 +20,8 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from seed_repos import seed  # noqa: E402
-
 from hubstead.testing import LiveHub  # noqa: E402
+from seed_repos import seed  # noqa: E402
 
 WORK = Path(__file__).parent / ".work-discovery"
 RUNS = 50
@@ -30,13 +29,36 @@ RUNS = 50
 
 # (row label, request, as a signed-in user?)
 LISTINGS = [
-    ("list, 2 tag filters, sort=downloads, limit=50", "/api/models?filter=transformers&filter=en&sort=downloads&limit=50", False),
-    ("list, 2 rare tag filters, sort=downloads, limit=50", "/api/models?filter=medical&filter=license:mit&sort=downloads&limit=50", False),
-    ("list, 1 rare tag filter, sort=likes, limit=50", "/api/models?filter=chemistry&sort=likes&limit=50", False),
-    ("list, apps=llama.cpp,drawthings, sort=downloads, limit=50", "/api/models?apps=llama.cpp,drawthings&sort=downloads&limit=50", False),
-    ("list, text-generation + num_parameters=min:1B,max:10B, limit=50",
-     "/api/models?filter=text-generation&num_parameters=min:1B,max:10B&sort=downloads&limit=50", False),
-    ("full-text search, 2 words, limit 20", "/api/search/full-text?q=medical%20translation&type=model&limit=20", False),
+    (
+        "list, 2 tag filters, sort=downloads, limit=50",
+        "/api/models?filter=transformers&filter=en&sort=downloads&limit=50",
+        False,
+    ),
+    (
+        "list, 2 rare tag filters, sort=downloads, limit=50",
+        "/api/models?filter=medical&filter=license:mit&sort=downloads&limit=50",
+        False,
+    ),
+    (
+        "list, 1 rare tag filter, sort=likes, limit=50",
+        "/api/models?filter=chemistry&sort=likes&limit=50",
+        False,
+    ),
+    (
+        "list, apps=llama.cpp,drawthings, sort=downloads, limit=50",
+        "/api/models?apps=llama.cpp,drawthings&sort=downloads&limit=50",
+        False,
+    ),
+    (
+        "list, text-generation + num_parameters=min:1B,max:10B, limit=50",
+        "/api/models?filter=text-generation&num_parameters=min:1B,max:10B&sort=downloads&limit=50",
+        False,
+    ),
+    (
+        "full-text search, 2 words, limit 20",
+        "/api/search/full-text?q=medical%20translation&type=model&limit=20",
+        False,
+    ),
     ("facet counts (models-tags-by-type), anonymous", "/api/models-tags-by-type", False),
     ("facet counts, signed in (adds the caller's private repos)", "/api/models-tags-by-type", True),
 ]
@@ -51,7 +73,9 @@ def _size(body: object) -> str:
     return f"{sum(len(v) for v in body.values())} tags"
 
 
-def timings(client: httpx.Client, url: str, runs: int = RUNS) -> tuple[float, float, httpx.Response]:
+def timings(
+    client: httpx.Client, url: str, runs: int = RUNS
+) -> tuple[float, float, httpx.Response]:
     times, response = [], None
     for _ in range(runs):
         start = time.perf_counter()
@@ -65,7 +89,11 @@ def timings(client: httpx.Client, url: str, runs: int = RUNS) -> tuple[float, fl
 def measure(backend: str, count: int) -> list[tuple[str, float, float, str]]:
     shutil.rmtree(WORK, ignore_errors=True)
     seconds = {}
-    hub = LiveHub(WORK / backend, backend=backend, prepare=lambda url: seconds.setdefault("seed", seed(url, count)))
+    hub = LiveHub(
+        WORK / backend,
+        backend=backend,
+        prepare=lambda url: seconds.setdefault("seed", seed(url, count)),
+    )
     hub.start()
     rows = []
     try:
@@ -84,7 +112,14 @@ def measure(backend: str, count: int) -> list[tuple[str, float, float, str]]:
             for _ in range(39):
                 url = client.get(url).links["next"]["url"]
             p50, p95, response = timings(client, url)
-            rows.append(("40th page (cursor), sort=downloads, limit=50", p50, p95, f"first id {response.json()[0]['id']}"))
+            rows.append(
+                (
+                    "40th page (cursor), sort=downloads, limit=50",
+                    p50,
+                    p95,
+                    f"first id {response.json()[0]['id']}",
+                )
+            )
     finally:
         hub.stop()
         shutil.rmtree(WORK, ignore_errors=True)
@@ -99,7 +134,9 @@ def main() -> None:
     args = parser.parse_args()
     for backend in args.backends:
         rows = measure(backend, args.count)
-        print(f"\n{backend}, {args.count} repositories, HTTP through `hubstead serve`, {RUNS} runs each\n")
+        print(
+            f"\n{backend}, {args.count} repositories, HTTP through `hubstead serve`, {RUNS} runs each\n"
+        )
         print("| request | p50 | p95 | |")
         print("|---|---|---|---|")
         for label, p50, p95, note in rows:

@@ -71,9 +71,13 @@ def start_nginx(root: Path, file: Path) -> tuple[subprocess.Popen, str]:
     os.link(file, target)
     port = free_port()
     conf = root / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(root=root, port=port, user="user root;" if os.geteuid() == 0 else ""))
+    conf.write_text(
+        NGINX_CONF.format(root=root, port=port, user="user root;" if os.geteuid() == 0 else "")
+    )
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
-    process = subprocess.Popen([nginx, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [nginx, "-c", str(conf), "-g", "daemon off;"], stderr=subprocess.DEVNULL
+    )
     time.sleep(0.5)
     return process, f"http://127.0.0.1:{port}/{file.name}"
 
@@ -95,16 +99,36 @@ def timed(action) -> float:
 def head_load(url: str, token: str, connections: int = 16, requests: int = 20000) -> dict:
     """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body."""
     out = subprocess.run(
-        ["ab", "-i", "-k", "-q", "-c", str(connections), "-n", str(requests), "-H", f"Authorization: Bearer {token}", url],
-        capture_output=True, text=True, check=True,
+        [
+            "ab",
+            "-i",
+            "-k",
+            "-q",
+            "-c",
+            str(connections),
+            "-n",
+            str(requests),
+            "-H",
+            f"Authorization: Bearer {token}",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     ).stdout
     rps = float(re.search(r"Requests per second:\s+([\d.]+)", out).group(1))
     percentiles = {int(p): float(v) for p, v in re.findall(r"^\s+(50|90|99)%\s+(\d+)", out, re.M)}
     failed = int(re.search(r"Failed requests:\s+(\d+)", out).group(1))
     non2xx = re.search(r"Non-2xx responses:\s+(\d+)", out)
     mean = float(re.search(r"Time per request:\s+([\d.]+) \[ms\] \(mean\)", out).group(1))
-    return {"rps": rps, "mean": mean, "p50": percentiles.get(50), "p90": percentiles.get(90), "p99": percentiles.get(99),
-            "errors": failed + (int(non2xx.group(1)) if non2xx else 0)}
+    return {
+        "rps": rps,
+        "mean": mean,
+        "p50": percentiles.get(50),
+        "p90": percentiles.get(90),
+        "p99": percentiles.get(99),
+        "errors": failed + (int(non2xx.group(1)) if non2xx else 0),
+    }
 
 
 def main() -> None:
@@ -126,7 +150,11 @@ def main() -> None:
         api = HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"])
         repo_id = api.create_repo("bench").repo_id
         print("uploading it through LFS…", file=sys.stderr)
-        upload_seconds = timed(lambda: api.upload_file(path_or_fileobj=str(source), path_in_repo="weights.bin", repo_id=repo_id))
+        upload_seconds = timed(
+            lambda: api.upload_file(
+                path_or_fileobj=str(source), path_in_repo="weights.bin", repo_id=repo_id
+            )
+        )
         blob = hub.data_dir / "blobs" / "sha256" / oid[:2] / oid[2:4] / oid
         nginx, nginx_url = start_nginx(WORK / "nginx", blob)
         hub_url = f"{hub.endpoint}/{repo_id}/resolve/main/weights.bin"
@@ -147,7 +175,13 @@ def main() -> None:
 
         def client_from_hub() -> None:
             cache = Path(tempfile.mkdtemp(dir=WORK))
-            hf_hub_download(repo_id, "weights.bin", endpoint=hub.endpoint, token=hub.tokens["alice"], cache_dir=cache)
+            hf_hub_download(
+                repo_id,
+                "weights.bin",
+                endpoint=hub.endpoint,
+                token=hub.tokens["alice"],
+                cache_dir=cache,
+            )
             shutil.rmtree(cache)
 
         rates_nginx, rates_hub = [], []
@@ -163,18 +197,32 @@ def main() -> None:
         hub.stop()
 
     gb = 1e9
-    print(f"\nDownload of a {args.size_mib} MiB LFS file, {args.runs} runs each (median), Hubstead with {args.workers} worker(s)\n")
+    print(
+        f"\nDownload of a {args.size_mib} MiB LFS file, {args.runs} runs each (median), Hubstead with {args.workers} worker(s)\n"
+    )
     print("| measurement | nginx | Hubstead | Hubstead / nginx |")
     print("|---|---|---|---|")
-    print(f"| curl to /dev/null | {curl_raw_nginx / gb:.2f} GB/s | {curl_raw_hub / gb:.2f} GB/s | {curl_raw_hub / curl_raw_nginx:.2f} |")
-    print(f"| huggingface_hub download to disk (http_get vs hf_hub_download) | {client_nginx / gb:.2f} GB/s | {client_hub / gb:.2f} GB/s | {client_hub / client_nginx:.2f} |")
-    print(f"\nUpload of the same file with upload_file (LFS): {size / upload_seconds / gb:.2f} GB/s\n")
-    print("| HEAD /resolve/main/weights.bin, 16 concurrent clients, 20,000 requests (ab -k) | value |")
+    print(
+        f"| curl to /dev/null | {curl_raw_nginx / gb:.2f} GB/s | {curl_raw_hub / gb:.2f} GB/s | {curl_raw_hub / curl_raw_nginx:.2f} |"
+    )
+    print(
+        f"| huggingface_hub download to disk (http_get vs hf_hub_download) | {client_nginx / gb:.2f} GB/s | {client_hub / gb:.2f} GB/s | {client_hub / client_nginx:.2f} |"
+    )
+    print(
+        f"\nUpload of the same file with upload_file (LFS): {size / upload_seconds / gb:.2f} GB/s\n"
+    )
+    print(
+        "| HEAD /resolve/main/weights.bin, 16 concurrent clients, 20,000 requests (ab -k) | value |"
+    )
     print("|---|---|")
     print(f"| requests/s | {head['rps']:.0f} |")
-    print(f"| latency at 16 in flight: mean / p50 / p90 / p99 | {head['mean']:.1f} / {head['p50']} / {head['p90']} / {head['p99']} ms |")
+    print(
+        f"| latency at 16 in flight: mean / p50 / p90 / p99 | {head['mean']:.1f} / {head['p50']} / {head['p90']} / {head['p99']} ms |"
+    )
     print(f"| server time per request (1 / requests per second) | {1000 / head['rps']:.2f} ms |")
-    print(f"| one client alone: requests/s, mean / p50 latency | {single['rps']:.0f}, {single['mean']:.2f} / {single['p50']} ms |")
+    print(
+        f"| one client alone: requests/s, mean / p50 latency | {single['rps']:.0f}, {single['mean']:.2f} / {single['p50']} ms |"
+    )
     print(f"| failed or non-2xx answers | {head['errors']} |")
     shutil.rmtree(WORK, ignore_errors=True)
 

@@ -23,16 +23,25 @@ from hubstead.testing import InProcessHub
 
 def build_history(hub: InProcessHub, commits: int) -> str:
     """`commits` commits on main, written straight into git (the API would take minutes)."""
-    handle = hub.hub.repos.create(hub.principal("alice"), RepoType.MODEL, RepoId("alice", "long"), False)
+    handle = hub.hub.repos.create(
+        hub.principal("alice"), RepoType.MODEL, RepoId("alice", "long"), False
+    )
     repo = pygit2.Repository(str(handle.git.path))
     parent = repo.references["refs/heads/main"].target
     for number in range(commits):
         index = pygit2.Index()
         index.read_tree(repo[parent].peel(pygit2.Tree))
-        index.add(pygit2.IndexEntry(f"file-{number % 50}.txt", repo.create_blob(b"%d\n" % number),
-                                    pygit2.GIT_FILEMODE_BLOB))
+        index.add(
+            pygit2.IndexEntry(
+                f"file-{number % 50}.txt",
+                repo.create_blob(b"%d\n" % number),
+                pygit2.GIT_FILEMODE_BLOB,
+            )
+        )
         author = pygit2.Signature("alice", "alice@example.com", 1_700_000_000 + number, 0)
-        parent = repo.create_commit(None, author, author, f"commit {number}\n", index.write_tree(repo), [parent])
+        parent = repo.create_commit(
+            None, author, author, f"commit {number}\n", index.write_tree(repo), [parent]
+        )
     repo.references["refs/heads/main"].set_target(parent)
     hub.hub.repos.record_ref(handle.row.id, "refs/heads/main", str(parent))
     return str(parent)
@@ -79,7 +88,9 @@ def main(commits: int) -> None:
             hub.hub.git.histories._size = 0
             median, _ = timed(client, f"{url}?p={commits // 50 - 1}", 1)
             print(f"  last page, cache emptied:          {median:7.2f} ms")
-        print(f"  before (log walked per page, git layer only): {previous_handler_ms(hub, head, 20):7.2f} ms")
+        print(
+            f"  before (log walked per page, git layer only): {previous_handler_ms(hub, head, 20):7.2f} ms"
+        )
         hub.close()
 
 

@@ -35,10 +35,16 @@ WORKER_JS = ROOT / "src" / "hubstead" / "rendering" / "katex_render.js"
 TEMPLATES = [
     (r"\mathcal{L}_{{i}} = -\sum_{t=1}^{T} \log p_\theta(x_t \mid x_{<t})", True),
     (r"\mathrm{softmax}(z)_{{i}} = \frac{e^{z_{{i}}}}{\sum_j e^{z_j}}", True),
-    (r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_{{i}}}}\right)V", True),
+    (
+        r"\mathrm{Attention}(Q,K,V) = \mathrm{softmax}\left(\frac{QK^\top}{\sqrt{d_{{i}}}}\right)V",
+        True,
+    ),
     (r"x^{{i}} + y^{{i}} = z^{{i}}", False),
     (r"\alpha_{{i}} \in [0, 1]", False),
-    (r"\begin{pmatrix} a_{{i}} & b \\ c & d \end{pmatrix}^{-1} = \frac{1}{ad-bc}\begin{pmatrix} d & -b \\ -c & a_{{i}} \end{pmatrix}", True),
+    (
+        r"\begin{pmatrix} a_{{i}} & b \\ c & d \end{pmatrix}^{-1} = \frac{1}{ad-bc}\begin{pmatrix} d & -b \\ -c & a_{{i}} \end{pmatrix}",
+        True,
+    ),
     (r"\int_0^{{i}} e^{-x^2}\,dx", False),
     (r"\begin{aligned} f(x) &= (x+{{i}})^2 \\ &= x^2 + 2\cdot{{i}}x + {{i}}^2 \end{aligned}", True),
     (r"\mathbb{E}_{x\sim p}\left[\lVert f(x) - y \rVert_2^2\right] \le {{i}}", True),
@@ -47,25 +53,37 @@ TEMPLATES = [
     (r"\hat{y} = \sigma(W_{{i}} h + b)", False),
     (r"\mathrm{PPL} = \exp\Big(-\frac{1}{N}\sum_{i=1}^{N}\log p(w_i)\Big) \approx {{i}}.5", True),
     (r"\binom{n}{{{i}}} = \frac{n!}{{{i}}!\,(n-{{i}})!}", False),
-    (r"\text{F1} = 2\cdot\frac{\text{precision}\cdot\text{recall}}{\text{precision}+\text{recall}} = 0.{{i}}", True),
+    (
+        r"\text{F1} = 2\cdot\frac{\text{precision}\cdot\text{recall}}{\text{precision}+\text{recall}} = 0.{{i}}",
+        True,
+    ),
     (r"\lim_{n\to\infty} \left(1 + \frac{1}{n}\right)^{n} = e", False),
     (r"\sqrt[{{i}}]{x^2 + \frac{a}{b}}", False),
     (r"\mathrm{KL}(P\,\|\,Q) = \sum_x P(x)\log\frac{P(x)}{Q(x)}", True),
     (r"\frac{\partial \mathcal{L}}{\partial w_{{i}}} = \delta_{{i}} \cdot a_{{i}-1}", False),
-    (r"\mathbf{h}_t = \tanh(\mathbf{W}\mathbf{h}_{t-1} + \mathbf{U}\mathbf{x}_t)\;\; \#{{i}}", True),
+    (
+        r"\mathbf{h}_t = \tanh(\mathbf{W}\mathbf{h}_{t-1} + \mathbf{U}\mathbf{x}_t)\;\; \#{{i}}",
+        True,
+    ),
 ]
 
 
 def formulas(count: int = 200) -> list[tuple[str, bool]]:
-    return [(tex.replace("{{i}}", str(n)), display)
-            for n in range(count // len(TEMPLATES) + 1) for tex, display in TEMPLATES][:count]
+    return [
+        (tex.replace("{{i}}", str(n)), display)
+        for n in range(count // len(TEMPLATES) + 1)
+        for tex, display in TEMPLATES
+    ][:count]
 
 
 def handler_source() -> str:
     """BASE_OPTIONS, escapeHtml, renderOne and handle from the Node worker, verbatim."""
     source = WORKER_JS.read_text()
     start, end = source.index("const BASE_OPTIONS"), source.index("const input = readline")
-    return source[start:end] + "\nfunction renderBatch(json) { return JSON.stringify(handle(json)); }\n"
+    return (
+        source[start:end]
+        + "\nfunction renderBatch(json) { return JSON.stringify(handle(json)); }\n"
+    )
 
 
 def katex_source() -> str:
@@ -178,20 +196,26 @@ def main() -> None:
     math_module.shutdown()
     reference = results["Node worker (current)"]
     displays = sum(1 for _, d in items if d)
-    print(f"\n{len(items)} formulas ({displays} display, {len(items) - displays} inline), KaTeX "
-          f"{math_module.katex_version()}, median of {args.rounds} rounds\n")
+    print(
+        f"\n{len(items)} formulas ({displays} display, {len(items) - displays} inline), KaTeX "
+        f"{math_module.katex_version()}, median of {args.rounds} rounds\n"
+    )
     math_module.shutdown()
-    print("| engine | start (ms) | card of 200 (ms) | per formula in the card (ms) | one formula per request p50 / p95 (ms) "
-          "| card time / Node's | same HTML as Node |")
+    print(
+        "| engine | start (ms) | card of 200 (ms) | per formula in the card (ms) | one formula per request p50 / p95 (ms) "
+        "| card time / Node's | same HTML as Node |"
+    )
     print("|---|---|---|---|---|---|---|")
     for name, result in results.items():
         if "error" in result:
             print(f"| {name} | cannot run KaTeX: {result['error']} | | | | | |")
             continue
         same = sum(a == b for a, b in zip(result["output"], reference["output"]))
-        print(f"| {name} | {result['start']:.1f} | {result['card']:.1f} | {result['card'] / len(items):.3f} "
-              f"| {result['single_p50']:.3f} / {result['single_p95']:.3f} | {result['card'] / reference['card']:.2f} "
-              f"| {same}/{len(items)} |")
+        print(
+            f"| {name} | {result['start']:.1f} | {result['card']:.1f} | {result['card'] / len(items):.3f} "
+            f"| {result['single_p50']:.3f} / {result['single_p95']:.3f} | {result['card'] / reference['card']:.2f} "
+            f"| {same}/{len(items)} |"
+        )
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
+from helpers import git_environment  # noqa: E402
 from hubstead.testing import LiveHub  # noqa: E402
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
@@ -30,7 +31,9 @@ def pytest_report_header(config):
 @pytest.fixture(scope="module")
 def hub(request, tmp_path_factory) -> LiveHub:
     """A server for the module; a module may set HUB_ENV to configure it."""
-    live = LiveHub(tmp_path_factory.mktemp("hub"), backend=BACKEND, env=getattr(request.module, "HUB_ENV", {}))
+    live = LiveHub(
+        tmp_path_factory.mktemp("hub"), backend=BACKEND, env=getattr(request.module, "HUB_ENV", {})
+    )
     live.start()
     yield live
     live.stop()
@@ -58,3 +61,9 @@ def api(hub: LiveHub):
 
 def pytest_sessionfinish(session, exitstatus):
     shutil.rmtree(_HF_HOME, ignore_errors=True)
+
+
+@pytest.fixture
+def git_env(tmp_path) -> dict[str, str]:
+    """A git (with git-lfs) environment of its own for one test."""
+    return git_environment(tmp_path / "git-home")

@@ -7,7 +7,7 @@ import hashlib
 import json
 import os
 import time
-from urllib.parse import parse_qs, urlparse, urlencode, urlunparse
+from urllib.parse import parse_qs, urlencode, urlparse, urlunparse
 
 import httpx
 import pytest
@@ -24,7 +24,9 @@ def repo(api: HfApi) -> str:
 
 @pytest.fixture(scope="module")
 def http(endpoint: str, hub):
-    with httpx.Client(base_url=endpoint, headers={"Authorization": f"Bearer {hub.tokens['alice']}"}, timeout=60) as client:
+    with httpx.Client(
+        base_url=endpoint, headers={"Authorization": f"Bearer {hub.tokens['alice']}"}, timeout=60
+    ) as client:
         yield client
 
 
@@ -40,7 +42,9 @@ def snapshot(api: HfApi, repo_id: str) -> tuple:
     )
 
 
-def assert_hub_error(response: httpx.Response, status: int, code: str | None = None, contains: str = "") -> None:
+def assert_hub_error(
+    response: httpx.Response, status: int, code: str | None = None, contains: str = ""
+) -> None:
     assert response.status_code == status, response.text
     assert response.headers.get("x-error-message"), "every error carries X-Error-Message"
     assert response.headers.get("x-request-id")
@@ -55,16 +59,32 @@ def ndjson(*lines: dict) -> bytes:
     return b"".join(json.dumps(line).encode() + b"\n" for line in lines)
 
 
-def commit(http: httpx.Client, repo_id: str, *ops: dict, revision: str = "main", summary: str = "bad") -> httpx.Response:
+def commit(
+    http: httpx.Client, repo_id: str, *ops: dict, revision: str = "main", summary: str = "bad"
+) -> httpx.Response:
     body = ndjson({"key": "header", "value": {"summary": summary, "description": ""}}, *ops)
-    return http.post(f"/api/models/{repo_id}/commit/{revision}", content=body, headers={"Content-Type": "application/x-ndjson"})
+    return http.post(
+        f"/api/models/{repo_id}/commit/{revision}",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
 
 
 def add(path: str, content: bytes = b"x") -> dict:
-    return {"key": "file", "value": {"path": path, "content": base64.b64encode(content).decode(), "encoding": "base64"}}
+    return {
+        "key": "file",
+        "value": {
+            "path": path,
+            "content": base64.b64encode(content).decode(),
+            "encoding": "base64",
+        },
+    }
 
 
-@pytest.mark.parametrize("name", ["bad name", "a/b/c", "-leading", "double--dash", "dots..here", "x" * 97, "ends.git", ""])
+@pytest.mark.parametrize(
+    "name",
+    ["bad name", "a/b/c", "-leading", "double--dash", "dots..here", "x" * 97, "ends.git", ""],
+)
 def test_invalid_repo_names(http: httpx.Client, name: str):
     response = http.post("/api/repos/create", json={"name": name, "organization": None})
     assert_hub_error(response, 400)
@@ -72,14 +92,30 @@ def test_invalid_repo_names(http: httpx.Client, name: str):
 
 @pytest.mark.parametrize(
     ("path", "status"),
-    [("../escape.txt", 422), ("a/../../b.txt", 422), ("/etc/passwd", 422), ("..\\ddd", 422), ("\\server\\x", 422),
-     (".git/config", 400), ("sub/.git/hooks/x", 400), ("a//b.txt", 400), ("./", 400)],
+    [
+        ("../escape.txt", 422),
+        ("a/../../b.txt", 422),
+        ("/etc/passwd", 422),
+        ("..\\ddd", 422),
+        ("\\server\\x", 422),
+        (".git/config", 400),
+        ("sub/.git/hooks/x", 400),
+        ("a//b.txt", 400),
+        ("./", 400),
+    ],
 )
-def test_invalid_paths_are_refused(http: httpx.Client, api: HfApi, repo: str, path: str, status: int):
+def test_invalid_paths_are_refused(
+    http: httpx.Client, api: HfApi, repo: str, path: str, status: int
+):
     """Escaping paths answer 422 as on the Hub (`..\\ddd` included), malformed ones 400."""
     before = snapshot(api, repo)
-    assert_hub_error(commit(http, repo, add("fine.txt"), add(path)), status, contains="Invalid path")
-    response = http.post(f"/api/models/{repo}/preupload/main", json={"files": [{"path": path, "sample": "", "size": 1}]})
+    assert_hub_error(
+        commit(http, repo, add("fine.txt"), add(path)), status, contains="Invalid path"
+    )
+    response = http.post(
+        f"/api/models/{repo}/preupload/main",
+        json={"files": [{"path": path, "sample": "", "size": 1}]},
+    )
     assert_hub_error(response, status)
     assert snapshot(api, repo) == before
 
@@ -87,13 +123,16 @@ def test_invalid_paths_are_refused(http: httpx.Client, api: HfApi, repo: str, pa
 @pytest.mark.parametrize("path", ["a\\b.txt", "folder/..\\..\\..\\file.txt", "dir\\sub/x.txt"])
 def test_backslashes_are_ordinary_characters(api: HfApi, repo: str, path: str, tmp_path):
     """The Hub keeps `\\` inside a file name; only `/` separates folders."""
-    from huggingface_hub import hf_hub_download
-
     from urllib.parse import quote
+
+    from huggingface_hub import hf_hub_download
 
     api.upload_file(path_or_fileobj=path.encode(), path_in_repo=path, repo_id=repo)
     assert path in api.list_repo_files(repo)
-    served = httpx.get(f"{api.endpoint}/{repo}/resolve/main/{quote(path)}", headers={"Authorization": f"Bearer {api.token}"})
+    served = httpx.get(
+        f"{api.endpoint}/{repo}/resolve/main/{quote(path)}",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
     assert served.status_code == 200 and served.content == path.encode()
     if ".." in path.replace("\\", "/").split("/"):
         # the client guards local paths: it refuses to write such a name to disk
@@ -120,16 +159,26 @@ def test_backslashes_are_ordinary_characters(api: HfApi, repo: str, path: str, t
 )
 def test_malformed_ndjson(http: httpx.Client, api: HfApi, repo: str, body: bytes):
     before = snapshot(api, repo)
-    response = http.post(f"/api/models/{repo}/commit/main", content=body, headers={"Content-Type": "application/x-ndjson"})
+    response = http.post(
+        f"/api/models/{repo}/commit/main",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert_hub_error(response, 400, contains="")
     assert snapshot(api, repo) == before
 
 
 def test_unknown_revision(http: httpx.Client, api: HfApi, repo: str):
     before = snapshot(api, repo)
-    assert_hub_error(commit(http, repo, add("a.txt"), revision="no-such-branch"), 404, "RevisionNotFound")
-    for path in (f"/api/models/{repo}/revision/nope", f"/api/models/{repo}/tree/nope", f"/{repo}/resolve/nope/keep.txt",
-                 f"/api/models/{repo}/commits/nope"):
+    assert_hub_error(
+        commit(http, repo, add("a.txt"), revision="no-such-branch"), 404, "RevisionNotFound"
+    )
+    for path in (
+        f"/api/models/{repo}/revision/nope",
+        f"/api/models/{repo}/tree/nope",
+        f"/{repo}/resolve/nope/keep.txt",
+        f"/api/models/{repo}/commits/nope",
+    ):
         assert_hub_error(http.get(path), 404, "RevisionNotFound")
     assert snapshot(api, repo) == before
 
@@ -143,7 +192,9 @@ def test_missing_file_carries_the_commit(http: httpx.Client, api: HfApi, repo: s
 
 def test_deleting_a_missing_file(http: httpx.Client, api: HfApi, repo: str):
     before = snapshot(api, repo)
-    response = commit(http, repo, add("new.txt"), {"key": "deletedFile", "value": {"path": "ghost.txt"}})
+    response = commit(
+        http, repo, add("new.txt"), {"key": "deletedFile", "value": {"path": "ghost.txt"}}
+    )
     assert_hub_error(response, 404, "EntryNotFound", contains="A file with this name doesn't exist")
     assert snapshot(api, repo) == before
 
@@ -157,7 +208,12 @@ def test_file_and_folder_conflict(http: httpx.Client, api: HfApi, repo: str):
 def lfs_batch(http: httpx.Client, repo_id: str, oid: str, size: int) -> dict:
     response = http.post(
         f"/{repo_id}.git/info/lfs/objects/batch",
-        json={"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": oid, "size": size}], "hash_algo": "sha256"},
+        json={
+            "operation": "upload",
+            "transfers": ["basic", "multipart"],
+            "objects": [{"oid": oid, "size": size}],
+            "hash_algo": "sha256",
+        },
         headers={"Accept": "application/vnd.git-lfs+json"},
     )
     assert response.status_code == 200, response.text
@@ -177,26 +233,44 @@ def test_lfs_object_with_wrong_bytes_or_size(http: httpx.Client, api: HfApi, rep
     response = httpx.put(href, content=data + b"extra")
     assert_hub_error(response, 400)
     # Nothing was stored, so a commit naming the object is refused.
-    lfs_op = {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data)}}
+    lfs_op = {
+        "key": "lfsFile",
+        "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data)},
+    }
     assert_hub_error(commit(http, repo, lfs_op), 400, contains="was not uploaded")
     assert snapshot(api, repo) == before
     # The right bytes succeed through the same URL, then verify and commit work.
     assert httpx.put(href, content=data).status_code == 200
-    assert http.post(f"/{repo}.git/info/lfs/objects/verify", json={"oid": oid, "size": len(data)}).status_code == 200
-    assert_hub_error(http.post(f"/{repo}.git/info/lfs/objects/verify", json={"oid": oid, "size": 1}), 400)
-    wrong_size = {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data) + 1}}
+    assert (
+        http.post(
+            f"/{repo}.git/info/lfs/objects/verify", json={"oid": oid, "size": len(data)}
+        ).status_code
+        == 200
+    )
+    assert_hub_error(
+        http.post(f"/{repo}.git/info/lfs/objects/verify", json={"oid": oid, "size": 1}), 400
+    )
+    wrong_size = {
+        "key": "lfsFile",
+        "value": {"path": "w.bin", "algo": "sha256", "oid": oid, "size": len(data) + 1},
+    }
     assert_hub_error(commit(http, repo, wrong_size), 400, contains="has size")
     assert snapshot(api, repo) == before
 
 
 def test_commit_naming_an_lfs_object_never_uploaded(http: httpx.Client, api: HfApi, repo: str):
     before = snapshot(api, repo)
-    op = {"key": "lfsFile", "value": {"path": "ghost.bin", "algo": "sha256", "oid": "ab" * 32, "size": 10}}
+    op = {
+        "key": "lfsFile",
+        "value": {"path": "ghost.bin", "algo": "sha256", "oid": "ab" * 32, "size": 10},
+    }
     assert_hub_error(commit(http, repo, add("other.txt"), op), 400, contains="was not uploaded")
     assert snapshot(api, repo) == before
 
 
-def test_object_of_another_repository_cannot_be_claimed(http: httpx.Client, api: HfApi, hub, repo: str):
+def test_object_of_another_repository_cannot_be_claimed(
+    http: httpx.Client, api: HfApi, hub, repo: str
+):
     """Knowing the hash of someone's object does not let you link it into your repository."""
     owner = HfApi(endpoint=hub.endpoint, token=hub.tokens["admin"])
     source = owner.create_repo("hidden-weights", private=True).repo_id
@@ -204,7 +278,10 @@ def test_object_of_another_repository_cannot_be_claimed(http: httpx.Client, api:
     owner.upload_file(path_or_fileobj=data, path_in_repo="w.bin", repo_id=source)
     oid = hashlib.sha256(data).hexdigest()
     before = snapshot(api, repo)
-    op = {"key": "lfsFile", "value": {"path": "stolen.bin", "algo": "sha256", "oid": oid, "size": len(data)}}
+    op = {
+        "key": "lfsFile",
+        "value": {"path": "stolen.bin", "algo": "sha256", "oid": oid, "size": len(data)},
+    }
     assert_hub_error(commit(http, repo, op), 400, contains="was not uploaded")
     answer = lfs_batch(http, repo, oid, len(data))
     assert "upload" in answer["actions"], "the bytes must be sent again to this repository"
@@ -239,8 +316,13 @@ def test_forged_and_expired_signed_urls(http: httpx.Client, api: HfApi, repo: st
 
 
 def test_read_token_cannot_upload_lfs(endpoint: str, hub, repo: str):
-    reader = httpx.Client(base_url=endpoint, headers={"Authorization": f"Bearer {hub.tokens['alice_read']}"})
-    response = reader.post(f"/{repo}.git/info/lfs/objects/batch", json={"operation": "upload", "objects": [{"oid": "ab" * 32, "size": 1}]})
+    reader = httpx.Client(
+        base_url=endpoint, headers={"Authorization": f"Bearer {hub.tokens['alice_read']}"}
+    )
+    response = reader.post(
+        f"/{repo}.git/info/lfs/objects/batch",
+        json={"operation": "upload", "objects": [{"oid": "ab" * 32, "size": 1}]},
+    )
     assert_hub_error(response, 403)
 
 
@@ -269,24 +351,37 @@ def test_unknown_routes_and_methods(http: httpx.Client, repo: str):
 
 
 def test_invalid_token_is_refused(endpoint: str, repo: str):
-    response = httpx.get(f"{endpoint}/api/models/{repo}", headers={"Authorization": "Bearer hf_forged"})
+    response = httpx.get(
+        f"{endpoint}/api/models/{repo}", headers={"Authorization": "Bearer hf_forged"}
+    )
     assert_hub_error(response, 401, contains="Invalid credentials in Authorization header")
 
 
 def test_validate_yaml(http: httpx.Client, api: HfApi):
-    ok = http.post("/api/validate-yaml", json={"content": "---\nlicense: mit\n---\n# hi", "repoType": "model"})
+    ok = http.post(
+        "/api/validate-yaml", json={"content": "---\nlicense: mit\n---\n# hi", "repoType": "model"}
+    )
     assert ok.status_code == 200 and ok.json() == {"errors": [], "warnings": []}
-    bad = http.post("/api/validate-yaml", json={"content": "---\nlicense: [mit\n---\n# hi", "repoType": "model"})
+    bad = http.post(
+        "/api/validate-yaml", json={"content": "---\nlicense: [mit\n---\n# hi", "repoType": "model"}
+    )
     assert bad.status_code == 400 and "invalid YAML" in bad.json()["errors"][0]["message"]
     repo_id = api.create_repo("bad-card").repo_id
     with pytest.raises(ValueError, match="Invalid metadata in README.md"):
-        api.upload_file(path_or_fileobj=b"---\nlicense: [mit\n---\n", path_in_repo="README.md", repo_id=repo_id)
+        api.upload_file(
+            path_or_fileobj=b"---\nlicense: [mit\n---\n", path_in_repo="README.md", repo_id=repo_id
+        )
     assert api.list_repo_files(repo_id) == [".gitattributes"]
 
 
 def test_client_sees_server_messages(api: HfApi, repo: str):
     with pytest.raises(HfHubHTTPError) as error:
-        api.create_commit(repo, [CommitOperationAdd("ok.txt", b"1")], commit_message="x", revision="missing-branch")
+        api.create_commit(
+            repo,
+            [CommitOperationAdd("ok.txt", b"1")],
+            commit_message="x",
+            revision="missing-branch",
+        )
     assert "Invalid rev id: missing-branch" in str(error.value)
 
 

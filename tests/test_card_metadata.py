@@ -301,7 +301,11 @@ def test_space_cards_get_only_the_shared_rules():
     result = validate_metadata(
         {"license": "foo", "pipeline_tag": "nope", "configs": "x", "sdk": "gradio"}, "space"
     )
-    assert len(result.errors) == 1 and result.errors[0].startswith("license: must be one of [apache-2.0,") and "'foo'" in result.errors[0]
+    assert (
+        len(result.errors) == 1
+        and result.errors[0].startswith("license: must be one of [apache-2.0,")
+        and "'foo'" in result.errors[0]
+    )
 
 
 def test_null_values_count_as_absent():

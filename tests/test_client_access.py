@@ -45,7 +45,9 @@ def test_private_repo_is_visible_to_its_owner(api: HfApi, private_repo: str):
 
 
 @pytest.mark.parametrize("who", ["bob", "anonymous"])
-def test_private_repo_is_invisible_to_others(request, who: str, private_repo: str, endpoint: str, hf_home: Path):
+def test_private_repo_is_invisible_to_others(
+    request, who: str, private_repo: str, endpoint: str, hf_home: Path
+):
     client: HfApi = request.getfixturevalue(who)
     with pytest.raises(RepositoryNotFoundError):
         client.model_info(private_repo)
@@ -54,7 +56,9 @@ def test_private_repo_is_invisible_to_others(request, who: str, private_repo: st
     with pytest.raises(RepositoryNotFoundError):
         client.list_repo_refs(private_repo)
     with pytest.raises(RepositoryNotFoundError):
-        hf_hub_download(private_repo, "secret.txt", endpoint=endpoint, cache_dir=hf_home, token=client.token)
+        hf_hub_download(
+            private_repo, "secret.txt", endpoint=endpoint, cache_dir=hf_home, token=client.token
+        )
     assert not client.repo_exists(private_repo)
     assert private_repo not in [m.id for m in client.list_models(author="alice")]
 
@@ -66,7 +70,9 @@ def test_private_and_missing_repos_answer_identically(private_repo: str, endpoin
             hidden = httpx.get(endpoint + path.format(private_repo), headers=headers)
             missing = httpx.get(endpoint + path.format("alice/does-not-exist"), headers=headers)
             assert hidden.status_code == missing.status_code == status
-            assert hidden.headers["x-error-code"] == missing.headers["x-error-code"] == "RepoNotFound"
+            assert (
+                hidden.headers["x-error-code"] == missing.headers["x-error-code"] == "RepoNotFound"
+            )
             assert hidden.json() == missing.json()
 
 
@@ -114,10 +120,18 @@ def test_move_repo_keeps_old_urls_working(api: HfApi, endpoint: str, hf_home: Pa
     api.upload_file(path_or_fileobj=b"moved content", path_in_repo="file.txt", repo_id=repo_id)
     api.move_repo(repo_id, "acme/new-name")
     assert api.model_info("acme/new-name").id == "acme/new-name"
-    path = hf_hub_download("alice/old-name", "file.txt", endpoint=endpoint, cache_dir=hf_home, token=api.token)
+    path = hf_hub_download(
+        "alice/old-name", "file.txt", endpoint=endpoint, cache_dir=hf_home, token=api.token
+    )
     assert Path(path).read_text() == "moved content"
-    response = httpx.get(f"{endpoint}/alice/old-name/resolve/main/file.txt", headers={"Authorization": f"Bearer {api.token}"})
-    assert response.status_code == 307 and response.headers["location"] == "/acme/new-name/resolve/main/file.txt"
+    response = httpx.get(
+        f"{endpoint}/alice/old-name/resolve/main/file.txt",
+        headers={"Authorization": f"Bearer {api.token}"},
+    )
+    assert (
+        response.status_code == 307
+        and response.headers["location"] == "/acme/new-name/resolve/main/file.txt"
+    )
     api.create_repo("old-name")  # the old name can be taken again, and then no longer redirects
     assert api.list_repo_files("alice/old-name") == [".gitattributes"]
 
@@ -137,9 +151,13 @@ def test_delete_repo(api: HfApi):
 
 def test_datasets_live_beside_models(api: HfApi, endpoint: str, hf_home: Path):
     repo_id = api.create_repo("files-model-twin", repo_type="dataset").repo_id
-    api.upload_file(path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id=repo_id, repo_type="dataset")
+    api.upload_file(
+        path_or_fileobj=b"a,b\n1,2\n", path_in_repo="data.csv", repo_id=repo_id, repo_type="dataset"
+    )
     assert api.dataset_info(repo_id).id == repo_id
-    path = hf_hub_download(repo_id, "data.csv", repo_type="dataset", endpoint=endpoint, cache_dir=hf_home)
+    path = hf_hub_download(
+        repo_id, "data.csv", repo_type="dataset", endpoint=endpoint, cache_dir=hf_home
+    )
     assert Path(path).read_text() == "a,b\n1,2\n"
     assert [d.id for d in api.list_datasets(author="alice")] == [repo_id]
     with pytest.raises(RepositoryNotFoundError):
@@ -163,4 +181,8 @@ def test_expand_returns_only_what_was_asked(api: HfApi, endpoint: str):
     bad = httpx.get(f"{endpoint}/api/models/{repo_id}?expand=nonsense")
     assert bad.status_code == 400 and bad.json()["error"].startswith('"expand" must be one of [')
     blobs = api.model_info(repo_id, files_metadata=True)
-    assert blobs.siblings[0].rfilename == ".gitattributes" and blobs.siblings[0].size > 0 and blobs.siblings[0].blob_id
+    assert (
+        blobs.siblings[0].rfilename == ".gitattributes"
+        and blobs.siblings[0].size > 0
+        and blobs.siblings[0].blob_id
+    )

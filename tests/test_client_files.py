@@ -18,7 +18,10 @@ from huggingface_hub import (
 from huggingface_hub.errors import EntryNotFoundError, HfHubHTTPError, RevisionNotFoundError
 
 # A low multipart threshold so the 50 MB upload exercises the multipart LFS transfer.
-HUB_ENV = {"HUBSTEAD_LFS_MULTIPART_THRESHOLD": str(20 * 1024 * 1024), "HUBSTEAD_LFS_MULTIPART_CHUNK_SIZE": str(16 * 1024 * 1024)}
+HUB_ENV = {
+    "HUBSTEAD_LFS_MULTIPART_THRESHOLD": str(20 * 1024 * 1024),
+    "HUBSTEAD_LFS_MULTIPART_CHUNK_SIZE": str(16 * 1024 * 1024),
+}
 
 
 def sha256_file(path: str | Path) -> str:
@@ -72,7 +75,9 @@ def test_initial_commit_and_gitattributes(api: HfApi):
 
 def test_upload_folder_lists_every_file(api: HfApi, model_repo: str, big_file: Path):
     files = api.list_repo_files(model_repo)
-    assert sorted(files) == sorted([".gitattributes", "README.md", "config.json", "docs/notes.txt", "small.bin", "weights.bin"])
+    assert sorted(files) == sorted(
+        [".gitattributes", "README.md", "config.json", "docs/notes.txt", "small.bin", "weights.bin"]
+    )
     entries = {e.path: e for e in api.list_repo_tree(model_repo, recursive=True)}
     assert entries["docs"].__class__.__name__ == "RepoFolder"
     weights = entries["weights.bin"]
@@ -82,14 +87,18 @@ def test_upload_folder_lists_every_file(api: HfApi, model_repo: str, big_file: P
     assert entries["small.bin"].lfs is not None  # binary content goes to LFS
 
 
-def test_hf_hub_download_is_byte_identical(model_repo: str, endpoint: str, hf_home: Path, big_file: Path):
+def test_hf_hub_download_is_byte_identical(
+    model_repo: str, endpoint: str, hf_home: Path, big_file: Path
+):
     path = hf_hub_download(model_repo, "weights.bin", endpoint=endpoint, cache_dir=hf_home)
     assert sha256_file(path) == sha256_file(big_file)
     text = hf_hub_download(model_repo, "docs/notes.txt", endpoint=endpoint, cache_dir=hf_home)
     assert Path(text).read_text() == "some notes\n"
 
 
-def test_snapshot_download_is_byte_identical(model_repo: str, endpoint: str, hf_home: Path, big_file: Path, api: HfApi):
+def test_snapshot_download_is_byte_identical(
+    model_repo: str, endpoint: str, hf_home: Path, big_file: Path, api: HfApi
+):
     folder = Path(snapshot_download(model_repo, endpoint=endpoint, cache_dir=hf_home))
     assert sha256_file(folder / "weights.bin") == sha256_file(big_file)
     assert (folder / "config.json").read_text() == '{"model_type": "bert"}\n'
@@ -98,7 +107,9 @@ def test_snapshot_download_is_byte_identical(model_repo: str, endpoint: str, hf_
 
 
 def test_get_paths_info(api: HfApi, model_repo: str, big_file: Path):
-    infos = api.get_paths_info(model_repo, ["config.json", "weights.bin", "docs", "missing.txt"], expand=True)
+    infos = api.get_paths_info(
+        model_repo, ["config.json", "weights.bin", "docs", "missing.txt"], expand=True
+    )
     by_path = {i.path: i for i in infos}
     assert set(by_path) == {"config.json", "weights.bin", "docs"}
     assert by_path["weights.bin"].lfs.sha256 == sha256_file(big_file)
@@ -106,7 +117,9 @@ def test_get_paths_info(api: HfApi, model_repo: str, big_file: Path):
 
 
 def test_list_repo_tree_of_subfolder_and_missing_folder(api: HfApi, model_repo: str):
-    assert [e.path for e in api.list_repo_tree(model_repo, path_in_repo="docs")] == ["docs/notes.txt"]
+    assert [e.path for e in api.list_repo_tree(model_repo, path_in_repo="docs")] == [
+        "docs/notes.txt"
+    ]
     with pytest.raises(EntryNotFoundError):
         list(api.list_repo_tree(model_repo, path_in_repo="nope"))
 
@@ -139,11 +152,18 @@ def test_stale_parent_commit_is_rejected(api: HfApi):
     api.upload_file(path_or_fileobj=b"2", path_in_repo="two.txt", repo_id=repo_id)
     head = api.model_info(repo_id).sha
     with pytest.raises(HfHubHTTPError) as info:
-        api.create_commit(repo_id, [CommitOperationAdd("three.txt", b"3")], commit_message="late", parent_commit=first)
+        api.create_commit(
+            repo_id,
+            [CommitOperationAdd("three.txt", b"3")],
+            commit_message="late",
+            parent_commit=first,
+        )
     assert info.value.response.status_code == 412
     assert "The branch was updated since you opened this page" in str(info.value)
     assert api.model_info(repo_id).sha == head
-    ok = api.create_commit(repo_id, [CommitOperationAdd("three.txt", b"3")], commit_message="fresh", parent_commit=head)
+    ok = api.create_commit(
+        repo_id, [CommitOperationAdd("three.txt", b"3")], commit_message="fresh", parent_commit=head
+    )
     assert api.model_info(repo_id).sha == ok.oid
 
 
@@ -153,11 +173,17 @@ def test_branches_tags_and_revisions(api: HfApi, endpoint: str, hf_home: Path):
     api.create_tag(repo_id, tag="v1.0", tag_message="first release")
     api.create_tag(repo_id, tag="light")
     api.create_branch(repo_id, branch="dev")
-    api.upload_file(path_or_fileobj=b"version 2", path_in_repo="file.txt", repo_id=repo_id, revision="dev")
+    api.upload_file(
+        path_or_fileobj=b"version 2", path_in_repo="file.txt", repo_id=repo_id, revision="dev"
+    )
     api.upload_file(path_or_fileobj=b"version 3", path_in_repo="file.txt", repo_id=repo_id)
 
     def read(revision: str) -> str:
-        return Path(hf_hub_download(repo_id, "file.txt", revision=revision, endpoint=endpoint, cache_dir=hf_home)).read_text()
+        return Path(
+            hf_hub_download(
+                repo_id, "file.txt", revision=revision, endpoint=endpoint, cache_dir=hf_home
+            )
+        ).read_text()
 
     assert read("main") == "version 3"
     assert read("dev") == "version 2"
@@ -183,7 +209,11 @@ def test_branches_tags_and_revisions(api: HfApi, endpoint: str, hf_home: Path):
 def test_list_repo_commits_paginates(api: HfApi):
     repo_id = api.create_repo("history").repo_id
     for i in range(60):
-        api.create_commit(repo_id, [CommitOperationAdd(f"f{i}.txt", str(i).encode())], commit_message=f"commit {i}")
+        api.create_commit(
+            repo_id,
+            [CommitOperationAdd(f"f{i}.txt", str(i).encode())],
+            commit_message=f"commit {i}",
+        )
     commits = api.list_repo_commits(repo_id)
     assert len(commits) == 61
     assert commits[0].title == "commit 59" and commits[-1].title == "initial commit"
@@ -205,10 +235,17 @@ def test_tree_pagination_over_many_files(api: HfApi):
 def test_create_pr_and_download_from_pr_ref(api: HfApi, hub, endpoint: str, hf_home: Path):
     repo_id = api.create_repo("pr-target").repo_id
     bob = HfApi(endpoint=endpoint, token=hub.tokens["bob"])
-    commit = bob.create_commit(repo_id, [CommitOperationAdd("proposal.txt", b"please merge")], commit_message="Proposal", create_pr=True)
+    commit = bob.create_commit(
+        repo_id,
+        [CommitOperationAdd("proposal.txt", b"please merge")],
+        commit_message="Proposal",
+        create_pr=True,
+    )
     assert commit.pr_url == f"{endpoint}/{repo_id}/discussions/1"
     assert commit.pr_revision == "refs/pr/1"
-    path = hf_hub_download(repo_id, "proposal.txt", revision="refs/pr/1", endpoint=endpoint, cache_dir=hf_home)
+    path = hf_hub_download(
+        repo_id, "proposal.txt", revision="refs/pr/1", endpoint=endpoint, cache_dir=hf_home
+    )
     assert Path(path).read_text() == "please merge"
     assert "proposal.txt" not in api.list_repo_files(repo_id)
     assert "proposal.txt" in api.list_repo_files(repo_id, revision="refs/pr/1")
@@ -251,7 +288,11 @@ def test_multipart_lfs_transfer_on_the_wire(api: HfApi, hub, endpoint: str):
     auth = {"Authorization": f"Bearer {hub.tokens['alice']}"}
     batch = httpx.post(
         f"{endpoint}/{repo_id}.git/info/lfs/objects/batch",
-        json={"operation": "upload", "transfers": ["basic", "multipart"], "objects": [{"oid": oid, "size": len(data)}]},
+        json={
+            "operation": "upload",
+            "transfers": ["basic", "multipart"],
+            "objects": [{"oid": oid, "size": len(data)}],
+        },
         headers=auth,
     ).json()
     upload = batch["objects"][0]["actions"]["upload"]
@@ -262,7 +303,9 @@ def test_multipart_lfs_transfer_on_the_wire(api: HfApi, hub, endpoint: str):
     assert httpx.put(header["1"], content=data[:100]).status_code == 400
     etags = []
     for number in (1, 2, 3):
-        response = httpx.put(header[str(number)], content=data[(number - 1) * chunk : number * chunk])
+        response = httpx.put(
+            header[str(number)], content=data[(number - 1) * chunk : number * chunk]
+        )
         assert response.status_code == 200
         etags.append({"partNumber": number, "etag": response.headers["etag"]})
     incomplete = httpx.post(upload["href"], json={"oid": oid, "parts": etags[:2]})

@@ -14,13 +14,15 @@ import pytest
 from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import HfHubHTTPError, RepositoryNotFoundError, RevisionNotFoundError
 
-from test_clients_cli import BIN, client_env, run
+from helpers import BIN, client_env, run
 
 
 @pytest.fixture(scope="module")
 def model(api: HfApi) -> str:
     repo_id = api.create_repo("My-Model").repo_id
-    api.upload_file(path_or_fileobj=b'{"model_type": "bert"}', path_in_repo="config.json", repo_id=repo_id)
+    api.upload_file(
+        path_or_fileobj=b'{"model_type": "bert"}', path_in_repo="config.json", repo_id=repo_id
+    )
     return repo_id
 
 
@@ -37,8 +39,11 @@ def test_file_exists_on_a_missing_repository(hub, repo_id: str):
 
 
 def test_head_of_a_missing_repository_carries_the_error_headers(endpoint: str):
-    for path in ("/nobody/nothing/resolve/main/config.json", "/single/resolve/main/config.json",
-                 "/datasets/single/resolve/main/x.csv"):
+    for path in (
+        "/nobody/nothing/resolve/main/config.json",
+        "/single/resolve/main/config.json",
+        "/datasets/single/resolve/main/x.csv",
+    ):
         response = httpx.head(f"{endpoint}{path}")
         assert response.status_code == 401, path
         assert response.headers["x-error-code"] == "RepoNotFound"
@@ -67,7 +72,10 @@ def test_unknown_api_routes_are_a_plain_404(hub, endpoint: str):
 
 def test_agent_harnesses_answers_what_the_cli_reads(endpoint: str, hub, tmp_path: Path):
     response = httpx.get(f"{endpoint}/api/agent-harnesses")
-    assert response.status_code == 200 and response.json() == {"standardEnvVars": [], "harnesses": {}}
+    assert response.status_code == 200 and response.json() == {
+        "standardEnvVars": [],
+        "harnesses": {},
+    }
     env = client_env(hub, hub.tokens["alice"], tmp_path / "home")
     before = hub.log().count("Repository not found")
     assert "alice" in run([str(BIN / "hf"), "auth", "whoami"], env).stdout
@@ -99,13 +107,21 @@ def test_existing_branch_and_default_branch_messages(api: HfApi, model: str):
 def test_validate_yaml_lists_errors_as_the_hub(api: HfApi, model: str, monkeypatch):
     from huggingface_hub import ModelCard, constants
 
-    monkeypatch.setattr(constants, "ENDPOINT", api.endpoint)  # ModelCard.validate reads the global endpoint
+    monkeypatch.setattr(
+        constants, "ENDPOINT", api.endpoint
+    )  # ModelCard.validate reads the global endpoint
     card = ModelCard("---\nlicense: asdf\npipeline_tag: text-generaton\n---\n# Card\n")
-    with pytest.raises(ValueError, match='- Error: "license" must be one of \\[apache-2.0, mit,') as raised:
+    with pytest.raises(
+        ValueError, match='- Error: "license" must be one of \\[apache-2.0, mit,'
+    ) as raised:
         card.validate()
     assert '- Error: "pipeline_tag" must be one of [text-classification,' in str(raised.value)
-    with pytest.raises(ValueError, match='Invalid metadata in README.md.\n- Error: "license" must be one of'):
-        api.upload_file(path_or_fileobj=b"---\nlicense: asdf\n---\n", path_in_repo="README.md", repo_id=model)
+    with pytest.raises(
+        ValueError, match='Invalid metadata in README.md.\n- Error: "license" must be one of'
+    ):
+        api.upload_file(
+            path_or_fileobj=b"---\nlicense: asdf\n---\n", path_in_repo="README.md", repo_id=model
+        )
 
 
 # -- item 11: repository ids ignore case -----------------------------------------------------
@@ -117,8 +133,13 @@ def test_repository_ids_are_matched_without_case(hub, api: HfApi, model: str, tm
         info = api.model_info(spelling)
         assert info.id == "alice/My-Model"  # the stored spelling
         assert api.file_exists(spelling, "config.json")
-    path = hf_hub_download("alice/my-model", "config.json", endpoint=hub.endpoint, token=hub.tokens["alice"],
-                           cache_dir=tmp_path)
+    path = hf_hub_download(
+        "alice/my-model",
+        "config.json",
+        endpoint=hub.endpoint,
+        token=hub.tokens["alice"],
+        cache_dir=tmp_path,
+    )
     assert Path(path).read_bytes() == b'{"model_type": "bert"}'
     assert api.list_repo_files("ALICE/my-MODEL") == api.list_repo_files(model)
     api.upload_file(path_or_fileobj=b"more", path_in_repo="more.txt", repo_id="alice/my-model")
@@ -148,10 +169,23 @@ def test_git_clone_ignores_case(hub, model: str, tmp_path: Path):
     import subprocess
 
     target = tmp_path / "clone"
-    result = subprocess.run(["git", "clone", f"http://alice:{hub.tokens['alice']}@127.0.0.1:{hub.port}/ALICE/my-model",
-                             str(target)], capture_output=True, text=True, timeout=120,
-                            env={"GIT_TERMINAL_PROMPT": "0", "PATH": "/usr/bin:/bin", "GIT_LFS_SKIP_SMUDGE": "1",
-                                 "HOME": str(tmp_path)})
+    result = subprocess.run(
+        [
+            "git",
+            "clone",
+            f"http://alice:{hub.tokens['alice']}@127.0.0.1:{hub.port}/ALICE/my-model",
+            str(target),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={
+            "GIT_TERMINAL_PROMPT": "0",
+            "PATH": "/usr/bin:/bin",
+            "GIT_LFS_SKIP_SMUDGE": "1",
+            "HOME": str(tmp_path),
+        },
+    )
     assert result.returncode == 0, result.stderr
     assert (target / "config.json").read_bytes() == b'{"model_type": "bert"}'
 

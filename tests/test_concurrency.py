@@ -29,12 +29,21 @@ def race(count: int, action) -> list:
 
 def test_racing_commits_without_parent_all_land(api: HfApi):
     repo_id = api.create_repo("race-free").repo_id
-    results = race(8, lambda i: api.create_commit(repo_id, [CommitOperationAdd(f"file-{i}.txt", f"{i}".encode())], commit_message=f"writer {i}"))
+    results = race(
+        8,
+        lambda i: api.create_commit(
+            repo_id,
+            [CommitOperationAdd(f"file-{i}.txt", f"{i}".encode())],
+            commit_message=f"writer {i}",
+        ),
+    )
     assert all(not isinstance(r, Exception) for r in results), results
     files = set(api.list_repo_files(repo_id))
     assert {f"file-{i}.txt" for i in range(8)} <= files
     titles = [c.title for c in api.list_repo_commits(repo_id)]
-    assert sorted(t for t in titles if t.startswith("writer")) == sorted(f"writer {i}" for i in range(8))
+    assert sorted(t for t in titles if t.startswith("writer")) == sorted(
+        f"writer {i}" for i in range(8)
+    )
     assert len(set(r.oid for r in results)) == 8
 
 
@@ -44,7 +53,10 @@ def test_racing_commits_on_the_same_parent(api: HfApi):
     results = race(
         6,
         lambda i: api.create_commit(
-            repo_id, [CommitOperationAdd("shared.txt", f"{i}".encode())], commit_message=f"writer {i}", parent_commit=parent
+            repo_id,
+            [CommitOperationAdd("shared.txt", f"{i}".encode())],
+            commit_message=f"writer {i}",
+            parent_commit=parent,
         ),
     )
     landed = [r for r in results if not isinstance(r, Exception)]

@@ -7,22 +7,65 @@ import json
 
 import pytest
 
-from hubstead.domain.commit_ops import AddFile, AddLfsFile, DeleteFile, DeleteFolder, parse_json_commit, parse_ndjson_commit
+from hubstead.domain.commit_ops import (
+    AddFile,
+    AddLfsFile,
+    DeleteFile,
+    DeleteFolder,
+    parse_json_commit,
+    parse_ndjson_commit,
+)
 from hubstead.domain.errors import BadRequest, InvalidName, InvalidPath
 from hubstead.domain.hashing import git_blob_sha1
 from hubstead.domain.lfs_pointer import LfsPointer, parse_pointer
 from hubstead.domain.paths import validate_path
 from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.domain.upload_policy import is_ignored, lfs_patterns, looks_binary, matches_any, upload_mode
+from hubstead.domain.upload_policy import (
+    is_ignored,
+    lfs_patterns,
+    looks_binary,
+    matches_any,
+    upload_mode,
+)
 
 
-@pytest.mark.parametrize("good", ["a", "a/b.txt", "deep/er/file.bin", "./x.txt", "weird name.txt", "ünï.txt", ".gitattributes", ".github/x", "a\\b",
-                                  "folder/..\\..\\file"])
+@pytest.mark.parametrize(
+    "good",
+    [
+        "a",
+        "a/b.txt",
+        "deep/er/file.bin",
+        "./x.txt",
+        "weird name.txt",
+        "ünï.txt",
+        ".gitattributes",
+        ".github/x",
+        "a\\b",
+        "folder/..\\..\\file",
+    ],
+)
 def test_valid_paths(good):
     assert validate_path(good) == good.removeprefix("./")
 
 
-@pytest.mark.parametrize("bad", ["", "/abs", "..", "../x", "a/../b", "a/./b", "a//b", ".git", ".git/config", "x/.git/y", "..\\ddd", "\\abs", "nul\x00"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "/abs",
+        "..",
+        "../x",
+        "a/../b",
+        "a/./b",
+        "a//b",
+        ".git",
+        ".git/config",
+        "x/.git/y",
+        "..\\ddd",
+        "\\abs",
+        "nul\x00",
+    ],
+)
 def test_invalid_paths(bad):
     with pytest.raises(InvalidPath):
         validate_path(bad)
@@ -33,7 +76,10 @@ def test_valid_repo_ids(name):
     assert str(RepoId.parse(f"user/{name}")) == f"user/{name}"
 
 
-@pytest.mark.parametrize("value", ["noslash", "a/b/c", "a/-b", "a/b--c", "a/b..c", "a/b.git", "a/" + "x" * 97, "a/b c", "/b"])
+@pytest.mark.parametrize(
+    "value",
+    ["noslash", "a/b/c", "a/-b", "a/b--c", "a/b..c", "a/b.git", "a/" + "x" * 97, "a/b c", "/b"],
+)
 def test_invalid_repo_ids(value):
     with pytest.raises(InvalidName):
         RepoId.parse(value)
@@ -53,15 +99,31 @@ def test_git_blob_sha1_matches_git():
 def test_lfs_pointer_round_trip():
     pointer = LfsPointer("a" * 64, 123)
     assert parse_pointer(pointer.encode()) == pointer
-    assert parse_pointer(b"version https://git-lfs.github.com/spec/v1\noid sha256:xyz\nsize 1\n") is None
+    assert (
+        parse_pointer(b"version https://git-lfs.github.com/spec/v1\noid sha256:xyz\nsize 1\n")
+        is None
+    )
     assert parse_pointer(b"plain text") is None
 
 
 def test_parse_ndjson_commit():
     lines = [
-        {"key": "header", "value": {"summary": "Upload", "description": "details", "parentCommit": "ABCDEF1"}},
-        {"key": "file", "value": {"path": "a.txt", "content": base64.b64encode(b"hi").decode(), "encoding": "base64"}},
-        {"key": "lfsFile", "value": {"path": "w.bin", "algo": "sha256", "oid": "b" * 64, "size": 10}},
+        {
+            "key": "header",
+            "value": {"summary": "Upload", "description": "details", "parentCommit": "ABCDEF1"},
+        },
+        {
+            "key": "file",
+            "value": {
+                "path": "a.txt",
+                "content": base64.b64encode(b"hi").decode(),
+                "encoding": "base64",
+            },
+        },
+        {
+            "key": "lfsFile",
+            "value": {"path": "w.bin", "algo": "sha256", "oid": "b" * 64, "size": 10},
+        },
         {"key": "lfsFile", "value": {"path": "copy.bin", "algo": "sha256", "oid": "b" * 64}},
         {"key": "deletedFile", "value": {"path": "old.txt"}},
         {"key": "deletedFolder", "value": {"path": "dir/"}},
@@ -70,24 +132,43 @@ def test_parse_ndjson_commit():
     assert request.header.summary == "Upload" and request.header.parent_commit == "abcdef1"
     assert request.header.message == "Upload\n\ndetails\n"
     assert request.operations == [
-        AddFile("a.txt", b"hi"), AddLfsFile("w.bin", "b" * 64, 10), AddLfsFile("copy.bin", "b" * 64, None),
-        DeleteFile("old.txt"), DeleteFolder("dir"),
+        AddFile("a.txt", b"hi"),
+        AddLfsFile("w.bin", "b" * 64, 10),
+        AddLfsFile("copy.bin", "b" * 64, None),
+        DeleteFile("old.txt"),
+        DeleteFolder("dir"),
     ]
 
 
 def test_parse_json_commit_form():
-    request = parse_json_commit({"summary": "s", "files": [{"path": "a", "content": "text"}], "deletedFiles": [{"path": "b"}]})
+    request = parse_json_commit(
+        {
+            "summary": "s",
+            "files": [{"path": "a", "content": "text"}],
+            "deletedFiles": [{"path": "b"}],
+        }
+    )
     assert request.operations == [AddFile("a", b"text"), DeleteFile("b")]
 
 
-@pytest.mark.parametrize("body", [b"", b"{", b'{"key": "file", "value": {}}', b'{"key":"header","value":{"summary":"s"}}\n{"key":"file","value":{"path":"../x","content":""}}'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"",
+        b"{",
+        b'{"key": "file", "value": {}}',
+        b'{"key":"header","value":{"summary":"s"}}\n{"key":"file","value":{"path":"../x","content":""}}',
+    ],
+)
 def test_parse_ndjson_errors(body):
     with pytest.raises((BadRequest, InvalidPath)):
         parse_ndjson_commit(body)
 
 
 def test_upload_policy():
-    patterns = lfs_patterns("*.bin filter=lfs diff=lfs merge=lfs -text\n# *.txt filter=lfs\nsaved_model/**/* filter=lfs\n")
+    patterns = lfs_patterns(
+        "*.bin filter=lfs diff=lfs merge=lfs -text\n# *.txt filter=lfs\nsaved_model/**/* filter=lfs\n"
+    )
     assert patterns == ["*.bin", "saved_model/**/*"]
     assert upload_mode("w.bin", 10, b"text", patterns) == "lfs"
     assert upload_mode("sub/w.bin", 10, b"text", patterns) == "lfs"

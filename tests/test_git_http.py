@@ -15,22 +15,16 @@ if shutil.which("git-lfs") is None:  # never a silent skip: scripts/test install
     raise RuntimeError("git-lfs is required for these tests (scripts/test installs it)")
 
 
-@pytest.fixture
-def git_env(tmp_path: Path) -> dict[str, str]:
-    home = tmp_path / "git-home"
-    home.mkdir()
-    env = {**os.environ, "HOME": str(home), "GIT_TERMINAL_PROMPT": "0", "GIT_CONFIG_NOSYSTEM": "1",
-           "GIT_AUTHOR_NAME": "Alice", "GIT_AUTHOR_EMAIL": "alice@example.com",
-           "GIT_COMMITTER_NAME": "Alice", "GIT_COMMITTER_EMAIL": "alice@example.com"}
-    git(env, "lfs", "install", "--skip-repo")
-    git(env, "config", "--global", "init.defaultBranch", "main")
-    return env
-
-
-def git(env: dict[str, str], *args: str, cwd: Path | None = None, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300)
+def git(
+    env: dict[str, str], *args: str, cwd: Path | None = None, check: bool = True
+) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        ["git", *args], env=env, cwd=cwd, capture_output=True, text=True, timeout=300
+    )
     if check:
-        assert result.returncode == 0, f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        assert result.returncode == 0, (
+            f"git {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+        )
     return result
 
 
@@ -76,13 +70,17 @@ def test_push_commits_and_lfs_objects(hub, api: HfApi, git_env, tmp_path: Path):
     assert api.list_repo_commits(repo_id)[0].title == "Push with git"
     entry = api.get_paths_info(repo_id, ["weights.bin"])[0]
     assert entry.lfs is not None and entry.lfs.sha256 == hashlib.sha256(data).hexdigest()
-    path = hf_hub_download(repo_id, "weights.bin", endpoint=hub.endpoint, cache_dir=tmp_path / "cache")
+    path = hf_hub_download(
+        repo_id, "weights.bin", endpoint=hub.endpoint, cache_dir=tmp_path / "cache"
+    )
     assert Path(path).read_bytes() == data
     # branches and tags can be pushed too, and show up in the API
     git(git_env, "tag", "v1", cwd=work)
     git(git_env, "push", "origin", "v1", "main:feature", cwd=work)
     refs = api.list_repo_refs(repo_id)
-    assert {b.name for b in refs.branches} == {"main", "feature"} and [t.name for t in refs.tags] == ["v1"]
+    assert {b.name for b in refs.branches} == {"main", "feature"} and [
+        t.name for t in refs.tags
+    ] == ["v1"]
 
 
 def test_push_policy(hub, api: HfApi, git_env, tmp_path: Path):
@@ -119,15 +117,25 @@ def test_private_repositories_over_git(hub, api: HfApi, git_env, tmp_path: Path)
     for who in (None, "bob"):
         remote = url(hub, repo_id) if who is None else url(hub, repo_id, who)
         hidden = git(git_env, "clone", remote, str(tmp_path / f"hidden-{who}"), check=False)
-        missing = git(git_env, "clone", remote.replace("private-git", "no-such-repo"), str(tmp_path / f"missing-{who}"), check=False)
+        missing = git(
+            git_env,
+            "clone",
+            remote.replace("private-git", "no-such-repo"),
+            str(tmp_path / f"missing-{who}"),
+            check=False,
+        )
         assert hidden.returncode != 0 and missing.returncode != 0
-        assert hidden.stderr.splitlines()[-1].replace("private-git", "X") == missing.stderr.splitlines()[-1].replace("no-such-repo", "X")
+        assert hidden.stderr.splitlines()[-1].replace(
+            "private-git", "X"
+        ) == missing.stderr.splitlines()[-1].replace("no-such-repo", "X")
     target = tmp_path / "mine"
     git(git_env, "clone", url(hub, repo_id, "alice"), str(target))
     assert (target / "secret.txt").read_text() == "secret"
 
 
-def test_push_refuses_lfs_pointers_without_their_objects(hub, api: HfApi, published, git_env, tmp_path: Path):
+def test_push_refuses_lfs_pointers_without_their_objects(
+    hub, api: HfApi, published, git_env, tmp_path: Path
+):
     """A pointer must name an object uploaded to this repository, with the size it says; else the
     push is refused and the repository stays as it was."""
     repo_id = api.create_repo("pointer-check").repo_id
@@ -141,25 +149,34 @@ def test_push_refuses_lfs_pointers_without_their_objects(hub, api: HfApi, publis
         "someone-elses": (foreign, len(weights)),
     }
     for label, (oid, size) in cases.items():
-        (work / f"{label}.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n")
+        (work / f"{label}.bin").write_text(
+            f"version https://git-lfs.github.com/spec/v1\noid sha256:{oid}\nsize {size}\n"
+        )
         git(git_env, "add", f"{label}.bin", cwd=work)
         git(git_env, "commit", "-m", label, cwd=work)
         # --no-verify: skip git-lfs's own pre-push upload, so the hub sees what a careless client sends
         refused = git(git_env, "push", "--no-verify", "origin", "main", cwd=work, check=False)
-        assert refused.returncode != 0 and f"{label}.bin: LFS object {oid} was not uploaded" in refused.stderr
+        assert (
+            refused.returncode != 0
+            and f"{label}.bin: LFS object {oid} was not uploaded" in refused.stderr
+        )
         assert api.model_info(repo_id).sha == head
         git(git_env, "reset", "--hard", "HEAD~1", cwd=work)
     # once uploaded here (through the API), the same pointer with a wrong size is refused, the right one lands
     api.upload_file(path_or_fileobj=weights, path_in_repo="weights.safetensors", repo_id=repo_id)
     git(git_env, "pull", "--rebase", "origin", "main", cwd=work)
     head = api.model_info(repo_id).sha
-    (work / "copy.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize 12\n")
+    (work / "copy.bin").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize 12\n"
+    )
     git(git_env, "add", "copy.bin", cwd=work)
     git(git_env, "commit", "-m", "wrong size", cwd=work)
     refused = git(git_env, "push", "--no-verify", "origin", "main", cwd=work, check=False)
     assert refused.returncode != 0 and f"but object {foreign} has {len(weights)}" in refused.stderr
     assert api.model_info(repo_id).sha == head
-    (work / "copy.bin").write_text(f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize {len(weights)}\n")
+    (work / "copy.bin").write_text(
+        f"version https://git-lfs.github.com/spec/v1\noid sha256:{foreign}\nsize {len(weights)}\n"
+    )
     git(git_env, "commit", "-a", "--amend", "-m", "right size", cwd=work)
     git(git_env, "push", "--no-verify", "origin", "main", cwd=work)
     assert api.model_info(repo_id).sha != head

@@ -15,9 +15,9 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import BACKEND
 from sqlalchemy import select
 
+from conftest import BACKEND
 from hubstead.domain.repo_ids import RepoType
 from hubstead.services.accounts import Principal
 from hubstead.services.discovery import DiscoveryService, ListQuery, parse_parameter_range
@@ -64,7 +64,12 @@ def _truth(db: Database) -> tuple[list, dict[int, set[str]], dict[int, set[str]]
 def _sort_key(row, sort: str):
     if sort == "id":
         return (f"{row.namespace}/{row.name}", row.id)
-    column = {"downloads": "downloads", "likes": "likes", "lastModified": "last_modified", "createdAt": "created_at"}[sort]
+    column = {
+        "downloads": "downloads",
+        "likes": "likes",
+        "lastModified": "last_modified",
+        "createdAt": "created_at",
+    }[sort]
     value = getattr(row, column)
     if hasattr(value, "tzinfo") and value.tzinfo is not None:
         value = value.replace(tzinfo=None)
@@ -101,9 +106,13 @@ def test_both_plans_page_like_a_brute_force_answer(db, tags, sort):
     walking = DiscoveryService(db)
     walking._rarest_tag = lambda repo_type, tags_, limit: None
     starting = DiscoveryService(db)
-    starting._rarest_tag = lambda repo_type, tags_, limit: min(tags_, key=lambda t: starting.tag_totals(repo_type, [t]).get(t, 0))
+    starting._rarest_tag = lambda repo_type, tags_, limit: min(
+        tags_, key=lambda t: starting.tag_totals(repo_type, [t]).get(t, 0)
+    )
     for service in (auto, walking, starting):
-        query = ListQuery(RepoType.MODEL, tags=list(tags), sort=sort, descending=descending, limit=37)
+        query = ListQuery(
+            RepoType.MODEL, tags=list(tags), sort=sort, descending=descending, limit=37
+        )
         assert _all_pages(service, query) == expected
 
 
@@ -118,13 +127,25 @@ def test_apps_and_parameter_filters_match_brute_force(db):
     repos, repo_tags, repo_apps = _truth(db)
     service = DiscoveryService(db)
     query = ListQuery(RepoType.MODEL, apps=["llama.cpp", "drawthings"], sort="downloads", limit=100)
-    expected = {r.id for r in repos if not r.private and repo_apps.get(r.id, set()) & {"llama.cpp", "drawthings"}}
+    expected = {
+        r.id
+        for r in repos
+        if not r.private and repo_apps.get(r.id, set()) & {"llama.cpp", "drawthings"}
+    }
     assert expected and set(_all_pages(service, query)) == expected
     low, high = parse_parameter_range("min:100M,max:7B")
     assert (low, high) == (100_000_000, 7_000_000_000)
-    query = ListQuery(RepoType.MODEL, tags=["transformers"], num_parameters=(low, high), sort="likes", limit=100)
-    expected = {r.id for r in repos if not r.private and r.num_parameters is not None and low <= r.num_parameters <= high
-                and "transformers" in repo_tags.get(r.id, set())}
+    query = ListQuery(
+        RepoType.MODEL, tags=["transformers"], num_parameters=(low, high), sort="likes", limit=100
+    )
+    expected = {
+        r.id
+        for r in repos
+        if not r.private
+        and r.num_parameters is not None
+        and low <= r.num_parameters <= high
+        and "transformers" in repo_tags.get(r.id, set())
+    }
     assert expected and set(_all_pages(service, query)) == expected
 
 
@@ -140,7 +161,9 @@ def _recount(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
 
 def _maintained(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
     with db.session() as session:
-        rows = session.execute(select(TagCount.repo_type, TagCount.tag, TagCount.public_count, TagCount.private_count))
+        rows = session.execute(
+            select(TagCount.repo_type, TagCount.tag, TagCount.public_count, TagCount.private_count)
+        )
         return {(t, tag): (pub, priv) for t, tag, pub, priv in rows if pub or priv}
 
 
@@ -149,7 +172,16 @@ def test_counts_stay_exact_under_concurrent_changes(db):
     index = ListingIndex(db)
     repos, _, _ = _truth(db)
     victims = random.Random(3).sample([r.id for r in repos], 60)
-    vocabulary = ["en", "fr", "medical", "gguf", "license:mit", "fresh-tag-a", "fresh-tag-b", "text-generation"]
+    vocabulary = [
+        "en",
+        "fr",
+        "medical",
+        "gguf",
+        "license:mit",
+        "fresh-tag-a",
+        "fresh-tag-b",
+        "text-generation",
+    ]
     errors: list[BaseException] = []
 
     def churn(seed: int) -> None:
@@ -160,7 +192,9 @@ def test_counts_stay_exact_under_concurrent_changes(db):
                 action = rng.random()
                 with db.session() as session:
                     if action < 0.6:
-                        index.replace(session, repo_id, rng.sample(vocabulary, rng.randint(0, 5)), "text")
+                        index.replace(
+                            session, repo_id, rng.sample(vocabulary, rng.randint(0, 5)), "text"
+                        )
                     else:
                         index.set_private(session, repo_id, rng.random() < 0.5)
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -183,9 +217,17 @@ def test_facets_read_the_maintained_counts(db):
     recount = _recount(db)
     facets = service.facets(None, RepoType.MODEL, per_facet=10_000)
     listed = {item["id"]: item["count"] for items in facets.values() for item in items}
-    expected = {tag: pub for (t, tag), (pub, _) in recount.items() if t == "model" and pub and not tag.startswith("region:")}
+    expected = {
+        tag: pub
+        for (t, tag), (pub, _) in recount.items()
+        if t == "model" and pub and not tag.startswith("region:")
+    }
     assert listed == expected
     admin = Principal(user_id=0, name="root", token_role="read", token_name="t", is_admin=True)
     everything = service.facets(admin, RepoType.MODEL, per_facet=10_000)
     listed = {item["id"]: item["count"] for items in everything.values() for item in items}
-    assert listed == {tag: pub + priv for (t, tag), (pub, priv) in recount.items() if t == "model" and not tag.startswith("region:")}
+    assert listed == {
+        tag: pub + priv
+        for (t, tag), (pub, priv) in recount.items()
+        if t == "model" and not tag.startswith("region:")
+    }

@@ -49,16 +49,30 @@ def client(request) -> Path:
 
 
 def run_scenario(hub, python: Path, name: str, home: Path, xet: bool = True, **args) -> dict:
-    env = {**os.environ, "HF_ENDPOINT": hub.endpoint, "HF_TOKEN": hub.tokens["alice"], "HF_HOME": str(home),
-           "HF_HUB_DISABLE_PROGRESS_BARS": "1", "HF_HUB_DISABLE_TELEMETRY": "1",
-           "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2", "HF_XET_CLIENT_RETRY_BASE_DELAY": "100ms"}
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_TOKEN": hub.tokens["alice"],
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
+        "HF_XET_CLIENT_RETRY_BASE_DELAY": "100ms",
+    }
     for variable in ("HF_HUB_DISABLE_XET", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
         env.pop(variable, None)
     if not xet:
         env["HF_HUB_DISABLE_XET"] = "1"
-    result = subprocess.run([str(python), str(SCENARIO), name, json.dumps(args)], env=env, capture_output=True,
-                            text=True, timeout=300)
-    assert result.returncode == 0, f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    result = subprocess.run(
+        [str(python), str(SCENARIO), name, json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, (
+        f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
@@ -67,7 +81,9 @@ def pseudo_random(size: int, seed: int) -> bytes:
 
 
 def xorb_bytes(hub) -> int:
-    return sum(p.stat().st_size for p in (hub.data_dir / "blobs" / "xorbs").rglob("*") if p.is_file())
+    return sum(
+        p.stat().st_size for p in (hub.data_dir / "blobs" / "xorbs").rglob("*") if p.is_file()
+    )
 
 
 def in_blob_store(hub, oid: str) -> bool:
@@ -75,8 +91,11 @@ def in_blob_store(hub, oid: str) -> bool:
 
 
 def paths_info(hub, repo_id: str, path: str) -> dict:
-    response = httpx.post(f"{hub.endpoint}/api/models/{repo_id}/paths-info/main", data={"paths": [path]},
-                          headers={"Authorization": f"Bearer {hub.tokens['alice']}"})
+    response = httpx.post(
+        f"{hub.endpoint}/api/models/{repo_id}/paths-info/main",
+        data={"paths": [path]},
+        headers={"Authorization": f"Bearer {hub.tokens['alice']}"},
+    )
     assert response.status_code == 200, response.text
     return response.json()[0]
 
@@ -93,19 +112,31 @@ def uploaded(hub, api, client: Path, tmp_path_factory) -> dict:
     repo_id = api.create_repo(f"old-client-{name}").repo_id
     before = xorb_bytes(hub)
     result = run_scenario(hub, client, "upload_folder", home, folder=str(folder), repo=repo_id)
-    return {"repo": repo_id, "folder": folder, "home": home, "oid": result["oid"], "stored": xorb_bytes(hub) - before,
-            "versions": (result["client"], result["hf_xet"])}
+    return {
+        "repo": repo_id,
+        "folder": folder,
+        "home": home,
+        "oid": result["oid"],
+        "stored": xorb_bytes(hub) - before,
+        "versions": (result["client"], result["hf_xet"]),
+    }
 
 
 def test_the_listed_versions_ran(client: Path, uploaded: dict):
-    listed = {line.split()[0]: line.split()[1:] for line in CLIENTS_LIST.read_text().splitlines()
-              if line.strip() and not line.startswith("#")}
+    listed = {
+        line.split()[0]: line.split()[1:]
+        for line in CLIENTS_LIST.read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
     hub_version, xet_version = uploaded["versions"]
     requirements = listed.get(client.parent.parent.name)
     if requirements is None:  # the main .venv's client
         assert hub_version == huggingface_hub.__version__
     else:
-        assert f"huggingface_hub=={hub_version}" in requirements and f"hf_xet=={xet_version}" in requirements
+        assert (
+            f"huggingface_hub=={hub_version}" in requirements
+            and f"hf_xet=={xet_version}" in requirements
+        )
 
 
 def test_upload_folder_goes_through_xet(hub, api, uploaded: dict):
@@ -124,10 +155,24 @@ def test_upload_folder_goes_through_xet(hub, api, uploaded: dict):
 
 def test_hf_hub_download_and_snapshot(hub, client: Path, uploaded: dict, tmp_path: Path):
     folder = uploaded["folder"]
-    single = run_scenario(hub, client, "download", tmp_path / "home1", repo=uploaded["repo"], filename="weights.bin",
-                          cache=str(tmp_path / "c1"))
+    single = run_scenario(
+        hub,
+        client,
+        "download",
+        tmp_path / "home1",
+        repo=uploaded["repo"],
+        filename="weights.bin",
+        cache=str(tmp_path / "c1"),
+    )
     assert single["sha256"] == hashlib.sha256((folder / "weights.bin").read_bytes()).hexdigest()
-    snapshot = run_scenario(hub, client, "snapshot", tmp_path / "home2", repo=uploaded["repo"], cache=str(tmp_path / "c2"))
+    snapshot = run_scenario(
+        hub,
+        client,
+        "snapshot",
+        tmp_path / "home2",
+        repo=uploaded["repo"],
+        cache=str(tmp_path / "c2"),
+    )
     expected = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
     assert {k: v for k, v in snapshot["files"].items() if k != ".gitattributes"} == expected
 
@@ -147,16 +192,30 @@ def test_edited_file_is_deduplicated(hub, client: Path, uploaded: dict, tmp_path
     edited = tmp_path / "weights.bin"
     edited.write_bytes(data)
     before = xorb_bytes(hub)
-    result = run_scenario(hub, client, "upload_file", uploaded["home"], path=str(edited), path_in_repo="weights.bin",
-                          repo=uploaded["repo"])
+    result = run_scenario(
+        hub,
+        client,
+        "upload_file",
+        uploaded["home"],
+        path=str(edited),
+        path_in_repo="weights.bin",
+        repo=uploaded["repo"],
+    )
     stored = xorb_bytes(hub) - before
     assert 0 < stored < 0.15 * len(data), f"stored {stored} new bytes of {len(data)}"
     assert result["written"] < 0.25 * len(data), f"the client wrote {result['written']} bytes"
     oid = hashlib.sha256(data).hexdigest()
     entry = paths_info(hub, uploaded["repo"], "weights.bin")
     assert entry["lfs"]["oid"] == oid and entry.get("xetHash") and not in_blob_store(hub, oid)
-    got = run_scenario(hub, client, "download", tmp_path / "dl", repo=uploaded["repo"], filename="weights.bin",
-                       cache=str(tmp_path / "c"))
+    got = run_scenario(
+        hub,
+        client,
+        "download",
+        tmp_path / "dl",
+        repo=uploaded["repo"],
+        filename="weights.bin",
+        cache=str(tmp_path / "c"),
+    )
     assert got["sha256"] == oid
 
 
@@ -166,14 +225,29 @@ def test_xet_disabled_uploads_through_lfs(hub, api, client: Path, uploaded: dict
     path = tmp_path / "plain.bin"
     path.write_bytes(data)
     before = xorb_bytes(hub)
-    run_scenario(hub, client, "upload_file", tmp_path / "home", xet=False, path=str(path), path_in_repo="plain.bin",
-                 repo=uploaded["repo"])
+    run_scenario(
+        hub,
+        client,
+        "upload_file",
+        tmp_path / "home",
+        xet=False,
+        path=str(path),
+        path_in_repo="plain.bin",
+        repo=uploaded["repo"],
+    )
     oid = hashlib.sha256(data).hexdigest()
     entry = paths_info(hub, uploaded["repo"], "plain.bin")
     assert entry["lfs"]["oid"] == oid and "xetHash" not in entry
     assert in_blob_store(hub, oid) and xorb_bytes(hub) == before
-    got = run_scenario(hub, client, "download", tmp_path / "dl", repo=uploaded["repo"], filename="plain.bin",
-                       cache=str(tmp_path / "c"))
+    got = run_scenario(
+        hub,
+        client,
+        "download",
+        tmp_path / "dl",
+        repo=uploaded["repo"],
+        filename="plain.bin",
+        cache=str(tmp_path / "c"),
+    )
     assert got["sha256"] == oid
 
 
@@ -181,9 +255,14 @@ def test_xet_disabled_uploads_through_lfs(hub, api, client: Path, uploaded: dict
 
 
 def batch(hub, repo_id: str, body: dict) -> dict:
-    response = httpx.post(f"{hub.endpoint}/{repo_id}.git/info/lfs/objects/batch", json=body,
-                          headers={"Authorization": f"Bearer {hub.tokens['alice']}",
-                                   "Accept": "application/vnd.git-lfs+json"})
+    response = httpx.post(
+        f"{hub.endpoint}/{repo_id}.git/info/lfs/objects/batch",
+        json=body,
+        headers={
+            "Authorization": f"Bearer {hub.tokens['alice']}",
+            "Accept": "application/vnd.git-lfs+json",
+        },
+    )
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -191,12 +270,23 @@ def batch(hub, repo_id: str, body: dict) -> dict:
 def test_batch_answers_xet_only_when_offered(hub, api):
     repo_id = api.create_repo("negotiation").repo_id
     stored = pseudo_random(1000, seed=4)
-    api.upload_file(path_or_fileobj=stored, path_in_repo="stored.bin", repo_id=repo_id)  # this process: LFS
+    api.upload_file(
+        path_or_fileobj=stored, path_in_repo="stored.bin", repo_id=repo_id
+    )  # this process: LFS
     new = {"oid": "ab" * 32, "size": 123}
     old = {"oid": hashlib.sha256(stored).hexdigest(), "size": len(stored)}
     # huggingface_hub 0.3x-1.19 with hf_xet
-    answer = batch(hub, repo_id, {"operation": "upload", "transfers": ["basic", "multipart", "xet"],
-                                  "objects": [new, old], "hash_algo": "sha256", "ref": {"name": "main"}})
+    answer = batch(
+        hub,
+        repo_id,
+        {
+            "operation": "upload",
+            "transfers": ["basic", "multipart", "xet"],
+            "objects": [new, old],
+            "hash_algo": "sha256",
+            "ref": {"name": "main"},
+        },
+    )
     assert answer["transfer"] == "xet"
     first, second = answer["objects"]
     assert (first["oid"], first["size"]) == (new["oid"], new["size"]) and "error" not in first
@@ -204,17 +294,36 @@ def test_batch_answers_xet_only_when_offered(hub, api):
     action = first["actions"]["upload"]  # what the git-xet transfer agent reads
     assert action["href"] == f"{hub.endpoint}/api/models/{repo_id}/xet-write-token/main?create_pr=1"
     header = action["header"]
-    assert header["X-Xet-Cas-Url"] == f"{hub.endpoint}/cas" and int(header["X-Xet-Token-Expiration"]) > 0
-    refreshed = httpx.get(action["href"], headers={"Authorization": f"Bearer {hub.tokens['alice']}"})
+    assert (
+        header["X-Xet-Cas-Url"] == f"{hub.endpoint}/cas"
+        and int(header["X-Xet-Token-Expiration"]) > 0
+    )
+    refreshed = httpx.get(
+        action["href"], headers={"Authorization": f"Bearer {hub.tokens['alice']}"}
+    )
     assert refreshed.status_code == 200 and refreshed.json()["casUrl"] == header["X-Xet-Cas-Url"]
-    cas = httpx.get(f"{hub.endpoint}/cas/v1/chunks/default/{'00' * 32}",
-                    headers={"Authorization": f"Bearer {header['X-Xet-Access-Token']}"})
-    assert cas.status_code == 404  # the token is accepted (a bad one gets 401); the chunk is unknown
+    cas = httpx.get(
+        f"{hub.endpoint}/cas/v1/chunks/default/{'00' * 32}",
+        headers={"Authorization": f"Bearer {header['X-Xet-Access-Token']}"},
+    )
+    assert (
+        cas.status_code == 404
+    )  # the token is accepted (a bad one gets 401); the chunk is unknown
     # git-lfs (never "xet"), clients with HF_HUB_DISABLE_XET=1, and downloads: plain LFS
-    for body in ({"operation": "upload", "transfers": ["basic"], "ref": {"name": "refs/heads/main"}},
-                 {"operation": "upload"},
-                 {"operation": "upload", "transfers": ["basic", "multipart"]}):
+    for body in (
+        {"operation": "upload", "transfers": ["basic"], "ref": {"name": "refs/heads/main"}},
+        {"operation": "upload"},
+        {"operation": "upload", "transfers": ["basic", "multipart"]},
+    ):
         answer = batch(hub, repo_id, {**body, "objects": [new]})
-        assert answer["transfer"] == "basic" and "/-/lfs/" in answer["objects"][0]["actions"]["upload"]["href"]
-    answer = batch(hub, repo_id, {"operation": "download", "transfers": ["basic", "xet"], "objects": [old]})
-    assert answer["transfer"] == "basic" and "/-/lfs/" in answer["objects"][0]["actions"]["download"]["href"]
+        assert (
+            answer["transfer"] == "basic"
+            and "/-/lfs/" in answer["objects"][0]["actions"]["upload"]["href"]
+        )
+    answer = batch(
+        hub, repo_id, {"operation": "download", "transfers": ["basic", "xet"], "objects": [old]}
+    )
+    assert (
+        answer["transfer"] == "basic"
+        and "/-/lfs/" in answer["objects"][0]["actions"]["download"]["href"]
+    )

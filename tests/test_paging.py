@@ -25,7 +25,10 @@ def hub(tmp_path_factory) -> InProcessHub:
     alice = live.principal("alice")
     handle = live.hub.repos.create(alice, RepoType.MODEL, RepoId("alice", "history"), False)
     for number in range(COMMITS):
-        request = CommitRequest(CommitHeader(f"commit {number}"), [AddFile(f"file-{number % FILES:02d}.txt", b"%d" % number)])
+        request = CommitRequest(
+            CommitHeader(f"commit {number}"),
+            [AddFile(f"file-{number % FILES:02d}.txt", b"%d" % number)],
+        )
         live.hub.commits.commit(handle, alice, "main", request, create_pr=False)
     yield live
     live.close()
@@ -42,7 +45,7 @@ def _next(response) -> str | None:
     if link is None:
         return None
     assert link.endswith('>; rel="next"') and link.startswith("<http://hub.test/")
-    url = urlsplit(link[1:link.index(">")])
+    url = urlsplit(link[1 : link.index(">")])
     return f"{url.path}?{url.query}"
 
 
@@ -70,8 +73,19 @@ def test_commit_page_past_the_end_is_empty_with_the_total(client):
 def test_commit_pages_follow_a_moving_branch(hub: InProcessHub, client):
     """The cache is keyed by the head commit: a new commit is counted at once."""
     before = int(client.get("/api/models/alice/history/commits/main").headers["x-total-count"])
-    response = client.post("/api/models/alice/history/commit/main", json={
-        "summary": "one more", "files": [{"path": "more.txt", "content": base64.b64encode(b"x").decode(), "encoding": "base64"}]})
+    response = client.post(
+        "/api/models/alice/history/commit/main",
+        json={
+            "summary": "one more",
+            "files": [
+                {
+                    "path": "more.txt",
+                    "content": base64.b64encode(b"x").decode(),
+                    "encoding": "base64",
+                }
+            ],
+        },
+    )
     assert response.status_code == 200, response.text
     page = client.get("/api/models/alice/history/commits/main?limit=1")
     assert int(page.headers["x-total-count"]) == before + 1
@@ -79,7 +93,9 @@ def test_commit_pages_follow_a_moving_branch(hub: InProcessHub, client):
 
 
 def test_tree_pages_cover_the_folder_once(hub: InProcessHub, client):
-    everything = [entry["path"] for entry in client.get("/api/models/alice/history/tree/main").json()]
+    everything = [
+        entry["path"] for entry in client.get("/api/models/alice/history/tree/main").json()
+    ]
     assert len(everything) >= FILES
     seen, url = [], "/api/models/alice/history/tree/main?limit=10"
     while url is not None:

@@ -39,8 +39,17 @@ def _head(hub: InProcessHub) -> str:
 
 def _ndjson(files: dict[str, bytes], summary: str = "Upload") -> bytes:
     lines = [{"key": "header", "value": {"summary": summary}}]
-    lines += [{"key": "file", "value": {"path": path, "content": base64.b64encode(data).decode(), "encoding": "base64"}}
-              for path, data in files.items()]
+    lines += [
+        {
+            "key": "file",
+            "value": {
+                "path": path,
+                "content": base64.b64encode(data).decode(),
+                "encoding": "base64",
+            },
+        }
+        for path, data in files.items()
+    ]
     return b"\n".join(json.dumps(line).encode() for line in lines) + b"\n"
 
 
@@ -52,8 +61,11 @@ def _assert_too_large(response) -> None:
 
 def test_a_json_route_refuses_a_body_over_its_limit_and_changes_nothing(hub: InProcessHub, alice):
     padding = "x" * (routing.SMALL_BODY + 1)
-    response = alice.post("/api/repos/create", content=json.dumps({"name": "too-big", "padding": padding}),
-                          headers={"Content-Type": "application/json"})
+    response = alice.post(
+        "/api/repos/create",
+        content=json.dumps({"name": "too-big", "padding": padding}),
+        headers={"Content-Type": "application/json"},
+    )
     _assert_too_large(response)
     assert alice.get("/api/models/alice/too-big").status_code == 404
 
@@ -65,7 +77,9 @@ def test_a_body_without_length_is_counted_as_it_arrives(alice):
         for _ in range(routing.SMALL_BODY // len(chunk) + 1):
             yield chunk
 
-    response = alice.post("/api/repos/create", content=chunks(), headers={"Content-Type": "application/json"})
+    response = alice.post(
+        "/api/repos/create", content=chunks(), headers={"Content-Type": "application/json"}
+    )
     assert "content-length" not in {k.lower() for k in response.request.headers}
     _assert_too_large(response)
 
@@ -76,8 +90,11 @@ def test_a_large_ndjson_commit_is_accepted(hub: InProcessHub, alice):
     files = {f"weights/part-{i}.bin": os.urandom(4 * 1024 * 1024) for i in range(3)}
     body = _ndjson(files)
     assert len(body) > 2 * routing.SMALL_BODY
-    response = alice.post("/api/models/alice/bodies/commit/main", content=body,
-                          headers={"Content-Type": "application/x-ndjson"})
+    response = alice.post(
+        "/api/models/alice/bodies/commit/main",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 200, response.text
     assert response.json()["commitOid"] == _head(hub)
     for path, data in files.items():
@@ -90,12 +107,16 @@ def test_a_commit_over_its_limit_changes_nothing(hub: InProcessHub, alice):
     routes = hub.app.router.routes
     index = next(i for i, route in enumerate(routes) if route.template.text == "/commit/{rev:rev}")
     original = routes[index]
-    routes[index] = dataclasses.replace(original, body=dataclasses.replace(original.body, limit=1024 * 1024))
+    routes[index] = dataclasses.replace(
+        original, body=dataclasses.replace(original.body, limit=1024 * 1024)
+    )
     try:
         before = _head(hub)
-        response = alice.post("/api/models/alice/bodies/commit/main",
-                              content=_ndjson({"big.bin": os.urandom(1024 * 1024)}),
-                              headers={"Content-Type": "application/x-ndjson"})
+        response = alice.post(
+            "/api/models/alice/bodies/commit/main",
+            content=_ndjson({"big.bin": os.urandom(1024 * 1024)}),
+            headers={"Content-Type": "application/x-ndjson"},
+        )
         _assert_too_large(response)
         assert _head(hub) == before
     finally:
@@ -105,8 +126,11 @@ def test_a_commit_over_its_limit_changes_nothing(hub: InProcessHub, alice):
 def test_a_malformed_line_of_a_spooled_commit_is_refused(hub: InProcessHub, alice):
     before = _head(hub)
     body = _ndjson({"a.txt": b"a"}) + b"{not json\n"
-    response = alice.post("/api/models/alice/bodies/commit/main", content=body,
-                          headers={"Content-Type": "application/x-ndjson"})
+    response = alice.post(
+        "/api/models/alice/bodies/commit/main",
+        content=body,
+        headers={"Content-Type": "application/x-ndjson"},
+    )
     assert response.status_code == 400 and "line 3 is not valid JSON" in response.json()["error"]
     assert _head(hub) == before
 

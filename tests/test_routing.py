@@ -85,8 +85,13 @@ def hub(tmp_path_factory) -> InProcessHub:
     live = InProcessHub(tmp_path_factory.mktemp("routing"))
     alice = live.principal("alice")
     repos = live.hub.repos
-    for name, private in (("public", False), ("private", True), ("gated", False), ("old-name", False),
-                          ("old-secret", True)):
+    for name, private in (
+        ("public", False),
+        ("private", True),
+        ("gated", False),
+        ("old-name", False),
+        ("old-secret", True),
+    ):
         repos.create(alice, RepoType.MODEL, RepoId("acme", name), private)
     repos.create(alice, RepoType.DATASET, RepoId("acme", "data"), False)
     repos.update_settings(repos.get(RepoType.MODEL, RepoId("acme", "gated"), alice), None, "manual")
@@ -111,7 +116,9 @@ def test_access_matrix(clients, need: str, caller: str, kind: str):
     method, suffix, body = NEEDS[need]
     response = clients[caller].request(method, f"/api/models/{KINDS[kind]}{suffix}", json=body)
     status, code = expected(need, caller, kind)
-    assert (response.status_code, response.headers.get("x-error-code")) == (status, code), response.text
+    assert (response.status_code, response.headers.get("x-error-code")) == (status, code), (
+        response.text
+    )
     if status >= 400:
         assert response.headers["x-error-message"] and response.json()["error"]
     if status == 307:
@@ -125,8 +132,9 @@ def test_private_and_missing_repositories_answer_identically(clients):
         missing = clients[caller].get("/api/models/acme/missing/refs")
         assert private.status_code == missing.status_code
         assert private.json() == missing.json()
-        assert {k: v for k, v in private.headers.items() if k.startswith("x-error")} == \
-               {k: v for k, v in missing.headers.items() if k.startswith("x-error")}
+        assert {k: v for k, v in private.headers.items() if k.startswith("x-error")} == {
+            k: v for k, v in missing.headers.items() if k.startswith("x-error")
+        }
 
 
 # -- the URL forms that name a repository ------------------------------------------------------
@@ -149,7 +157,12 @@ FORMS = [
     ("anonymous", f"/acme/public.git{GIT_ADVERTISE}", 200, None),
     ("anonymous", f"/acme/public{GIT_ADVERTISE}", 200, None),
     ("anonymous", f"/datasets/acme/data.git{GIT_ADVERTISE}", 200, None),
-    ("anonymous", f"/acme/private.git{GIT_ADVERTISE}", 401, "RepoNotFound"),  # git is asked for credentials
+    (
+        "anonymous",
+        f"/acme/private.git{GIT_ADVERTISE}",
+        401,
+        "RepoNotFound",
+    ),  # git is asked for credentials
     ("non_member", f"/acme/private.git{GIT_ADVERTISE}", 404, "RepoNotFound"),
     ("anonymous", f"/acme/gated.git{GIT_ADVERTISE}", 401, "RepoNotFound"),
     ("non_member", f"/acme/gated.git{GIT_ADVERTISE}", 403, "GatedRepo"),
@@ -166,7 +179,9 @@ FORMS = [
 @pytest.mark.parametrize(("caller", "path", "status", "code"), FORMS)
 def test_url_forms(clients, caller: str, path: str, status: int, code: str | None):
     response = clients[caller].get(path)
-    assert (response.status_code, response.headers.get("x-error-code")) == (status, code), response.text
+    assert (response.status_code, response.headers.get("x-error-code")) == (status, code), (
+        response.text
+    )
     if path.startswith("/acme/private.git") and caller == "anonymous":
         assert response.headers["www-authenticate"].startswith("Basic")
 
@@ -190,8 +205,16 @@ def test_every_named_route_builds_a_url_it_matches():
     with the same parameters (links in answers never point at another route)."""
     router = build_router()
     repo = RepoName(RepoType.DATASET, RepoId("acme", "data"))
-    samples = {"repo": 12, "rev": "refs/pr/1", "path": "dir/a b.txt", "oid": "a" * 64, "num": 3,
-               "file": "f" * 64 + ".png", "xorb": "b" * 64, "number": 2}
+    samples = {
+        "repo": 12,
+        "rev": "refs/pr/1",
+        "path": "dir/a b.txt",
+        "oid": "a" * 64,
+        "num": 3,
+        "file": "f" * 64 + ".png",
+        "xorb": "b" * 64,
+        "number": 2,
+    }
     served = {id(route.template): route for route in router.routes}
     for name, template in router.urls.templates.items():
         route = served.get(id(template))
@@ -202,9 +225,15 @@ def test_every_named_route_builds_a_url_it_matches():
         path = router.urls.path_for(name, **params, **({"repo": repo} if template.form else {}))
         matched, found = router.match(path, next(iter(route.methods)))
         assert matched.template is template, (name, path)
-        assert {key: found[key] for key in keys} == {key: str(value) for key, value in params.items()}, name
+        assert {key: found[key] for key in keys} == {
+            key: str(value) for key, value in params.items()
+        }, name
         if template.form:
-            assert (found.get("rtype") or found.get("prefix"), found["ns"], found["name"]) == ("datasets", "acme", "data")
+            assert (found.get("rtype") or found.get("prefix"), found["ns"], found["name"]) == (
+                "datasets",
+                "acme",
+                "data",
+            )
 
 
 def test_commit_answers_link_to_the_hub_pages(clients):

@@ -13,11 +13,23 @@ from pathlib import Path
 import pytest
 
 from hubstead.domain.errors import Forbidden, Unauthorized
+from hubstead.rendering.math import MathSettings
 from hubstead.services.signing import UrlSigner
 from hubstead.services.xet import XetTokens
-from hubstead.rendering.math import MathSettings
-from hubstead.settings import HookSettings, Settings, SettingsError, hook_environment, math_settings_from_env
-from hubstead.storage.blobstore import BlobMissing, BlobStore, LocalBlobStore, ObjectMismatch, open_blob_store
+from hubstead.settings import (
+    HookSettings,
+    Settings,
+    SettingsError,
+    hook_environment,
+    math_settings_from_env,
+)
+from hubstead.storage.blobstore import (
+    BlobMissing,
+    BlobStore,
+    LocalBlobStore,
+    ObjectMismatch,
+    open_blob_store,
+)
 
 
 async def _chunks(*parts: bytes):
@@ -87,7 +99,9 @@ def test_the_hook_reads_back_what_the_server_hands_it(monkeypatch, tmp_path: Pat
     for name, value in env.items():
         if name.startswith("HUBSTEAD_"):
             monkeypatch.setenv(name, value)
-    assert HookSettings.from_env() == HookSettings("dataset", 42, "sqlite:///x.db", "local", tmp_path / "blobs")
+    assert HookSettings.from_env() == HookSettings(
+        "dataset", 42, "sqlite:///x.db", "local", tmp_path / "blobs"
+    )
     monkeypatch.delenv("HUBSTEAD_REPO_ROW_ID")
     assert HookSettings.from_env().repo_row_id is None
 
@@ -101,8 +115,15 @@ def test_xet_tokens_and_fetch_urls_use_the_url_signer():
     assert (checked.repo_row_id, checked.scope, checked.expires) == (7, "write", expires)
 
     body, signature = token[4:].rsplit(".", 1)
-    other_repo = base64.urlsafe_b64encode(json.dumps([8, "write", expires]).encode()).decode().rstrip("=")
-    for forged in (f"xet_{other_repo}.{signature}", f"xet_{body}.{'0' * 64}", "xet_!!.ab", f"xet_{body}.é"):
+    other_repo = (
+        base64.urlsafe_b64encode(json.dumps([8, "write", expires]).encode()).decode().rstrip("=")
+    )
+    for forged in (
+        f"xet_{other_repo}.{signature}",
+        f"xet_{body}.{'0' * 64}",
+        "xet_!!.ab",
+        f"xet_{body}.é",
+    ):
         with pytest.raises(Unauthorized, match="Invalid"):
             tokens.check_token(f"Bearer {forged}", "read")
     with pytest.raises(Unauthorized, match="required"):
@@ -111,7 +132,9 @@ def test_xet_tokens_and_fetch_urls_use_the_url_signer():
     with pytest.raises(Forbidden, match="read access only"):
         tokens.check_token(f"Bearer {read}", "write")
     old = int(time.time()) - 10
-    stale_body = base64.urlsafe_b64encode(json.dumps([7, "read", old]).encode()).decode().rstrip("=")
+    stale_body = (
+        base64.urlsafe_b64encode(json.dumps([7, "read", old]).encode()).decode().rstrip("=")
+    )
     stale = f"xet_{stale_body}.{signer.sign('xet-token', 7, 'read', expires=old)[1]}"
     with pytest.raises(Unauthorized, match="Expired"):
         tokens.check_token(f"Bearer {stale}", "read")

@@ -7,150 +7,336 @@ minus the hosted-service flags Hubstead does not emit.
 
 from __future__ import annotations
 
-import pytest
-
 from hubstead.domain.tags import (
-    PIPELINE_TYPES,
     RepoSnapshot,
-    dataset_tags,
     derive_model_data,
-    infer_pipeline_tag,
-    summarize_safetensors,
 )
-from hubstead.domain.tags.tag_order import arxiv_ids, file_format_tags
 from hubstead.domain.tags.transformers_info import compute_transformers_info
-from hubstead.domain.tags.widgets import default_widget_inputs
 
 
 def snap(files, card=None, text="", config=None, tokenizer=None) -> RepoSnapshot:
-    return RepoSnapshot(files=list(files), card_metadata=card or {}, card_text=text,
-                        config=config, tokenizer_config=tokenizer)
+    return RepoSnapshot(
+        files=list(files),
+        card_metadata=card or {},
+        card_text=text,
+        config=config,
+        tokenizer_config=tokenizer,
+    )
 
 
 # ------------------------------------------------------------------ whole-repo tag lists
 
 BERT_FILES = [
-    ".gitattributes", "LICENSE", "README.md", "config.json", "pytorch_model.bin", "tf_model.h5",
-    "flax_model.msgpack", "rust_model.ot", "model.onnx", "model.safetensors",
+    ".gitattributes",
+    "LICENSE",
+    "README.md",
+    "config.json",
+    "pytorch_model.bin",
+    "tf_model.h5",
+    "flax_model.msgpack",
+    "rust_model.ot",
+    "model.onnx",
+    "model.safetensors",
     "coreml/fill-mask/float32_model.mlpackage/Data/com.apple.CoreML/model.mlmodel",
     "coreml/fill-mask/float32_model.mlpackage/Manifest.json",
-    "tokenizer.json", "tokenizer_config.json", "vocab.txt",
+    "tokenizer.json",
+    "tokenizer_config.json",
+    "vocab.txt",
 ]
 
 
 def test_bert_like_repo_tags_in_hub_order():
-    data = derive_model_data(snap(
-        BERT_FILES,
-        card={"language": "en", "tags": ["exbert"], "license": "apache-2.0",
-              "datasets": ["bookcorpus", "wikipedia"]},
-        text="See [the paper](https://arxiv.org/abs/1810.04805) and arxiv.org/pdf/1810.04805v2.",
-        config={"architectures": ["BertForMaskedLM"], "model_type": "bert"},
-        tokenizer={"do_lower_case": True, "model_max_length": 512},
-    ))
+    data = derive_model_data(
+        snap(
+            BERT_FILES,
+            card={
+                "language": "en",
+                "tags": ["exbert"],
+                "license": "apache-2.0",
+                "datasets": ["bookcorpus", "wikipedia"],
+            },
+            text="See [the paper](https://arxiv.org/abs/1810.04805) and arxiv.org/pdf/1810.04805v2.",
+            config={"architectures": ["BertForMaskedLM"], "model_type": "bert"},
+            tokenizer={"do_lower_case": True, "model_max_length": 512},
+        )
+    )
     assert data.tags == [
-        "transformers", "pytorch", "tf", "jax", "rust", "coreml", "onnx", "safetensors", "bert",
-        "fill-mask", "exbert", "en", "dataset:bookcorpus", "dataset:wikipedia",
-        "arxiv:1810.04805", "license:apache-2.0", "region:us",
+        "transformers",
+        "pytorch",
+        "tf",
+        "jax",
+        "rust",
+        "coreml",
+        "onnx",
+        "safetensors",
+        "bert",
+        "fill-mask",
+        "exbert",
+        "en",
+        "dataset:bookcorpus",
+        "dataset:wikipedia",
+        "arxiv:1810.04805",
+        "license:apache-2.0",
+        "region:us",
     ]
     assert data.library_name == "transformers"
     assert data.pipeline_tag == "fill-mask"
-    assert data.transformers_info == {"auto_model": "AutoModelForMaskedLM",
-                                      "pipeline_tag": "fill-mask", "processor": "AutoTokenizer"}
+    assert data.transformers_info == {
+        "auto_model": "AutoModelForMaskedLM",
+        "pipeline_tag": "fill-mask",
+        "processor": "AutoTokenizer",
+    }
     # tokenizer_config.json has no special tokens: nothing of it is projected.
     assert data.config == {"architectures": ["BertForMaskedLM"], "model_type": "bert"}
     assert data.mask_token == "[MASK]"
-    assert data.widget_data == [{"text": "Paris is the [MASK] of France."},
-                                {"text": "The goal of life is [MASK]."}]
+    assert data.widget_data == [
+        {"text": "Paris is the [MASK] of France."},
+        {"text": "The goal of life is [MASK]."},
+    ]
 
 
 def test_roberta_squad_finetune_with_model_index():
     card = {
-        "language": "en", "license": "cc-by-4.0", "datasets": ["squad_v2"],
+        "language": "en",
+        "license": "cc-by-4.0",
+        "datasets": ["squad_v2"],
         "base_model": "FacebookAI/roberta-base",
-        "model-index": [{"name": "deepset/roberta-base-squad2", "results": [{
-            "task": {"type": "question-answering", "name": "Question Answering"},
-            "dataset": {"name": "squad_v2", "type": "squad_v2", "config": "squad_v2", "split": "validation"},
-            "metrics": [{"type": "exact_match", "value": 79.93, "name": "Exact Match", "verified": True},
-                        {"type": "f1", "value": 82.95, "name": "F1"}],
-        }]}],
+        "model-index": [
+            {
+                "name": "deepset/roberta-base-squad2",
+                "results": [
+                    {
+                        "task": {"type": "question-answering", "name": "Question Answering"},
+                        "dataset": {
+                            "name": "squad_v2",
+                            "type": "squad_v2",
+                            "config": "squad_v2",
+                            "split": "validation",
+                        },
+                        "metrics": [
+                            {
+                                "type": "exact_match",
+                                "value": 79.93,
+                                "name": "Exact Match",
+                                "verified": True,
+                            },
+                            {"type": "f1", "value": 82.95, "name": "F1"},
+                        ],
+                    }
+                ],
+            }
+        ],
     }
-    data = derive_model_data(snap(
-        ["README.md", "config.json", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack",
-         "rust_model.ot", "model.safetensors"],
-        card=card, config={"architectures": ["RobertaForQuestionAnswering"], "model_type": "roberta"},
-    ))
+    data = derive_model_data(
+        snap(
+            [
+                "README.md",
+                "config.json",
+                "pytorch_model.bin",
+                "tf_model.h5",
+                "flax_model.msgpack",
+                "rust_model.ot",
+                "model.safetensors",
+            ],
+            card=card,
+            config={"architectures": ["RobertaForQuestionAnswering"], "model_type": "roberta"},
+        )
+    )
     assert data.tags == [
-        "transformers", "pytorch", "tf", "jax", "rust", "safetensors", "roberta",
-        "question-answering", "en", "dataset:squad_v2", "base_model:FacebookAI/roberta-base",
-        "base_model:finetune:FacebookAI/roberta-base", "license:cc-by-4.0", "model-index", "region:us",
+        "transformers",
+        "pytorch",
+        "tf",
+        "jax",
+        "rust",
+        "safetensors",
+        "roberta",
+        "question-answering",
+        "en",
+        "dataset:squad_v2",
+        "base_model:FacebookAI/roberta-base",
+        "base_model:finetune:FacebookAI/roberta-base",
+        "license:cc-by-4.0",
+        "model-index",
+        "region:us",
     ]
     assert data.eval_results == [
-        {"model_name": "deepset/roberta-base-squad2", "task_type": "question-answering",
-         "task_name": "Question Answering", "dataset_type": "squad_v2", "dataset_name": "squad_v2",
-         "dataset_config": "squad_v2", "dataset_split": "validation", "dataset_revision": None,
-         "dataset_args": None, "source_name": None, "source_url": None,
-         "metric_type": "exact_match", "metric_value": 79.93, "metric_name": "Exact Match",
-         "metric_config": None, "metric_args": None, "verify_token": None, "verified": True},
-        {"model_name": "deepset/roberta-base-squad2", "task_type": "question-answering",
-         "task_name": "Question Answering", "dataset_type": "squad_v2", "dataset_name": "squad_v2",
-         "dataset_config": "squad_v2", "dataset_split": "validation", "dataset_revision": None,
-         "dataset_args": None, "source_name": None, "source_url": None,
-         "metric_type": "f1", "metric_value": 82.95, "metric_name": "F1",
-         "metric_config": None, "metric_args": None, "verify_token": None, "verified": False},
+        {
+            "model_name": "deepset/roberta-base-squad2",
+            "task_type": "question-answering",
+            "task_name": "Question Answering",
+            "dataset_type": "squad_v2",
+            "dataset_name": "squad_v2",
+            "dataset_config": "squad_v2",
+            "dataset_split": "validation",
+            "dataset_revision": None,
+            "dataset_args": None,
+            "source_name": None,
+            "source_url": None,
+            "metric_type": "exact_match",
+            "metric_value": 79.93,
+            "metric_name": "Exact Match",
+            "metric_config": None,
+            "metric_args": None,
+            "verify_token": None,
+            "verified": True,
+        },
+        {
+            "model_name": "deepset/roberta-base-squad2",
+            "task_type": "question-answering",
+            "task_name": "Question Answering",
+            "dataset_type": "squad_v2",
+            "dataset_name": "squad_v2",
+            "dataset_config": "squad_v2",
+            "dataset_split": "validation",
+            "dataset_revision": None,
+            "dataset_args": None,
+            "source_name": None,
+            "source_url": None,
+            "metric_type": "f1",
+            "metric_value": 82.95,
+            "metric_name": "F1",
+            "metric_config": None,
+            "metric_args": None,
+            "verify_token": None,
+            "verified": False,
+        },
     ]
-    assert data.widget_data[0] == {"text": "Where do I live?",
-                                   "context": "My name is Wolfgang and I live in Berlin"}
+    assert data.widget_data[0] == {
+        "text": "Where do I live?",
+        "context": "My name is Wolfgang and I live in Berlin",
+    }
 
 
 def test_sentence_transformers_repo():
-    files = ["README.md", "config.json", "config_sentence_transformers.json", "modules.json",
-             "sentence_bert_config.json", "1_Pooling/config.json", "pytorch_model.bin",
-             "tf_model.h5", "rust_model.ot", "onnx/model.onnx", "onnx/model_O4.onnx",
-             "model.safetensors", "openvino/openvino_model.xml", "openvino/openvino_model.bin"]
-    card = {"library_name": "sentence-transformers", "pipeline_tag": "sentence-similarity",
-            "license": "apache-2.0", "datasets": ["snli", "multi_nli"],
-            "tags": ["sentence-transformers", "feature-extraction", "sentence-similarity", "transformers"]}
-    data = derive_model_data(snap(files, card=card, text="https://arxiv.org/abs/1908.10084",
-                                  config={"architectures": ["AlbertModel"], "model_type": "albert"}))
+    files = [
+        "README.md",
+        "config.json",
+        "config_sentence_transformers.json",
+        "modules.json",
+        "sentence_bert_config.json",
+        "1_Pooling/config.json",
+        "pytorch_model.bin",
+        "tf_model.h5",
+        "rust_model.ot",
+        "onnx/model.onnx",
+        "onnx/model_O4.onnx",
+        "model.safetensors",
+        "openvino/openvino_model.xml",
+        "openvino/openvino_model.bin",
+    ]
+    card = {
+        "library_name": "sentence-transformers",
+        "pipeline_tag": "sentence-similarity",
+        "license": "apache-2.0",
+        "datasets": ["snli", "multi_nli"],
+        "tags": [
+            "sentence-transformers",
+            "feature-extraction",
+            "sentence-similarity",
+            "transformers",
+        ],
+    }
+    data = derive_model_data(
+        snap(
+            files,
+            card=card,
+            text="https://arxiv.org/abs/1908.10084",
+            config={"architectures": ["AlbertModel"], "model_type": "albert"},
+        )
+    )
     assert data.tags == [
-        "sentence-transformers", "pytorch", "tf", "rust", "onnx", "safetensors", "openvino",
-        "albert", "feature-extraction", "sentence-similarity", "transformers",
-        "dataset:snli", "dataset:multi_nli", "arxiv:1908.10084", "license:apache-2.0", "region:us",
+        "sentence-transformers",
+        "pytorch",
+        "tf",
+        "rust",
+        "onnx",
+        "safetensors",
+        "openvino",
+        "albert",
+        "feature-extraction",
+        "sentence-similarity",
+        "transformers",
+        "dataset:snli",
+        "dataset:multi_nli",
+        "arxiv:1908.10084",
+        "license:apache-2.0",
+        "region:us",
     ]
     assert data.pipeline_tag == "sentence-similarity"
-    assert data.transformers_info == {"auto_model": "AutoModel", "pipeline_tag": "feature-extraction",
-                                      "processor": "AutoTokenizer"}
-    assert data.widget_data == [{"source_sentence": "That is a happy person",
-                                 "sentences": ["That is a happy dog", "That is a very happy person",
-                                               "Today is a sunny day"]}]
+    assert data.transformers_info == {
+        "auto_model": "AutoModel",
+        "pipeline_tag": "feature-extraction",
+        "processor": "AutoTokenizer",
+    }
+    assert data.widget_data == [
+        {
+            "source_sentence": "That is a happy person",
+            "sentences": [
+                "That is a happy dog",
+                "That is a very happy person",
+                "Today is a sunny day",
+            ],
+        }
+    ]
 
 
 def test_sentence_transformers_detected_from_files_defaults_to_sentence_similarity():
-    data = derive_model_data(snap(["modules.json", "config.json", "model.safetensors"],
-                                  config={"architectures": ["BertModel"], "model_type": "bert"}))
+    data = derive_model_data(
+        snap(
+            ["modules.json", "config.json", "model.safetensors"],
+            config={"architectures": ["BertModel"], "model_type": "bert"},
+        )
+    )
     assert data.library_name == "sentence-transformers"
     assert data.pipeline_tag == "sentence-similarity"
-    assert data.tags == ["sentence-transformers", "safetensors", "bert", "feature-extraction",
-                         "sentence-similarity", "region:us"]
+    assert data.tags == [
+        "sentence-transformers",
+        "safetensors",
+        "bert",
+        "feature-extraction",
+        "sentence-similarity",
+        "region:us",
+    ]
 
 
 def test_diffusers_pipeline_repo():
-    files = ["README.md", "model_index.json", "v2-1_768-ema-pruned.ckpt",
-             "v2-1_768-ema-pruned.safetensors", "scheduler/scheduler_config.json",
-             "text_encoder/config.json", "text_encoder/pytorch_model.bin",
-             "text_encoder/model.safetensors", "unet/config.json",
-             "unet/diffusion_pytorch_model.bin", "unet/diffusion_pytorch_model.safetensors",
-             "vae/config.json", "vae/diffusion_pytorch_model.safetensors"]
+    files = [
+        "README.md",
+        "model_index.json",
+        "v2-1_768-ema-pruned.ckpt",
+        "v2-1_768-ema-pruned.safetensors",
+        "scheduler/scheduler_config.json",
+        "text_encoder/config.json",
+        "text_encoder/pytorch_model.bin",
+        "text_encoder/model.safetensors",
+        "unet/config.json",
+        "unet/diffusion_pytorch_model.bin",
+        "unet/diffusion_pytorch_model.safetensors",
+        "vae/config.json",
+        "vae/diffusion_pytorch_model.safetensors",
+    ]
     card = {"license": "openrail++", "tags": ["stable-diffusion", "text-to-image"], "pinned": True}
-    text = ("[paper](https://arxiv.org/abs/2112.10752) and https://arxiv.org/abs/2202.00512 "
-            "and https://arxiv.org/abs/1910.09700")
-    model_index = {"_class_name": "StableDiffusionPipeline", "_diffusers_version": "0.10.0.dev0",
-                   "unet": ["diffusers", "UNet2DConditionModel"]}
+    text = (
+        "[paper](https://arxiv.org/abs/2112.10752) and https://arxiv.org/abs/2202.00512 "
+        "and https://arxiv.org/abs/1910.09700"
+    )
+    model_index = {
+        "_class_name": "StableDiffusionPipeline",
+        "_diffusers_version": "0.10.0.dev0",
+        "unet": ["diffusers", "UNet2DConditionModel"],
+    }
     data = derive_model_data(snap(files, card=card, text=text, config=model_index))
     assert data.tags == [
-        "diffusers", "safetensors", "stable-diffusion", "text-to-image", "arxiv:2112.10752",
-        "arxiv:2202.00512", "arxiv:1910.09700", "license:openrail++",
-        "diffusers:StableDiffusionPipeline", "region:us",
+        "diffusers",
+        "safetensors",
+        "stable-diffusion",
+        "text-to-image",
+        "arxiv:2112.10752",
+        "arxiv:2202.00512",
+        "arxiv:1910.09700",
+        "license:openrail++",
+        "diffusers:StableDiffusionPipeline",
+        "region:us",
     ]
     assert data.library_name == "diffusers"
     assert data.pipeline_tag == "text-to-image"
@@ -160,30 +346,52 @@ def test_diffusers_pipeline_repo():
 
 
 def test_diffusers_class_infers_pipeline_without_card_tags():
-    data = derive_model_data(snap(["model_index.json", "unet/diffusion_pytorch_model.safetensors"],
-                                  config={"_class_name": "StableDiffusionXLImg2ImgPipeline",
-                                          "_diffusers_version": "0.30.0"}))
+    data = derive_model_data(
+        snap(
+            ["model_index.json", "unet/diffusion_pytorch_model.safetensors"],
+            config={
+                "_class_name": "StableDiffusionXLImg2ImgPipeline",
+                "_diffusers_version": "0.30.0",
+            },
+        )
+    )
     assert data.pipeline_tag == "image-to-image"
-    assert data.tags == ["diffusers", "safetensors", "image-to-image",
-                         "diffusers:StableDiffusionXLImg2ImgPipeline", "region:us"]
+    assert data.tags == [
+        "diffusers",
+        "safetensors",
+        "image-to-image",
+        "diffusers:StableDiffusionXLImg2ImgPipeline",
+        "region:us",
+    ]
 
 
 def test_gguf_repo_is_quantized_from_base_model():
     files = ["README.md", "Llama-3-8B-Instruct-Q4_K_M.gguf", "Llama-3-8B-Instruct-Q8_0.gguf"]
-    card = {"base_model": "meta-llama/Meta-Llama-3-8B-Instruct", "license": "llama3",
-            "language": ["en"], "pipeline_tag": "text-generation", "quantized_by": "someone"}
+    card = {
+        "base_model": "meta-llama/Meta-Llama-3-8B-Instruct",
+        "license": "llama3",
+        "language": ["en"],
+        "pipeline_tag": "text-generation",
+        "quantized_by": "someone",
+    }
     data = derive_model_data(snap(files, card=card))
     assert data.library_name == "gguf"
     assert data.tags == [
-        "gguf", "text-generation", "en", "base_model:meta-llama/Meta-Llama-3-8B-Instruct",
-        "base_model:quantized:meta-llama/Meta-Llama-3-8B-Instruct", "license:llama3", "region:us",
+        "gguf",
+        "text-generation",
+        "en",
+        "base_model:meta-llama/Meta-Llama-3-8B-Instruct",
+        "base_model:quantized:meta-llama/Meta-Llama-3-8B-Instruct",
+        "license:llama3",
+        "region:us",
     ]
     assert data.transformers_info is None and data.config is None
 
 
 def test_t5_task_specific_params_become_pipeline_tags():
     config = {
-        "architectures": ["T5ForConditionalGeneration"], "model_type": "t5",
+        "architectures": ["T5ForConditionalGeneration"],
+        "model_type": "t5",
         "task_specific_params": {
             "summarization": {"prefix": "summarize: "},
             "translation_en_to_de": {"prefix": "translate English to German: "},
@@ -191,321 +399,304 @@ def test_t5_task_specific_params_become_pipeline_tags():
             "translation_en_to_ro": {"prefix": "translate English to Romanian: "},
         },
     }
-    card = {"language": ["en", "fr", "ro", "de"], "datasets": ["c4"], "license": "apache-2.0",
-            "tags": ["summarization", "translation"], "pipeline_tag": "translation"}
-    data = derive_model_data(snap(
-        ["README.md", "config.json", "pytorch_model.bin", "tf_model.h5", "flax_model.msgpack",
-         "rust_model.ot", "model.safetensors", "spiece.model", "tokenizer.json"],
-        card=card, text="https://arxiv.org/abs/1910.10683 and https://huggingface.co/papers/1805.12471",
-        config=config))
+    card = {
+        "language": ["en", "fr", "ro", "de"],
+        "datasets": ["c4"],
+        "license": "apache-2.0",
+        "tags": ["summarization", "translation"],
+        "pipeline_tag": "translation",
+    }
+    data = derive_model_data(
+        snap(
+            [
+                "README.md",
+                "config.json",
+                "pytorch_model.bin",
+                "tf_model.h5",
+                "flax_model.msgpack",
+                "rust_model.ot",
+                "model.safetensors",
+                "spiece.model",
+                "tokenizer.json",
+            ],
+            card=card,
+            text="https://arxiv.org/abs/1910.10683 and https://huggingface.co/papers/1805.12471",
+            config=config,
+        )
+    )
     assert data.tags == [
-        "transformers", "pytorch", "tf", "jax", "rust", "safetensors", "t5", "text-generation",
-        "summarization", "translation", "pipeline:summarization", "pipeline:translation_en_to_de",
-        "pipeline:translation_en_to_fr", "pipeline:translation_en_to_ro", "en", "fr", "ro", "de",
-        "dataset:c4", "arxiv:1910.10683", "arxiv:1805.12471", "license:apache-2.0", "region:us",
+        "transformers",
+        "pytorch",
+        "tf",
+        "jax",
+        "rust",
+        "safetensors",
+        "t5",
+        "text-generation",
+        "summarization",
+        "translation",
+        "pipeline:summarization",
+        "pipeline:translation_en_to_de",
+        "pipeline:translation_en_to_fr",
+        "pipeline:translation_en_to_ro",
+        "en",
+        "fr",
+        "ro",
+        "de",
+        "dataset:c4",
+        "arxiv:1910.10683",
+        "arxiv:1805.12471",
+        "license:apache-2.0",
+        "region:us",
     ]
     assert data.pipeline_tag == "translation"
-    assert data.transformers_info == {"auto_model": "AutoModelForSeq2SeqLM",
-                                      "pipeline_tag": "text-generation", "processor": "AutoTokenizer"}
+    assert data.transformers_info == {
+        "auto_model": "AutoModelForSeq2SeqLM",
+        "pipeline_tag": "text-generation",
+        "processor": "AutoTokenizer",
+    }
 
 
 def test_chat_model_is_conversational_and_gets_chat_widget():
-    tokenizer = {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
-                 "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}",
-                 "model_max_length": 131072}
-    card = {"license": "apache-2.0", "language": ["en"], "pipeline_tag": "text-generation",
-            "base_model": "Qwen/Qwen2.5-7B", "tags": ["chat"], "library_name": "transformers"}
+    tokenizer = {
+        "bos_token": None,
+        "eos_token": "<|im_end|>",
+        "pad_token": "<|endoftext|>",
+        "chat_template": "{% for m in messages %}{{ m.content }}{% endfor %}",
+        "model_max_length": 131072,
+    }
+    card = {
+        "license": "apache-2.0",
+        "language": ["en"],
+        "pipeline_tag": "text-generation",
+        "base_model": "Qwen/Qwen2.5-7B",
+        "tags": ["chat"],
+        "library_name": "transformers",
+    }
     text = "[YaRN](https://arxiv.org/abs/2309.00071) [report](https://arxiv.org/abs/2407.10671)"
-    data = derive_model_data(snap(
-        ["README.md", "config.json", "generation_config.json", "model-00001-of-00004.safetensors",
-         "model.safetensors.index.json", "tokenizer.json", "tokenizer_config.json", "vocab.json"],
-        card=card, text=text, tokenizer=tokenizer,
-        config={"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "torch_dtype": "bfloat16"}))
+    data = derive_model_data(
+        snap(
+            [
+                "README.md",
+                "config.json",
+                "generation_config.json",
+                "model-00001-of-00004.safetensors",
+                "model.safetensors.index.json",
+                "tokenizer.json",
+                "tokenizer_config.json",
+                "vocab.json",
+            ],
+            card=card,
+            text=text,
+            tokenizer=tokenizer,
+            config={
+                "architectures": ["Qwen2ForCausalLM"],
+                "model_type": "qwen2",
+                "torch_dtype": "bfloat16",
+            },
+        )
+    )
     # Real payload (Qwen/Qwen2.5-7B-Instruct) minus text-generation-inference/endpoints_compatible.
     assert data.tags == [
-        "transformers", "safetensors", "qwen2", "text-generation", "chat", "conversational", "en",
-        "arxiv:2309.00071", "arxiv:2407.10671", "base_model:Qwen/Qwen2.5-7B",
-        "base_model:finetune:Qwen/Qwen2.5-7B", "license:apache-2.0", "region:us",
+        "transformers",
+        "safetensors",
+        "qwen2",
+        "text-generation",
+        "chat",
+        "conversational",
+        "en",
+        "arxiv:2309.00071",
+        "arxiv:2407.10671",
+        "base_model:Qwen/Qwen2.5-7B",
+        "base_model:finetune:Qwen/Qwen2.5-7B",
+        "license:apache-2.0",
+        "region:us",
     ]
     assert data.config == {
-        "architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2",
-        "tokenizer_config": {"bos_token": None, "eos_token": "<|im_end|>", "pad_token": "<|endoftext|>",
-                             "chat_template": tokenizer["chat_template"]},
+        "architectures": ["Qwen2ForCausalLM"],
+        "model_type": "qwen2",
+        "tokenizer_config": {
+            "bos_token": None,
+            "eos_token": "<|im_end|>",
+            "pad_token": "<|endoftext|>",
+            "chat_template": tokenizer["chat_template"],
+        },
     }
     assert data.widget_data[0] == {"text": "Hi, what can you help me with?"}
     assert len(data.widget_data) == 4
 
 
 def test_custom_code_model():
-    config = {"architectures": ["SpikeWhaleLM"], "model_type": "spike_whale",
-              "auto_map": {"AutoConfig": "config.SpikeWhaleConfig",
-                           "AutoModelForCausalLM": "model_v2.SpikeWhaleLM"}}
-    card = {"library_name": "transformers", "pipeline_tag": "text-generation", "language": ["en"],
-            "license": "apache-2.0", "tags": ["small-models", "experimental"],
-            "datasets": ["HuggingFaceFW/fineweb-edu"]}
-    data = derive_model_data(snap(["README.md", "config.json", "config.py", "model_v2.py",
-                                   "model.safetensors"], card=card, config=config))
+    config = {
+        "architectures": ["SpikeWhaleLM"],
+        "model_type": "spike_whale",
+        "auto_map": {
+            "AutoConfig": "config.SpikeWhaleConfig",
+            "AutoModelForCausalLM": "model_v2.SpikeWhaleLM",
+        },
+    }
+    card = {
+        "library_name": "transformers",
+        "pipeline_tag": "text-generation",
+        "language": ["en"],
+        "license": "apache-2.0",
+        "tags": ["small-models", "experimental"],
+        "datasets": ["HuggingFaceFW/fineweb-edu"],
+    }
+    data = derive_model_data(
+        snap(
+            ["README.md", "config.json", "config.py", "model_v2.py", "model.safetensors"],
+            card=card,
+            config=config,
+        )
+    )
     assert data.tags == [
-        "transformers", "safetensors", "spike_whale", "text-generation", "small-models",
-        "experimental", "custom_code", "en", "dataset:HuggingFaceFW/fineweb-edu",
-        "license:apache-2.0", "region:us",
+        "transformers",
+        "safetensors",
+        "spike_whale",
+        "text-generation",
+        "small-models",
+        "experimental",
+        "custom_code",
+        "en",
+        "dataset:HuggingFaceFW/fineweb-edu",
+        "license:apache-2.0",
+        "region:us",
     ]
-    assert data.transformers_info == {"auto_model": "AutoModelForCausalLM",
-                                      "custom_class": "model_v2.SpikeWhaleLM",
-                                      "pipeline_tag": "text-generation"}
+    assert data.transformers_info == {
+        "auto_model": "AutoModelForCausalLM",
+        "custom_class": "model_v2.SpikeWhaleLM",
+        "pipeline_tag": "text-generation",
+    }
     assert data.config["auto_map"] == config["auto_map"]
 
 
 def test_custom_code_for_a_known_architecture_keeps_the_processor():
-    config = {"architectures": ["Phi3ForCausalLM"], "model_type": "phi3",
-              "auto_map": {"AutoConfig": "configuration_phi3.Phi3Config",
-                           "AutoModelForCausalLM": "modeling_phi3.Phi3ForCausalLM"}}
+    config = {
+        "architectures": ["Phi3ForCausalLM"],
+        "model_type": "phi3",
+        "auto_map": {
+            "AutoConfig": "configuration_phi3.Phi3Config",
+            "AutoModelForCausalLM": "modeling_phi3.Phi3ForCausalLM",
+        },
+    }
     assert compute_transformers_info(config) == {
-        "auto_model": "AutoModelForCausalLM", "custom_class": "modeling_phi3.Phi3ForCausalLM",
-        "pipeline_tag": "text-generation", "processor": "AutoTokenizer"}
+        "auto_model": "AutoModelForCausalLM",
+        "custom_class": "modeling_phi3.Phi3ForCausalLM",
+        "pipeline_tag": "text-generation",
+        "processor": "AutoTokenizer",
+    }
 
 
 def test_custom_code_pipeline_inferred_from_auto_map_without_card():
-    config = {"architectures": ["MyNetModel"], "model_type": "mynet",
-              "auto_map": {"AutoConfig": "cfg.MyNetConfig",
-                           "AutoModelForSequenceClassification": "net.MyNetModel"}}
+    config = {
+        "architectures": ["MyNetModel"],
+        "model_type": "mynet",
+        "auto_map": {
+            "AutoConfig": "cfg.MyNetConfig",
+            "AutoModelForSequenceClassification": "net.MyNetModel",
+        },
+    }
     data = derive_model_data(snap(["config.json", "net.py", "model.safetensors"], config=config))
     assert data.pipeline_tag == "text-classification"
-    assert data.tags == ["transformers", "safetensors", "mynet", "text-classification",
-                         "custom_code", "region:us"]
+    assert data.tags == [
+        "transformers",
+        "safetensors",
+        "mynet",
+        "text-classification",
+        "custom_code",
+        "region:us",
+    ]
 
 
 def test_peft_adapter_with_base_model():
-    adapter_config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 16,
-                      "base_model_name_or_path": "mistralai/Mistral-7B-v0.1"}
-    card = {"base_model": "mistralai/Mistral-7B-v0.1", "library_name": "peft", "license": "mit",
-            "tags": ["lora", "generated_from_trainer"]}
-    data = derive_model_data(snap(["README.md", "adapter_config.json", "adapter_model.safetensors",
-                                   "runs/Jan01_00-00-00_host/events.out.tfevents.1704067200.host.1.0"],
-                                  card=card, config=adapter_config))
+    adapter_config = {
+        "peft_type": "LORA",
+        "task_type": "CAUSAL_LM",
+        "r": 16,
+        "base_model_name_or_path": "mistralai/Mistral-7B-v0.1",
+    }
+    card = {
+        "base_model": "mistralai/Mistral-7B-v0.1",
+        "library_name": "peft",
+        "license": "mit",
+        "tags": ["lora", "generated_from_trainer"],
+    }
+    data = derive_model_data(
+        snap(
+            [
+                "README.md",
+                "adapter_config.json",
+                "adapter_model.safetensors",
+                "runs/Jan01_00-00-00_host/events.out.tfevents.1704067200.host.1.0",
+            ],
+            card=card,
+            config=adapter_config,
+        )
+    )
     assert data.tags == [
-        "peft", "tensorboard", "safetensors", "lora", "generated_from_trainer",
-        "base_model:mistralai/Mistral-7B-v0.1", "base_model:adapter:mistralai/Mistral-7B-v0.1",
-        "license:mit", "region:us",
+        "peft",
+        "tensorboard",
+        "safetensors",
+        "lora",
+        "generated_from_trainer",
+        "base_model:mistralai/Mistral-7B-v0.1",
+        "base_model:adapter:mistralai/Mistral-7B-v0.1",
+        "license:mit",
+        "region:us",
     ]
     assert data.library_name == "peft"
     assert data.pipeline_tag is None
-    assert data.config == {"peft": {"base_model_name_or_path": "mistralai/Mistral-7B-v0.1",
-                                     "task_type": "CAUSAL_LM"}}
+    assert data.config == {
+        "peft": {"base_model_name_or_path": "mistralai/Mistral-7B-v0.1", "task_type": "CAUSAL_LM"}
+    }
 
 
 def test_peft_library_detected_from_files_and_merge_relation():
-    data = derive_model_data(snap(["adapter_config.json", "adapter_model.safetensors"],
-                                  card={"base_model": ["org/a", "org/b"], "base_model_relation": "merge"}))
+    data = derive_model_data(
+        snap(
+            ["adapter_config.json", "adapter_model.safetensors"],
+            card={"base_model": ["org/a", "org/b"], "base_model_relation": "merge"},
+        )
+    )
     assert data.library_name == "peft"
-    assert data.tags == ["peft", "safetensors", "base_model:org/a", "base_model:org/b",
-                         "base_model:merge:org/a", "base_model:merge:org/b", "region:us"]
+    assert data.tags == [
+        "peft",
+        "safetensors",
+        "base_model:org/a",
+        "base_model:org/b",
+        "base_model:merge:org/a",
+        "base_model:merge:org/b",
+        "region:us",
+    ]
 
 
 def test_region_can_be_disabled_and_tags_are_deduplicated():
-    data = derive_model_data(snap(["config.json", "model.safetensors"],
-                                  card={"tags": ["bert", "fill-mask", "bert"], "language": "en"},
-                                  config={"architectures": ["BertForMaskedLM"], "model_type": "bert"}),
-                             region=None)
+    data = derive_model_data(
+        snap(
+            ["config.json", "model.safetensors"],
+            card={"tags": ["bert", "fill-mask", "bert"], "language": "en"},
+            config={"architectures": ["BertForMaskedLM"], "model_type": "bert"},
+        ),
+        region=None,
+    )
     assert data.tags == ["transformers", "safetensors", "bert", "fill-mask", "en"]
 
 
 def test_card_library_tag_and_task_tags_pick_pipeline_in_pipeline_order():
-    data = derive_model_data(snap(["pytorch_model.bin"],
-                                  card={"tags": ["flair", "sequence-tagger-model",
-                                                 "token-classification", "text-classification"]}))
+    data = derive_model_data(
+        snap(
+            ["pytorch_model.bin"],
+            card={
+                "tags": [
+                    "flair",
+                    "sequence-tagger-model",
+                    "token-classification",
+                    "text-classification",
+                ]
+            },
+        )
+    )
     assert data.library_name == "flair"
     # text-classification comes first in PIPELINE order although it is last in the card.
     assert data.pipeline_tag == "text-classification"
-
-
-# ------------------------------------------------------------------ pipeline inference
-
-
-def test_there_are_57_pipeline_types_in_order():
-    assert len(PIPELINE_TYPES) == 57 == len(set(PIPELINE_TYPES))
-    assert PIPELINE_TYPES[0] == "text-classification" and PIPELINE_TYPES[-1] == "other"
-
-
-ARCHITECTURE_CASES = [
-    ("BertForMaskedLM", "bert", "fill-mask", "AutoModelForMaskedLM"),
-    ("BertForPreTraining", "bert", "fill-mask", "AutoModelForPreTraining"),
-    ("RobertaForQuestionAnswering", "roberta", "question-answering", "AutoModelForQuestionAnswering"),
-    ("DistilBertForSequenceClassification", "distilbert", "text-classification",
-     "AutoModelForSequenceClassification"),
-    ("XLMRobertaForTokenClassification", "xlm-roberta", "token-classification",
-     "AutoModelForTokenClassification"),
-    ("AlbertModel", "albert", "feature-extraction", "AutoModel"),
-    ("GPT2LMHeadModel", "gpt2", "text-generation", "AutoModelForCausalLM"),
-    ("LlamaForCausalLM", "llama", "text-generation", "AutoModelForCausalLM"),
-    ("MistralForCausalLM", "mistral", "text-generation", "AutoModelForCausalLM"),
-    ("Qwen2ForCausalLM", "qwen2", "text-generation", "AutoModelForCausalLM"),
-    ("T5ForConditionalGeneration", "t5", "text-generation", "AutoModelForSeq2SeqLM"),
-    ("BartForConditionalGeneration", "bart", "text-generation", "AutoModelForSeq2SeqLM"),
-    ("MarianMTModel", "marian", "translation", "AutoModelForSeq2SeqLM"),
-    ("PegasusForConditionalGeneration", "pegasus", "summarization", "AutoModelForSeq2SeqLM"),
-    ("WhisperForConditionalGeneration", "whisper", "automatic-speech-recognition",
-     "AutoModelForSpeechSeq2Seq"),
-    ("Wav2Vec2ForCTC", "wav2vec2", "automatic-speech-recognition", "AutoModelForCTC"),
-    ("Wav2Vec2ForSequenceClassification", "wav2vec2", "audio-classification",
-     "AutoModelForAudioClassification"),
-    ("MusicgenForConditionalGeneration", "musicgen", "text-to-audio", "AutoModelForTextToWaveform"),
-    ("SpeechT5ForTextToSpeech", "speecht5", "text-to-speech", "AutoModelForTextToSpectrogram"),
-    ("ViTForImageClassification", "vit", "image-classification", "AutoModelForImageClassification"),
-    ("ViTModel", "vit", "image-feature-extraction", "AutoModel"),
-    ("DetrForObjectDetection", "detr", "object-detection", "AutoModelForObjectDetection"),
-    ("SegformerForSemanticSegmentation", "segformer", "image-segmentation",
-     "AutoModelForSemanticSegmentation"),
-    ("Mask2FormerForUniversalSegmentation", "mask2former", "image-segmentation",
-     "AutoModelForUniversalSegmentation"),
-    ("DPTForDepthEstimation", "dpt", "depth-estimation", "AutoModelForDepthEstimation"),
-    ("CLIPModel", "clip", "zero-shot-image-classification", "AutoModelForZeroShotImageClassification"),
-    ("OwlViTForObjectDetection", "owlvit", "zero-shot-object-detection",
-     "AutoModelForZeroShotObjectDetection"),
-    ("SamModel", "sam", "mask-generation", "AutoModelForMaskGeneration"),
-    ("LlavaForConditionalGeneration", "llava", "image-text-to-text", "AutoModelForImageTextToText"),
-    ("BlipForConditionalGeneration", "blip", "image-to-text", "AutoModelForImageTextToText"),
-    ("ViltForQuestionAnswering", "vilt", "visual-question-answering",
-     "AutoModelForVisualQuestionAnswering"),
-    ("LayoutLMv3ForQuestionAnswering", "layoutlmv3", "document-question-answering",
-     "AutoModelForDocumentQuestionAnswering"),
-    ("TapasForQuestionAnswering", "tapas", "table-question-answering",
-     "AutoModelForTableQuestionAnswering"),
-    ("VideoMAEForVideoClassification", "videomae", "video-classification",
-     "AutoModelForVideoClassification"),
-    ("Swin2SRForImageSuperResolution", "swin2sr", "image-to-image", "AutoModelForImageToImage"),
-    # Not in the table: resolved by the suffix heuristic.
-    ("NewArchForMaskedLM", "newarch", "fill-mask", "AutoModelForMaskedLM"),
-    ("NewArchForCausalLM", "newarch", "text-generation", "AutoModelForCausalLM"),
-    ("NewArchForSequenceClassification", "newarch", "text-classification",
-     "AutoModelForSequenceClassification"),
-    ("NewArchForTokenClassification", "newarch", "token-classification",
-     "AutoModelForTokenClassification"),
-    ("NewArchForImageClassification", "newarch", "image-classification",
-     "AutoModelForImageClassification"),
-    ("HubertXForSequenceClassification", "hubert", "audio-classification",
-     "AutoModelForAudioClassification"),
-    ("Qwen9VLForConditionalGeneration", "qwen9_vl", "image-text-to-text",
-     "AutoModelForImageTextToText"),
-    ("NewSeq2SeqForConditionalGeneration", "newseq", "text-generation", "AutoModelForSeq2SeqLM"),
-    ("NewArchModel", "newarch", "feature-extraction", "AutoModel"),
-]
-
-
-@pytest.mark.parametrize(("arch", "model_type", "task", "auto_class"), ARCHITECTURE_CASES)
-def test_pipeline_inferred_from_architecture(arch, model_type, task, auto_class):
-    config = {"architectures": [arch], "model_type": model_type}
-    if model_type == "qwen9_vl":
-        config["vision_config"] = {"depth": 32}
-    repo = snap(["config.json", "model.safetensors"], config=config)
-    assert infer_pipeline_tag(repo, "transformers") == task
-    info = compute_transformers_info(config)
-    assert info["auto_model"] == auto_class and info["pipeline_tag"] == task
-
-
-def test_card_pipeline_wins_and_invalid_card_pipeline_is_ignored():
-    config = {"architectures": ["BertForSequenceClassification"], "model_type": "bert"}
-    repo = snap(["config.json"], card={"pipeline_tag": "zero-shot-classification"}, config=config)
-    assert infer_pipeline_tag(repo, "transformers") == "zero-shot-classification"
-    bogus = snap(["config.json"], card={"pipeline_tag": "text2text-generation"}, config=config)
-    assert infer_pipeline_tag(bogus, "transformers") == "text-classification"
-
-
-def test_unknown_architecture_and_no_tags_gives_no_pipeline():
-    repo = snap(["config.json"], config={"architectures": ["Mystery"], "model_type": "x"})
-    assert infer_pipeline_tag(repo, "transformers") is None
-
-
-def test_processors():
-    assert compute_transformers_info({"architectures": ["ViTForImageClassification"],
-                                      "model_type": "vit"})["processor"] == "AutoImageProcessor"
-    assert compute_transformers_info({"architectures": ["Wav2Vec2ForCTC"],
-                                      "model_type": "wav2vec2"})["processor"] == "AutoProcessor"
-    assert compute_transformers_info({"architectures": ["HubertForSequenceClassification"],
-                                      "model_type": "hubert"})["processor"] == "AutoFeatureExtractor"
-
-
-# ------------------------------------------------------------------ files, arxiv
-
-
-def test_file_format_tags():
-    assert file_format_tags(["sub/pytorch_model.bin", "model.ckpt"]) == []
-    assert file_format_tags(["pytorch_model-00001-of-00002.bin", "model.tflite", "model.gguf",
-                             "runs/x/events.out.tfevents.1.host", "weights.keras"]) == [
-        "pytorch", "tflite", "tensorboard", "gguf", "keras"]
-    assert file_format_tags(["model.pt"]) == ["pytorch"]
-
-
-def test_arxiv_ids_from_links():
-    text = ("https://arxiv.org/abs/2106.09685v2, arxiv.org/pdf/2106.09685.pdf, "
-            "https://hf.co/papers/2305.14314, https://huggingface.co/papers/2401.00001 "
-            "and arxiv.org/abs/hep-th/9901001; not arxiv: 1234.5678")
-    assert arxiv_ids(text) == ["2106.09685", "2305.14314", "2401.00001", "hep-th/9901001"]
-
-
-# ------------------------------------------------------------------ widgets
-
-
-def test_fill_mask_widget_uses_model_mask_token_from_tokenizer():
-    data = derive_model_data(snap(
-        ["config.json", "model.safetensors"], card={"language": ["fr"]},
-        config={"architectures": ["CamembertForMaskedLM"], "model_type": "camembert"},
-        tokenizer={"mask_token": {"__type": "AddedToken", "content": "<mask>", "lstrip": True}}))
-    assert data.mask_token == "<mask>"
-    assert data.widget_data == [{"text": "Paris est la <mask> de la France."}]
-
-
-def test_widget_defaults_english_vs_other_language():
-    assert default_widget_inputs("fill-mask", ["en"], "[MASK]") == [
-        {"text": "Paris is the [MASK] of France."}, {"text": "The goal of life is [MASK]."}]
-    assert default_widget_inputs("fill-mask", ["es"], "[MASK]") == [
-        {"text": "Mi nombre es [MASK] y vivo en Nueva York."},
-        {"text": "El español es un idioma muy [MASK] en el mundo."}]
-    # German has no fill-mask defaults: fall back to English; no language at all → English.
-    assert default_widget_inputs("fill-mask", ["de"], None) == [
-        {"text": "Paris is the <mask> of France."}, {"text": "The goal of life is <mask>."}]
-    assert default_widget_inputs("text-classification", []) == [{"text": "I like you. I love you"}]
-    assert default_widget_inputs("image-classification", ["en"]) == []
-
-
-def test_card_mask_token_and_card_widget_win():
-    data = derive_model_data(snap(
-        ["config.json"], card={"mask_token": "<special1>", "widget": ["Hello <special1>!", {"text": "x"}]},
-        config={"architectures": ["BertForMaskedLM"], "model_type": "bert"}))
-    assert data.mask_token == "<special1>"
-    assert data.widget_data == [{"text": "Hello <special1>!"}, {"text": "x"}]
-
-
-# ------------------------------------------------------------------ safetensors, datasets
-
-
-def test_safetensors_summary_over_shards():
-    shard1 = {"__metadata__": {"format": "pt"},
-              "embed.weight": {"dtype": "BF16", "shape": [32000, 4096], "data_offsets": [0, 1]},
-              "norm.weight": {"dtype": "F32", "shape": [4096], "data_offsets": [1, 2]}}
-    shard2 = {"lm_head.weight": {"dtype": "BF16", "shape": [32000, 4096], "data_offsets": [0, 1]},
-              "scalar": {"dtype": "F32", "shape": [], "data_offsets": [1, 2]},
-              "q.weight": {"dtype": "I8", "shape": [16, 8], "data_offsets": [2, 3]}}
-    assert summarize_safetensors([shard1, shard2]) == {
-        "parameters": {"BF16": 2 * 32000 * 4096, "F32": 4097, "I8": 128},
-        "total": 2 * 32000 * 4096 + 4097 + 128,
-    }
-    assert summarize_safetensors([]) == {"parameters": {}, "total": 0}
-
-
-def test_dataset_tags():
-    card = {"annotations_creators": ["crowdsourced"], "language_creators": ["crowdsourced"],
-            "language": ["en"], "license": "mit", "multilinguality": ["monolingual"],
-            "size_categories": ["1K<n<10K"], "source_datasets": ["original"],
-            "task_categories": ["text-generation"], "tags": ["math-word-problems"]}
-    files = ["README.md", ".gitattributes", "main/train-00000-of-00001.parquet",
-             "main/test-00000-of-00001.parquet"]
-    assert dataset_tags(card, files) == [
-        "task_categories:text-generation", "annotations_creators:crowdsourced",
-        "language_creators:crowdsourced", "multilinguality:monolingual", "source_datasets:original",
-        "language:en", "license:mit", "size_categories:1K<n<10K", "format:parquet", "modality:text",
-        "library:datasets", "library:pandas", "library:mlcroissant", "library:polars", "region:us",
-        "math-word-problems",
-    ]
-    assert dataset_tags({}, ["README.md", "images/a.jpg"], region=None) == [
-        "format:imagefolder", "modality:image", "library:datasets", "library:mlcroissant"]

@@ -19,8 +19,16 @@ from hubstead.domain.errors import BadRequest, HubError
 from hubstead.settings import SettingsError, export_options, option_default
 
 GLOBAL_OPTIONS = {
-    "data_dir": ("--data-dir", "DATA_DIR", "folder for the database, repositories and blobs (default ./hubstead-data)"),
-    "database_url": ("--database-url", "DATABASE_URL", "SQLAlchemy URL; postgresql://… selects PostgreSQL (default: SQLite in the data dir)"),
+    "data_dir": (
+        "--data-dir",
+        "DATA_DIR",
+        "folder for the database, repositories and blobs (default ./hubstead-data)",
+    ),
+    "database_url": (
+        "--database-url",
+        "DATABASE_URL",
+        "SQLAlchemy URL; postgresql://… selects PostgreSQL (default: SQLite in the data dir)",
+    ),
 }
 
 
@@ -44,7 +52,9 @@ def _hub():
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    _apply_env(args, {"host": "HOST", "port": "PORT", "workers": "WORKERS", "public_url": "PUBLIC_URL"})
+    _apply_env(
+        args, {"host": "HOST", "port": "PORT", "workers": "WORKERS", "public_url": "PUBLIC_URL"}
+    )
     hub = _hub()
     if hub.accounts.count_users() == 0:
         password = secrets.token_urlsafe(12)
@@ -57,7 +67,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
-    print(f"Hubstead {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})", file=sys.stderr)
+    print(
+        f"Hubstead {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
+        file=sys.stderr,
+    )
     Granian(
         "hubstead.protocols.app:create_app",
         address=settings.host,
@@ -73,8 +86,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
 def _when(value: dt.datetime) -> str:
     """Creation dates in UTC, to the second (SQLite hands back naive UTC datetimes)."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    return value.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+        value = value.replace(tzinfo=dt.UTC)
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _print_table(headers: list[str], rows: list[list[str]]) -> None:
@@ -91,13 +104,22 @@ def _changed(args: argparse.Namespace, names: list[str]) -> list[str]:
     """The options given on the command line (None means: leave that field alone)."""
     changed = [name for name in names if getattr(args, name) is not None]
     if not changed:
-        raise BadRequest("Nothing to update: give at least one of " + ", ".join("--" + n.replace("_", "-") for n in names))
+        raise BadRequest(
+            "Nothing to update: give at least one of "
+            + ", ".join("--" + n.replace("_", "-") for n in names)
+        )
     return changed
 
 
 def cmd_user_create(args: argparse.Namespace) -> int:
-    user = _hub().accounts.create_user(args.name, email=args.email, password=args.password, admin=args.admin,
-                                       fullname=args.fullname, avatar_url=args.avatar_url)
+    user = _hub().accounts.create_user(
+        args.name,
+        email=args.email,
+        password=args.password,
+        admin=args.admin,
+        fullname=args.fullname,
+        avatar_url=args.avatar_url,
+    )
     print(user.name)
     return 0
 
@@ -105,19 +127,48 @@ def cmd_user_create(args: argparse.Namespace) -> int:
 def cmd_user_list(args: argparse.Namespace) -> int:
     users = _hub().accounts.list_users()
     if args.json:
-        print(json.dumps([{"name": u.name, "fullname": u.fullname or u.name, "email": u.email, "admin": u.is_admin,
-                           "avatar_url": u.avatar_url, "created": _when(u.created_at)} for u in users], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "name": u.name,
+                        "fullname": u.fullname or u.name,
+                        "email": u.email,
+                        "admin": u.is_admin,
+                        "avatar_url": u.avatar_url,
+                        "created": _when(u.created_at),
+                    }
+                    for u in users
+                ],
+                indent=2,
+            )
+        )
         return 0
-    _print_table(["NAME", "FULLNAME", "EMAIL", "ADMIN", "CREATED"],
-                 [[u.name, u.fullname or u.name, u.email or "-", "yes" if u.is_admin else "no", _when(u.created_at)]
-                  for u in users])
+    _print_table(
+        ["NAME", "FULLNAME", "EMAIL", "ADMIN", "CREATED"],
+        [
+            [
+                u.name,
+                u.fullname or u.name,
+                u.email or "-",
+                "yes" if u.is_admin else "no",
+                _when(u.created_at),
+            ]
+            for u in users
+        ],
+    )
     return 0
 
 
 def cmd_user_update(args: argparse.Namespace) -> int:
     fields = _changed(args, ["fullname", "email", "avatar_url", "admin"])
-    user = _hub().accounts.update_user(args.name, fullname=args.fullname, email=args.email,
-                                       avatar_url=args.avatar_url, admin=args.admin)
+    user = _hub().accounts.update_user(
+        args.name,
+        fullname=args.fullname,
+        email=args.email,
+        avatar_url=args.avatar_url,
+        admin=args.admin,
+    )
     print(f"updated user {user.name}: {', '.join(fields)}")
     return 0
 
@@ -125,13 +176,18 @@ def cmd_user_update(args: argparse.Namespace) -> int:
 def cmd_user_delete(args: argparse.Namespace) -> int:
     hub = _hub()
     deleted = hub.accounts.delete_user(args.name, hub.repos)
-    print(f"deleted user {deleted.name}: {_count(len(deleted.repos), 'repository', 'repositories')}, "
-          f"{_count(deleted.tokens, 'token', 'tokens')}")
+    print(
+        f"deleted user {deleted.name}: {_count(len(deleted.repos), 'repository', 'repositories')}, "
+        f"{_count(deleted.tokens, 'token', 'tokens')}"
+    )
     for repo in deleted.repos:
         print(f"  deleted {repo}")
     for org in deleted.orgs_left_without_admin:
-        print(f"warning: organization {org} has no admin left; a site admin can add one with "
-              f"`hubstead org add-member {org} USER --role admin`", file=sys.stderr)
+        print(
+            f"warning: organization {org} has no admin left; a site admin can add one with "
+            f"`hubstead org add-member {org} USER --role admin`",
+            file=sys.stderr,
+        )
     return 0
 
 
@@ -159,18 +215,29 @@ def cmd_org_create(args: argparse.Namespace) -> int:
     for spec in args.member or []:
         name, _, role = spec.partition(":")
         members.append((name, role or "write"))
-    org = _hub().accounts.create_org(args.name, members, default_private=args.default_private,
-                                     fullname=args.fullname, avatar_url=args.avatar_url)
+    org = _hub().accounts.create_org(
+        args.name,
+        members,
+        default_private=args.default_private,
+        fullname=args.fullname,
+        avatar_url=args.avatar_url,
+    )
     print(org.name)
     return 0
 
 
 def cmd_org_update(args: argparse.Namespace) -> int:
     fields = _changed(args, ["fullname", "avatar_url", "default_private"])
-    org = _hub().accounts.update_org(args.name, fullname=args.fullname, avatar_url=args.avatar_url,
-                                     default_private=args.default_private)
+    org = _hub().accounts.update_org(
+        args.name,
+        fullname=args.fullname,
+        avatar_url=args.avatar_url,
+        default_private=args.default_private,
+    )
     privacy = "private" if org.default_private else "public"
-    print(f"updated organization {org.name}: {', '.join(fields)} (new repositories are {privacy} by default)")
+    print(
+        f"updated organization {org.name}: {', '.join(fields)} (new repositories are {privacy} by default)"
+    )
     return 0
 
 
@@ -203,19 +270,36 @@ def cmd_token_create(args: argparse.Namespace) -> int:
 def cmd_token_list(args: argparse.Namespace) -> int:
     tokens = _hub().accounts.list_tokens(args.user)
     if args.json:
-        print(json.dumps([{"id": t.id, "user": t.user, "name": t.name, "role": t.role, "created": _when(t.created_at)}
-                          for t in tokens], indent=2))
+        print(
+            json.dumps(
+                [
+                    {
+                        "id": t.id,
+                        "user": t.user,
+                        "name": t.name,
+                        "role": t.role,
+                        "created": _when(t.created_at),
+                    }
+                    for t in tokens
+                ],
+                indent=2,
+            )
+        )
         return 0
-    _print_table(["ID", "USER", "NAME", "ROLE", "CREATED"],
-                 [[str(t.id), t.user, t.name, t.role, _when(t.created_at)] for t in tokens])
+    _print_table(
+        ["ID", "USER", "NAME", "ROLE", "CREATED"],
+        [[str(t.id), t.user, t.name, t.role, _when(t.created_at)] for t in tokens],
+    )
     return 0
 
 
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     hub = _hub()
     token = hub.accounts.revoke_token(args.token, args.user)
-    print(f"revoked token {token.id} ({token.name}, {token.role}) of {token.user}; running servers refuse it "
-          f"within {hub.accounts.cache_seconds:g} seconds")
+    print(
+        f"revoked token {token.id} ({token.name}, {token.role}) of {token.user}; running servers refuse it "
+        f"within {hub.accounts.cache_seconds:g} seconds"
+    )
     return 0
 
 
@@ -238,8 +322,13 @@ def cmd_reindex(args: argparse.Namespace) -> int:
         repo_type = RepoType.parse(args.repo_type)
         repo_id = RepoId.parse(args.repo)
         with hub.db.session() as session:
-            found = session.scalar(select(Repository.id).where(
-                Repository.type == repo_type.value, Repository.namespace == repo_id.namespace, Repository.name == repo_id.name))
+            found = session.scalar(
+                select(Repository.id).where(
+                    Repository.type == repo_type.value,
+                    Repository.namespace == repo_id.namespace,
+                    Repository.name == repo_id.name,
+                )
+            )
         if found is None:
             print(f"error: no {repo_type.value} named {repo_id}", file=sys.stderr)
             return 2
@@ -265,8 +354,10 @@ def cmd_gc(args: argparse.Namespace) -> int:
 
     hub = _hub()
     result = collect_garbage(hub.db, hub.blobs, dt.timedelta(seconds=args.grace_seconds))
-    print(f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
-          f"{result.xorbs} xorbs")
+    print(
+        f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
+        f"{result.xorbs} xorbs"
+    )
     return 0
 
 
@@ -279,57 +370,114 @@ def _command(group, name: str, func, help_text: str) -> argparse.ArgumentParser:
 
 def _user_commands(commands) -> None:
     env = option_default
-    user = commands.add_parser("user", help="manage users").add_subparsers(dest="action", required=True)
+    user = commands.add_parser("user", help="manage users").add_subparsers(
+        dest="action", required=True
+    )
     create = _command(user, "create", cmd_user_create, "create a user")
     create.add_argument("name")
     create.add_argument("--email", default=env("HUBSTEAD_EMAIL"), help="[env HUBSTEAD_EMAIL]")
-    create.add_argument("--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]")
-    create.add_argument("--admin", action="store_true", default=env("HUBSTEAD_ADMIN", "") in ("1", "true"), help="[env HUBSTEAD_ADMIN]")
-    create.add_argument("--fullname", default=env("HUBSTEAD_FULLNAME"), help="name shown to people (default: the user name) [env HUBSTEAD_FULLNAME]")
-    create.add_argument("--avatar-url", default=env("HUBSTEAD_AVATAR_URL"), help="http(s) URL of a picture (default: a generated identicon) [env HUBSTEAD_AVATAR_URL]")
+    create.add_argument(
+        "--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]"
+    )
+    create.add_argument(
+        "--admin",
+        action="store_true",
+        default=env("HUBSTEAD_ADMIN", "") in ("1", "true"),
+        help="[env HUBSTEAD_ADMIN]",
+    )
+    create.add_argument(
+        "--fullname",
+        default=env("HUBSTEAD_FULLNAME"),
+        help="name shown to people (default: the user name) [env HUBSTEAD_FULLNAME]",
+    )
+    create.add_argument(
+        "--avatar-url",
+        default=env("HUBSTEAD_AVATAR_URL"),
+        help="http(s) URL of a picture (default: a generated identicon) [env HUBSTEAD_AVATAR_URL]",
+    )
 
-    listing = _command(user, "list", cmd_user_list, "list users: name, full name, email, admin, created")
+    listing = _command(
+        user, "list", cmd_user_list, "list users: name, full name, email, admin, created"
+    )
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
-    update = _command(user, "update", cmd_user_update, "change a user's full name, email, avatar or admin flag")
+    update = _command(
+        user, "update", cmd_user_update, "change a user's full name, email, avatar or admin flag"
+    )
     update.add_argument("name")
     update.add_argument("--fullname")
     update.add_argument("--email", help='"" removes it')
     update.add_argument("--avatar-url", help='"" goes back to the generated identicon')
-    update.add_argument("--admin", action=argparse.BooleanOptionalAction, default=None, help="site admin (the last one stays)")
+    update.add_argument(
+        "--admin",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="site admin (the last one stays)",
+    )
 
-    delete = _command(user, "delete", cmd_user_delete, "delete a user with their repositories and tokens (not the last admin)")
+    delete = _command(
+        user,
+        "delete",
+        cmd_user_delete,
+        "delete a user with their repositories and tokens (not the last admin)",
+    )
     delete.add_argument("name")
 
-    password = _command(user, "set-password", cmd_user_set_password, "set a user's password (read from stdin unless --password)")
+    password = _command(
+        user,
+        "set-password",
+        cmd_user_set_password,
+        "set a user's password (read from stdin unless --password)",
+    )
     password.add_argument("name")
-    password.add_argument("--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]")
+    password.add_argument(
+        "--password", default=env("HUBSTEAD_PASSWORD"), help="[env HUBSTEAD_PASSWORD]"
+    )
 
 
 def _org_commands(commands) -> None:
     env = option_default
-    org = commands.add_parser("org", help="manage organizations").add_subparsers(dest="action", required=True)
+    org = commands.add_parser("org", help="manage organizations").add_subparsers(
+        dest="action", required=True
+    )
     create = _command(org, "create", cmd_org_create, "create an organization")
     create.add_argument("name")
     create.add_argument("--member", action="append", help="USER[:read|write|admin], repeatable")
-    create.add_argument("--default-private", action="store_true", default=env("HUBSTEAD_DEFAULT_PRIVATE", "") in ("1", "true"),
-                        help="repositories created without an explicit visibility are private [env HUBSTEAD_DEFAULT_PRIVATE]")
+    create.add_argument(
+        "--default-private",
+        action="store_true",
+        default=env("HUBSTEAD_DEFAULT_PRIVATE", "") in ("1", "true"),
+        help="repositories created without an explicit visibility are private [env HUBSTEAD_DEFAULT_PRIVATE]",
+    )
     create.add_argument("--fullname", help="name shown to people (default: the organization name)")
-    create.add_argument("--avatar-url", help="http(s) URL of a picture (default: a generated identicon)")
+    create.add_argument(
+        "--avatar-url", help="http(s) URL of a picture (default: a generated identicon)"
+    )
 
-    update = _command(org, "update", cmd_org_update, "change an organization's full name, avatar or default visibility")
+    update = _command(
+        org,
+        "update",
+        cmd_org_update,
+        "change an organization's full name, avatar or default visibility",
+    )
     update.add_argument("name")
     update.add_argument("--fullname")
     update.add_argument("--avatar-url", help='"" goes back to the generated identicon')
-    update.add_argument("--default-private", action=argparse.BooleanOptionalAction, default=None,
-                        help="whether repositories created without an explicit visibility are private")
+    update.add_argument(
+        "--default-private",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="whether repositories created without an explicit visibility are private",
+    )
 
     add = _command(org, "add-member", cmd_org_add_member, "add a member, or change a member's role")
     add.add_argument("org")
     add.add_argument("user")
     add.add_argument("--role", choices=["read", "write", "admin"], default="write")
 
-    remove = _command(org, "remove-member", cmd_org_remove_member, "remove a member (not the last admin)")
+    remove = _command(
+        org, "remove-member", cmd_org_remove_member, "remove a member (not the last admin)"
+    )
     remove.add_argument("org")
     remove.add_argument("user")
 
@@ -340,56 +488,98 @@ def _org_commands(commands) -> None:
 
 def _token_commands(commands) -> None:
     env = option_default
-    token = commands.add_parser("token", help="manage access tokens").add_subparsers(dest="action", required=True)
+    token = commands.add_parser("token", help="manage access tokens").add_subparsers(
+        dest="action", required=True
+    )
     create = _command(token, "create", cmd_token_create, "create a token; prints only the token")
     create.add_argument("user")
-    create.add_argument("--role", choices=["read", "write"], default=env("HUBSTEAD_TOKEN_ROLE", "write"), help="[env HUBSTEAD_TOKEN_ROLE]")
-    create.add_argument("--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]")
+    create.add_argument(
+        "--role",
+        choices=["read", "write"],
+        default=env("HUBSTEAD_TOKEN_ROLE", "write"),
+        help="[env HUBSTEAD_TOKEN_ROLE]",
+    )
+    create.add_argument(
+        "--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]"
+    )
 
-    listing = _command(token, "list", cmd_token_list, "list tokens (id, user, name, role, created; never the value)")
+    listing = _command(
+        token,
+        "list",
+        cmd_token_list,
+        "list tokens (id, user, name, role, created; never the value)",
+    )
     listing.add_argument("user", nargs="?", help="only this user's tokens")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
 
     revoke = _command(token, "revoke", cmd_token_revoke, "revoke a token by id, name or value")
-    revoke.add_argument("token", metavar="ID|NAME", help="the token's id, its name (if unique) or the token itself")
+    revoke.add_argument(
+        "token", metavar="ID|NAME", help="the token's id, its name (if unique) or the token itself"
+    )
     revoke.add_argument("--user", help="the user whose token NAME is meant")
 
 
 def build_parser() -> argparse.ArgumentParser:
     env = option_default
-    parser = argparse.ArgumentParser(prog="hubstead", description="A self-hosted model hub that speaks the Hugging Face Hub protocol.")
+    parser = argparse.ArgumentParser(
+        prog="hubstead",
+        description="A self-hosted model hub that speaks the Hugging Face Hub protocol.",
+    )
     parser.add_argument("--version", action="version", version=f"hubstead {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
 
     serve = commands.add_parser("serve", help="start the hub")
     _add_global(serve)
-    serve.add_argument("--host", default=None, help="address to listen on (default 127.0.0.1) [env HUBSTEAD_HOST]")
-    serve.add_argument("--port", type=int, default=None, help="port (default 8000) [env HUBSTEAD_PORT]")
-    serve.add_argument("--workers", type=int, default=None, help="server processes (default: one per CPU) [env HUBSTEAD_WORKERS]")
-    serve.add_argument("--public-url", default=None, help="URL clients use to reach the hub, if behind a proxy [env HUBSTEAD_PUBLIC_URL]")
+    serve.add_argument(
+        "--host", default=None, help="address to listen on (default 127.0.0.1) [env HUBSTEAD_HOST]"
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help="port (default 8000) [env HUBSTEAD_PORT]"
+    )
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="server processes (default: one per CPU) [env HUBSTEAD_WORKERS]",
+    )
+    serve.add_argument(
+        "--public-url",
+        default=None,
+        help="URL clients use to reach the hub, if behind a proxy [env HUBSTEAD_PUBLIC_URL]",
+    )
     serve.set_defaults(func=cmd_serve)
 
     _user_commands(commands)
     _org_commands(commands)
     _token_commands(commands)
 
-    reindex = commands.add_parser("reindex", help="recompute cards, tags and pipeline of one or all repositories")
+    reindex = commands.add_parser(
+        "reindex", help="recompute cards, tags and pipeline of one or all repositories"
+    )
     _add_global(reindex)
     reindex.add_argument("repo", nargs="?", help="namespace/name (default: every repository)")
     reindex.add_argument("--repo-type", default="model", choices=["model", "dataset", "space"])
     reindex.set_defaults(func=cmd_reindex)
 
-    counters = commands.add_parser("counters", help="recompute 30-day downloads and trending scores (run daily)")
+    counters = commands.add_parser(
+        "counters", help="recompute 30-day downloads and trending scores (run daily)"
+    )
     _add_global(counters)
     counters.set_defaults(func=cmd_counters)
 
     gc = commands.add_parser("gc", help="free storage no repository references any more")
     _add_global(gc)
-    gc.add_argument("--grace-seconds", type=int, default=int(env("HUBSTEAD_GC_GRACE_SECONDS", str(24 * 3600))),
-                    help="only collect what is older than this (default one day) [env HUBSTEAD_GC_GRACE_SECONDS]")
+    gc.add_argument(
+        "--grace-seconds",
+        type=int,
+        default=int(env("HUBSTEAD_GC_GRACE_SECONDS", str(24 * 3600))),
+        help="only collect what is older than this (default one day) [env HUBSTEAD_GC_GRACE_SECONDS]",
+    )
     gc.set_defaults(func=cmd_gc)
 
-    db = commands.add_parser("db", help="database maintenance").add_subparsers(dest="action", required=True)
+    db = commands.add_parser("db", help="database maintenance").add_subparsers(
+        dest="action", required=True
+    )
     upgrade = db.add_parser("upgrade", help="apply migrations")
     _add_global(upgrade)
     upgrade.set_defaults(func=cmd_db_upgrade)

@@ -32,13 +32,26 @@ def new_lfs_pointers(commits: list[str]) -> dict[str, tuple[LfsPointer, str]]:
     """The LFS pointers among the blobs these commits add to the repository: oid → (pointer, path)."""
     if not commits:
         return {}
-    listed = _git("rev-list", "--objects", *commits, "--not", "--all").decode("utf-8", "replace").splitlines()
-    paths = {line[:40]: line[41:] for line in listed if len(line) > 41}  # commits and root trees have no path
+    listed = (
+        _git("rev-list", "--objects", *commits, "--not", "--all")
+        .decode("utf-8", "replace")
+        .splitlines()
+    )
+    paths = {
+        line[:40]: line[41:] for line in listed if len(line) > 41
+    }  # commits and root trees have no path
     if not paths:
         return {}
-    checks = _git("cat-file", "--batch-check=%(objectname) %(objecttype) %(objectsize)", data="\n".join(paths).encode() + b"\n")
-    small = [oid for oid, kind, size in (line.split() for line in checks.decode().splitlines())
-             if kind == "blob" and int(size) <= MAX_POINTER_SIZE]
+    checks = _git(
+        "cat-file",
+        "--batch-check=%(objectname) %(objecttype) %(objectsize)",
+        data="\n".join(paths).encode() + b"\n",
+    )
+    small = [
+        oid
+        for oid, kind, size in (line.split() for line in checks.decode().splitlines())
+        if kind == "blob" and int(size) <= MAX_POINTER_SIZE
+    ]
     pointers: dict[str, tuple[LfsPointer, str]] = {}
     if not small:
         return pointers
@@ -47,14 +60,16 @@ def new_lfs_pointers(commits: list[str]) -> dict[str, tuple[LfsPointer, str]]:
     for oid in small:
         header_end = output.index(b"\n", position)
         size = int(output[position:header_end].split()[2])
-        pointer = parse_pointer(output[header_end + 1:header_end + 1 + size])
+        pointer = parse_pointer(output[header_end + 1 : header_end + 1 + size])
         position = header_end + 1 + size + 1
         if pointer is not None:
             pointers.setdefault(pointer.oid, (pointer, paths[oid]))
     return pointers
 
 
-def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]], settings: HookSettings) -> list[str]:
+def missing_lfs_objects(
+    pointers: dict[str, tuple[LfsPointer, str]], settings: HookSettings
+) -> list[str]:
     """Problems for pointers whose object this repository does not hold (the hub tells the hook
     which database, blob store and repository through its HookSettings)."""
     if not pointers or settings.repo_row_id is None:
@@ -64,7 +79,9 @@ def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]], settings: H
     from hubstead.storage.database import Database
 
     if settings.database_url is None or settings.blobs_dir is None:
-        raise RuntimeError("the hub did not pass HUBSTEAD_DATABASE_URL and HUBSTEAD_BLOBS_DIR to the hook")
+        raise RuntimeError(
+            "the hub did not pass HUBSTEAD_DATABASE_URL and HUBSTEAD_BLOBS_DIR to the hook"
+        )
     db = Database(settings.database_url)
     try:
         blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
@@ -75,9 +92,13 @@ def missing_lfs_objects(pointers: dict[str, tuple[LfsPointer, str]], settings: H
     for oid, (pointer, path) in sorted(pointers.items(), key=lambda item: item[1][1]):
         stored = found.get(oid)
         if stored is None:
-            problems.append(f"{path}: LFS object {oid} was not uploaded to this repository (push it with git-lfs first)")
+            problems.append(
+                f"{path}: LFS object {oid} was not uploaded to this repository (push it with git-lfs first)"
+            )
         elif stored.size != pointer.size:
-            problems.append(f"{path}: the LFS pointer says {pointer.size} bytes but object {oid} has {stored.size}")
+            problems.append(
+                f"{path}: the LFS pointer says {pointer.size} bytes but object {oid} has {stored.size}"
+            )
     return problems
 
 
@@ -103,7 +124,9 @@ def pre_receive(lines: list[str], settings: HookSettings) -> list[str]:
             readme = _readme_at(new)
             if readme is not None:
                 result = validate_card_text(readme, repo_type)
-                problems.extend(f"invalid metadata in README.md ({ref}): {error}" for error in result.errors)
+                problems.extend(
+                    f"invalid metadata in README.md ({ref}): {error}" for error in result.errors
+                )
     return problems + missing_lfs_objects(new_lfs_pointers(pushed), settings)
 
 

@@ -2,25 +2,27 @@
 
 from __future__ import annotations
 
-from hubstead.protocols.urls import SITE  # the web paths, for links in rendered Markdown (imports only the domain)
+from hubstead.protocols.urls import (
+    SITE,  # the web paths, for links in rendered Markdown (imports only the domain)
+)
 from hubstead.services.accounts import AccountService
 from hubstead.services.attachments import AttachmentService
-from hubstead.services.duplication import RepoDuplicator
-from hubstead.services.profiles import ProfileService
-from hubstead.services.weights import WeightsService
 from hubstead.services.cards import CardService
 from hubstead.services.commits import CommitService
 from hubstead.services.counters import CounterService
 from hubstead.services.discovery import DiscoveryService
 from hubstead.services.discussions import DiscussionService
+from hubstead.services.duplication import RepoDuplicator
 from hubstead.services.files import FileService
 from hubstead.services.gating import GatingService
 from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
+from hubstead.services.profiles import ProfileService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
 from hubstead.services.signing import UrlSigner
+from hubstead.services.weights import WeightsService
 from hubstead.services.xet import XetService
 from hubstead.settings import Settings
 from hubstead.storage.blobstore import open_blob_store
@@ -40,7 +42,11 @@ class Hub:
         self.index = ListingIndex(self.db)
         self.repos = RepoService(self.db, self.git, self.index)
         self.lfs = LfsService(
-            self.db, self.blobs, self.signer, settings.lfs_multipart_threshold, settings.lfs_multipart_chunk_size
+            self.db,
+            self.blobs,
+            self.signer,
+            settings.lfs_multipart_threshold,
+            settings.lfs_multipart_chunk_size,
         )
         self.discussions = DiscussionService(self.db, self.repos, paths=SITE)
         self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
@@ -48,7 +54,9 @@ class Hub:
         self.lfs_files = LfsFileService(self.db, self.lfs, self.repos)
         self.xet = XetService(self.db, self.blobs, self.signer)
         self.files = FileService(self.db, self.blobs, self.xet)
-        self.cards = CardService(self.db, self.git, self.blobs, self.xet, self.files, self.index, paths=SITE)
+        self.cards = CardService(
+            self.db, self.git, self.blobs, self.xet, self.files, self.index, paths=SITE
+        )
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.gating = GatingService(self.db, self.cards)
         self.discovery = DiscoveryService(self.db)

@@ -80,7 +80,7 @@ class Settings:
         return self.data_dir / "blobs"
 
     @classmethod
-    def from_env(cls) -> "Settings":
+    def from_env(cls) -> Settings:
         data_dir = Path(_env("DATA_DIR", "./hubstead-data")).resolve()
         database_url = _env("DATABASE_URL") or f"sqlite:///{data_dir / 'hubstead.db'}"
         return cls(
@@ -101,7 +101,9 @@ class Settings:
 
 def _blob_store(kind: str) -> str:
     if kind not in BLOB_STORES:
-        raise SettingsError(f"HUBSTEAD_BLOB_STORE={kind!r} is not supported: use one of {', '.join(BLOB_STORES)}")
+        raise SettingsError(
+            f"HUBSTEAD_BLOB_STORE={kind!r} is not supported: use one of {', '.join(BLOB_STORES)}"
+        )
     return kind
 
 
@@ -128,7 +130,7 @@ class HookSettings:
     blobs_dir: Path | None = None
 
     @classmethod
-    def from_env(cls) -> "HookSettings":
+    def from_env(cls) -> HookSettings:
         row_id, blobs = _env("REPO_ROW_ID"), _env("BLOBS_DIR")
         return cls(
             repo_type=_env("REPO_TYPE") or "model",

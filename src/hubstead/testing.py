@@ -13,9 +13,9 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import httpx
 
@@ -23,7 +23,9 @@ import httpx
 # server: tests that set HUBSTEAD_NODE / HUBSTEAD_NODE_MODULES are then seen by it.
 import hubstead.settings  # noqa: F401
 
-POSTGRES_ADMIN_URL = os.environ.get("HUBSTEAD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HUBSTEAD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
 
 
 def free_port() -> int:
@@ -59,7 +61,9 @@ class LiveHub:
     port: int = 0
     tokens: dict[str, str] = field(default_factory=dict)
     process: subprocess.Popen | None = None
-    prepare: Callable[[str], None] | None = None  # called with the database URL before the server starts
+    prepare: Callable[[str], None] | None = (
+        None  # called with the database URL before the server starts
+    )
     _postgres: PostgresDatabase | None = None
 
     @property
@@ -68,7 +72,11 @@ class LiveHub:
 
     @property
     def database_url(self) -> str:
-        return self._postgres.url if self._postgres is not None else f"sqlite:///{self.data_dir / 'hubstead.db'}"
+        return (
+            self._postgres.url
+            if self._postgres is not None
+            else f"sqlite:///{self.data_dir / 'hubstead.db'}"
+        )
 
     def server_env(self) -> dict[str, str]:
         env = {**os.environ, **self.env}
@@ -80,7 +88,7 @@ class LiveHub:
             env["HUBSTEAD_DATABASE_URL"] = self._postgres.url
         return env
 
-    def start(self) -> "LiveHub":
+    def start(self) -> LiveHub:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         if self.backend == "postgresql":
@@ -88,12 +96,14 @@ class LiveHub:
         self._seed_accounts()
         if self.prepare is not None:
             self.prepare(self.database_url)
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hubstead", "serve"],
-            env=self.server_env(),
-            stdout=open(self.data_dir / "server.log", "ab"),
-            stderr=subprocess.STDOUT,
-        )
+        # the child holds its own copy of the descriptor: ours is closed at once
+        with open(self.data_dir / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hubstead", "serve"],
+                env=self.server_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         atexit.register(self.stop)  # no orphan servers if the test run dies
         self._wait_ready()
         return self
@@ -111,7 +121,9 @@ class LiveHub:
             os.environ.update(saved)
         hub.db.migrate()
         accounts = hub.accounts
-        accounts.create_user("admin", email="admin@example.com", password="admin-password", admin=True)
+        accounts.create_user(
+            "admin", email="admin@example.com", password="admin-password", admin=True
+        )
         accounts.create_user("alice", email="alice@example.com", password="alice-password")
         accounts.create_user("bob", email="bob@example.com", password="bob-password")
         accounts.create_org("acme", [("alice", "admin"), ("bob", "read")])
@@ -127,7 +139,9 @@ class LiveHub:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"hubstead serve exited: {(self.data_dir / 'server.log').read_text()[-3000:]}")
+                raise RuntimeError(
+                    f"hubstead serve exited: {(self.data_dir / 'server.log').read_text()[-3000:]}"
+                )
             try:
                 httpx.get(f"{self.endpoint}/api/models?limit=1", timeout=1)
                 return
@@ -171,8 +185,11 @@ class InProcessHub:
         from hubstead.settings import Settings
 
         data_dir.mkdir(parents=True, exist_ok=True)
-        settings = Settings(data_dir=data_dir, database_url=f"sqlite:///{data_dir / 'hubstead.db'}",
-                            secret_key="in-process-test-key")
+        settings = Settings(
+            data_dir=data_dir,
+            database_url=f"sqlite:///{data_dir / 'hubstead.db'}",
+            secret_key="in-process-test-key",
+        )
         self.hub = Hub(settings)
         self.hub.db.migrate()
         self.app = HubApp(self.hub)
@@ -181,9 +198,13 @@ class InProcessHub:
     def _seed(self) -> dict[str, str]:
         accounts = self.hub.accounts
         for name, admin in ACCOUNTS:
-            accounts.create_user(name, email=f"{name}@example.com", password=f"{name}-password", admin=admin)
+            accounts.create_user(
+                name, email=f"{name}@example.com", password=f"{name}-password", admin=admin
+            )
         accounts.create_org("acme", ORG_MEMBERS)
-        tokens = {name: accounts.create_token(name, "write", f"{name}-write") for name, _ in ACCOUNTS}
+        tokens = {
+            name: accounts.create_token(name, "write", f"{name}-write") for name, _ in ACCOUNTS
+        }
         tokens["alice_read"] = accounts.create_token("alice", "read", "alice-read")
         return tokens
 
@@ -194,7 +215,9 @@ class InProcessHub:
         from starlette.testclient import TestClient
 
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return TestClient(self.app, base_url="http://hub.test", headers=headers, follow_redirects=False)
+        return TestClient(
+            self.app, base_url="http://hub.test", headers=headers, follow_redirects=False
+        )
 
     def close(self) -> None:
         self.hub.db.dispose()

@@ -11,14 +11,42 @@ import tempfile
 from pathlib import Path
 
 import torch
-from transformers import AutoModelForMaskedLM, AutoTokenizer, BertConfig, BertForMaskedLM, BertTokenizer
+from transformers import (
+    AutoModelForMaskedLM,
+    AutoTokenizer,
+    BertConfig,
+    BertForMaskedLM,
+    BertTokenizer,
+)
 
 repo_id = sys.argv[1]
 work = Path(tempfile.mkdtemp())
-vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "hub", "is", "self", "hosted", "model", "##s", "a", "tiny"]
+vocab = [
+    "[PAD]",
+    "[UNK]",
+    "[CLS]",
+    "[SEP]",
+    "[MASK]",
+    "the",
+    "hub",
+    "is",
+    "self",
+    "hosted",
+    "model",
+    "##s",
+    "a",
+    "tiny",
+]
 tokenizer = BertTokenizer(vocab={token: index for index, token in enumerate(vocab)})
 torch.manual_seed(0)
-config = BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=37, max_position_embeddings=64)
+config = BertConfig(
+    vocab_size=len(vocab),
+    hidden_size=32,
+    num_hidden_layers=2,
+    num_attention_heads=2,
+    intermediate_size=37,
+    max_position_embeddings=64,
+)
 model = BertForMaskedLM(config).eval()
 
 model.push_to_hub(repo_id, commit_message="Upload tiny model")
@@ -32,9 +60,13 @@ with torch.no_grad():
     same_outputs = torch.equal(model(**inputs).logits, loaded(**inputs).logits)
 original, reloaded = model.state_dict(), loaded.state_dict()
 same_weights = all(torch.equal(original[k], reloaded[k]) for k in original if k in reloaded)
-print(json.dumps({
-    "same_outputs": same_outputs,
-    "same_weights": same_weights,
-    "model_type": loaded.config.model_type,
-    "class": type(loaded).__name__,
-}))
+print(
+    json.dumps(
+        {
+            "same_outputs": same_outputs,
+            "same_weights": same_weights,
+            "model_type": loaded.config.model_type,
+            "class": type(loaded).__name__,
+        }
+    )
+)

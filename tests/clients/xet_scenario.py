@@ -37,38 +37,59 @@ def main() -> None:
     from huggingface_hub.utils._runtime import is_xet_available
 
     xet_wanted = os.environ.get("HF_HUB_DISABLE_XET") != "1"
-    assert is_xet_available() == xet_wanted, "hf_xet must be installed, and used unless HF_HUB_DISABLE_XET=1"
+    assert is_xet_available() == xet_wanted, (
+        "hf_xet must be installed, and used unless HF_HUB_DISABLE_XET=1"
+    )
     scenario, args = sys.argv[1], json.loads(sys.argv[2])
     api = HfApi()
     result: dict = {}
     if scenario == "upload_folder":
         before = wchar()
-        info = api.upload_folder(folder_path=args["folder"], repo_id=args["repo"], commit_message=args.get("message", "upload"))
+        info = api.upload_folder(
+            folder_path=args["folder"],
+            repo_id=args["repo"],
+            commit_message=args.get("message", "upload"),
+        )
         result = {"oid": info.oid, "written": wchar() - before}
     elif scenario == "upload_file":
         before = wchar()
-        info = api.upload_file(path_or_fileobj=args["path"], path_in_repo=args["path_in_repo"], repo_id=args["repo"],
-                               create_pr=args.get("create_pr", False))
+        info = api.upload_file(
+            path_or_fileobj=args["path"],
+            path_in_repo=args["path_in_repo"],
+            repo_id=args["repo"],
+            create_pr=args.get("create_pr", False),
+        )
         result = {"oid": info.oid, "written": wchar() - before, "pr_url": info.pr_url}
     elif scenario == "download":
-        path = hf_hub_download(args["repo"], args["filename"], revision=args.get("revision"), cache_dir=args["cache"])
+        path = hf_hub_download(
+            args["repo"], args["filename"], revision=args.get("revision"), cache_dir=args["cache"]
+        )
         result = {"sha256": sha256(path)}
     elif scenario == "snapshot":
         folder = Path(snapshot_download(args["repo"], cache_dir=args["cache"]))
-        result = {"files": {str(p.relative_to(folder)): sha256(str(p)) for p in folder.rglob("*") if p.is_file()}}
+        result = {
+            "files": {
+                str(p.relative_to(folder)): sha256(str(p)) for p in folder.rglob("*") if p.is_file()
+            }
+        }
     elif scenario == "fs_ranges":
         fs = HfFileSystem(skip_instance_cache=True)
         reads = []
-        with fs.open(f"{args['repo']}/{args['filename']}", "rb", block_size=args.get("block_size", 65536)) as remote:
+        with fs.open(
+            f"{args['repo']}/{args['filename']}", "rb", block_size=args.get("block_size", 65536)
+        ) as remote:
             for start, length in args["ranges"]:
                 remote.seek(start)
                 reads.append(hashlib.sha256(remote.read(length)).hexdigest())
         result = {"reads": reads}
     elif scenario == "api":
         info = api.model_info(args["repo"])
-        result = {"sha": info.sha, "siblings": sorted(s.rfilename for s in info.siblings or []),
-                  "files": sorted(api.list_repo_files(args["repo"])),
-                  "models": [m.id for m in api.list_models(author=args["repo"].split("/")[0])]}
+        result = {
+            "sha": info.sha,
+            "siblings": sorted(s.rfilename for s in info.siblings or []),
+            "files": sorted(api.list_repo_files(args["repo"])),
+            "models": [m.id for m in api.list_models(author=args["repo"].split("/")[0])],
+        }
     else:
         raise SystemExit(f"unknown scenario {scenario}")
     result["client"] = huggingface_hub.__version__

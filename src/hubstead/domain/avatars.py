@@ -47,7 +47,9 @@ def identicon_svg(name: str) -> str:
         for col in range(half):
             if digest[2 + row * half + col] & 1:
                 for x in {col, GRID - 1 - col}:
-                    cells.append(f'<rect x="{x * CELL}" y="{row * CELL}" width="{CELL}" height="{CELL}"/>')
+                    cells.append(
+                        f'<rect x="{x * CELL}" y="{row * CELL}" width="{CELL}" height="{CELL}"/>'
+                    )
     size = GRID * CELL
     return (
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="-5 -5 {size + 10} {size + 10}" width="120" height="120">'

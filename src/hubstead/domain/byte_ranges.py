@@ -36,4 +36,6 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 
 def _unsatisfiable(size: int) -> RangeNotSatisfiable:
-    return RangeNotSatisfiable("Range not satisfiable", headers={"Content-Range": f"bytes */{size}"})
+    return RangeNotSatisfiable(
+        "Range not satisfiable", headers={"Content-Range": f"bytes */{size}"}
+    )

@@ -11,8 +11,9 @@ import base64
 import binascii
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from hubstead.domain.errors import BadRequest
 from hubstead.domain.hashing import is_sha256
@@ -29,7 +30,11 @@ class CommitHeader:
 
     @property
     def message(self) -> str:
-        return f"{self.summary}\n\n{self.description}".rstrip() + "\n" if self.description else self.summary + "\n"
+        return (
+            f"{self.summary}\n\n{self.description}".rstrip() + "\n"
+            if self.description
+            else self.summary + "\n"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +98,13 @@ def _ndjson_item(line: bytes, number: int) -> dict[str, Any]:
     try:
         item = json.loads(line)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise BadRequest(f"Malformed commit payload: line {number} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})") from None
+        raise BadRequest(
+            f"Malformed commit payload: line {number} is not valid JSON ({exc.msg if hasattr(exc, 'msg') else exc})"
+        ) from None
     if not isinstance(item, dict) or "key" not in item or not isinstance(item.get("value"), dict):
-        raise BadRequest(f"Malformed commit payload: line {number} must be an object with 'key' and 'value'")
+        raise BadRequest(
+            f"Malformed commit payload: line {number} must be an object with 'key' and 'value'"
+        )
     return item
 
 
@@ -103,8 +112,22 @@ def parse_json_commit(payload: object) -> CommitRequest:
     """Parse the older JSON form: {"summary", "description", "files", "lfsFiles", "deletedFiles"}."""
     if not isinstance(payload, dict):
         raise BadRequest("Malformed commit payload: expected a JSON object")
-    items: list[dict[str, Any]] = [{"key": "header", "value": {k: payload.get(k) for k in ("summary", "description", "parentCommit") if k in payload}}]
-    for key, kind in (("files", "file"), ("lfsFiles", "lfsFile"), ("deletedFiles", "deletedFile"), ("deletedFolders", "deletedFolder")):
+    items: list[dict[str, Any]] = [
+        {
+            "key": "header",
+            "value": {
+                k: payload.get(k)
+                for k in ("summary", "description", "parentCommit")
+                if k in payload
+            },
+        }
+    ]
+    for key, kind in (
+        ("files", "file"),
+        ("lfsFiles", "lfsFile"),
+        ("deletedFiles", "deletedFile"),
+        ("deletedFolders", "deletedFolder"),
+    ):
         for value in payload.get(key) or []:
             items.append({"key": kind, "value": value})
     return parse_commit_items(items)
@@ -128,7 +151,11 @@ def _parse_header(value: dict[str, Any]) -> CommitHeader:
     parent = value.get("parentCommit")
     if parent is not None and (not isinstance(parent, str) or not _PARENT_RE.match(parent)):
         raise BadRequest("Malformed commit payload: 'parentCommit' must be a commit id")
-    return CommitHeader(summary=summary.strip(), description=description, parent_commit=parent.lower() if parent else None)
+    return CommitHeader(
+        summary=summary.strip(),
+        description=description,
+        parent_commit=parent.lower() if parent else None,
+    )
 
 
 def _parse_operation(key: str, value: dict[str, Any]) -> Operation:
@@ -139,7 +166,11 @@ def _parse_operation(key: str, value: dict[str, Any]) -> Operation:
         return AddFile(path=validate_path(path), content=_decode_content(value))
     if key == "lfsFile":
         oid = value.get("oid")
-        if value.get("algo", "sha256") != "sha256" or not isinstance(oid, str) or not is_sha256(oid):
+        if (
+            value.get("algo", "sha256") != "sha256"
+            or not isinstance(oid, str)
+            or not is_sha256(oid)
+        ):
             raise BadRequest(f"Malformed commit payload: 'lfsFile' {path!r} needs a sha256 'oid'")
         size = value.get("size")
         if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
@@ -161,7 +192,9 @@ def _decode_content(value: dict[str, Any]) -> bytes:
         try:
             return base64.b64decode(content, validate=True)
         except binascii.Error:
-            raise BadRequest(f"Malformed commit payload: invalid base64 content for {value.get('path')!r}") from None
+            raise BadRequest(
+                f"Malformed commit payload: invalid base64 content for {value.get('path')!r}"
+            ) from None
     if encoding in ("utf-8", "utf8"):
         return content.encode("utf-8")
     raise BadRequest(f"Malformed commit payload: unknown encoding {encoding!r}")

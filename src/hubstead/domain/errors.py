@@ -13,7 +13,9 @@ class HubError(Exception):
     status: int = 400
     code: str | None = None
 
-    def __init__(self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None):
+    def __init__(
+        self, message: str, *, status: int | None = None, headers: dict[str, str] | None = None
+    ):
         super().__init__(message)
         self.message = message
         if status is not None:

@@ -28,17 +28,25 @@ def is_ungated_file(path: str) -> bool:
     return path in UNGATED_FILES
 
 
-def refusal_message(kind: str, repo_id: str, repo_url: str, signed_in: bool, status: str | None) -> str:
+def refusal_message(
+    kind: str, repo_id: str, repo_url: str, signed_in: bool, status: str | None
+) -> str:
     """The Hub's message for a caller who may not download a gated repository's files."""
     if not signed_in:
-        return (f"Access to {kind} {repo_id} is restricted. You must have access to it and be authenticated "
-                "to access it. Please log in.")
+        return (
+            f"Access to {kind} {repo_id} is restricted. You must have access to it and be authenticated "
+            "to access it. Please log in."
+        )
     if status == "pending":
-        return f"Your request to access {kind} {repo_id} is awaiting a review from the repo authors."
+        return (
+            f"Your request to access {kind} {repo_id} is awaiting a review from the repo authors."
+        )
     if status == "rejected":
         return f"Your request to access {kind} {repo_id} has been rejected by the repo's authors."
-    return (f"Access to {kind} {repo_id} is restricted and you are not in the authorized list. "
-            f"Visit {repo_url} to ask for access.")
+    return (
+        f"Access to {kind} {repo_id} is restricted and you are not in the authorized list. "
+        f"Visit {repo_url} to ask for access."
+    )
 
 
 def check_rejection_reason(reason: Any, status: str) -> None:
@@ -47,7 +55,9 @@ def check_rejection_reason(reason: Any, status: str) -> None:
     if status != "rejected":
         raise BadRequest("'rejectionReason' can only be given when rejecting a request")
     if not isinstance(reason, str) or len(reason) > MAX_REJECTION_REASON:
-        raise BadRequest(f"'rejectionReason' must be a string of at most {MAX_REJECTION_REASON} characters")
+        raise BadRequest(
+            f"'rejectionReason' must be a string of at most {MAX_REJECTION_REASON} characters"
+        )
 
 
 def form_fields(card_data: dict[str, Any] | None) -> dict[str, Any]:
@@ -67,7 +77,9 @@ def check_answers(card_data: dict[str, Any] | None, answers: Any) -> dict[str, s
     if answers is None:
         answers = {}
     if not isinstance(answers, dict):
-        raise BadRequest("The access request must be an object mapping each form field to its answer")
+        raise BadRequest(
+            "The access request must be an object mapping each form field to its answer"
+        )
     kept: dict[str, str] = {}
     for label, spec in form_fields(card_data).items():
         field_type = spec.get("type") if isinstance(spec, dict) else spec
@@ -82,7 +94,11 @@ def _answer(label: str, field_type: Any, spec: Any, value: Any) -> str:
         if value is True or (isinstance(value, str) and value.strip().lower() in TRUE_VALUES):
             return "true"
         raise BadRequest(f"You must tick {label!r} to request access")
-    if isinstance(value, bool) or not isinstance(value, (str, int, float)) or not str(value).strip():
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (str, int, float))
+        or not str(value).strip()
+    ):
         raise BadRequest(f"Please answer {label!r} to request access")
     text = str(value).strip()
     if len(text) > MAX_ANSWER:

@@ -28,14 +28,14 @@ class RepoType(str, enum.Enum):
         return "" if self is RepoType.MODEL else self.plural + "/"
 
     @classmethod
-    def from_plural(cls, plural: str) -> "RepoType":
+    def from_plural(cls, plural: str) -> RepoType:
         for member in cls:
             if member.plural == plural:
                 return member
         raise InvalidName(f"Unknown repository type: {plural}")
 
     @classmethod
-    def parse(cls, value: str | None) -> "RepoType":
+    def parse(cls, value: str | None) -> RepoType:
         """Accept what clients send in bodies: a type, a plural, or nothing (a model)."""
         if value in (None, "", "model", "models"):
             return cls.MODEL
@@ -68,15 +68,17 @@ class RepoId:
     name: str
 
     @classmethod
-    def parse(cls, value: str) -> "RepoId":
+    def parse(cls, value: str) -> RepoId:
         parts = value.split("/")
         if len(parts) != 2:
             raise InvalidName(f"Invalid repo id {value!r}: expected 'namespace/name'")
         return cls.create(parts[0], parts[1])
 
     @classmethod
-    def create(cls, namespace: str, name: str) -> "RepoId":
-        return cls(validate_name_part(namespace, "namespace"), validate_name_part(name, "repo name"))
+    def create(cls, namespace: str, name: str) -> RepoId:
+        return cls(
+            validate_name_part(namespace, "namespace"), validate_name_part(name, "repo name")
+        )
 
     def __str__(self) -> str:
         return f"{self.namespace}/{self.name}"

@@ -40,7 +40,18 @@ def build_router() -> Router:
     router.include(lfs_api.router)  # before resolve and git: its paths are more specific
     router.include(git_http.router)
     router.include(resolve.router)
-    for api in (access_requests, discussions, storage, users, extras, repos, listing, files, refs, commits):
+    for api in (
+        access_requests,
+        discussions,
+        storage,
+        users,
+        extras,
+        repos,
+        listing,
+        files,
+        refs,
+        commits,
+    ):
         router.include(api.router)
     # After every /api route: unknown repository sub-routes answer like the Hub, other unknown
     # /api paths 404, or 405 when an earlier route has the path with other methods.
@@ -68,7 +79,9 @@ class HubApp:
         except RepoMoved as moved:
             response = _redirect_moved(request, moved)
         except HubError as error:
-            log.info("%s %s -> %d %s", request.method, request.url.path, error.status, error.message)
+            log.info(
+                "%s %s -> %d %s", request.method, request.url.path, error.status, error.message
+            )
             response = error_response(error, request.method)
         except Exception:
             log.exception("Unhandled error on %s %s", request.method, request.url.path)
@@ -91,10 +104,14 @@ def _redirect_moved(request: Request, moved: RepoMoved) -> Response:
     """Old URLs of a renamed repository answer with a relative redirect to the new name."""
     raw = (request.scope.get("raw_path") or request.scope["path"].encode()).decode("latin-1")
     old, new = f"/{moved.old_id}", f"/{moved.new_id}"
-    location = raw.replace(old + "/", new + "/", 1) if old + "/" in raw else raw.replace(old, new, 1)
+    location = (
+        raw.replace(old + "/", new + "/", 1) if old + "/" in raw else raw.replace(old, new, 1)
+    )
     if request.url.query:
         location += "?" + request.url.query
-    return Response(status_code=307, headers={"Location": location, "X-Error-Message": str(moved.message)})
+    return Response(
+        status_code=307, headers={"Location": location, "X-Error-Message": str(moved.message)}
+    )
 
 
 def create_app() -> HubApp:

@@ -15,8 +15,13 @@ from hubstead.protocols.routing import Router
 router = Router()
 
 
-@router.route("GET HEAD", r"/avatars/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,95})\.svg", inline="GET HEAD")
+@router.route(
+    "GET HEAD", r"/avatars/(?P<name>[A-Za-z0-9][A-Za-z0-9._-]{0,95})\.svg", inline="GET HEAD"
+)
 def identicon(ctx: Ctx, name: str) -> Response:
     body = b"" if ctx.request.method == "HEAD" else identicon_svg(name).encode()
-    return Response(body, media_type="image/svg+xml",
-                    headers={"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"})
+    return Response(
+        body,
+        media_type="image/svg+xml",
+        headers={"Cache-Control": "public, max-age=604800", "X-Content-Type-Options": "nosniff"},
+    )

@@ -27,7 +27,10 @@ from hubstead.services.repos import RepoHandle
 from hubstead.settings import hook_environment
 
 router = Router()
-SERVICES = {"git-upload-pack": Need.DOWNLOAD, "git-receive-pack": Need.WRITE}  # a clone carries every file
+SERVICES = {
+    "git-upload-pack": Need.DOWNLOAD,
+    "git-receive-pack": Need.WRITE,
+}  # a clone carries every file
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
 
 
@@ -67,12 +70,21 @@ async def info_refs(ctx: Ctx) -> Response:
     service = ctx.query.get("service", "")
     handle = ctx.repo
     process = await asyncio.create_subprocess_exec(
-        "git", service[4:], "--stateless-rpc", "--advertise-refs", str(handle.git.path),
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+        "git",
+        service[4:],
+        "--stateless-rpc",
+        "--advertise-refs",
+        str(handle.git.path),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
     )
     advertisement, _ = await process.communicate()
     body = _pkt_line(f"# service={service}\n") + b"0000" + advertisement
-    return Response(body, media_type=f"application/x-{service}-advertisement", headers={"Cache-Control": "no-cache"})
+    return Response(
+        body,
+        media_type=f"application/x-{service}-advertisement",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 async def _request_body(request: Request) -> AsyncIterator[bytes]:
@@ -87,7 +99,9 @@ async def _request_body(request: Request) -> AsyncIterator[bytes]:
             yield chunk
 
 
-@router.repo_route("POST", "/(?P<service>git-upload-pack|git-receive-pack)", form=GIT, need=_need, refusal=_refusal)
+@router.repo_route(
+    "POST", "/(?P<service>git-upload-pack|git-receive-pack)", form=GIT, need=_need, refusal=_refusal
+)
 async def rpc(ctx: Ctx, service: str) -> Response:
     """Both directions stream: the request into git's stdin, git's stdout into the response."""
     hub, request, handle = ctx.hub, ctx.request, ctx.repo
@@ -95,10 +109,18 @@ async def rpc(ctx: Ctx, service: str) -> Response:
     before = git.refs("refs/") if service == "git-receive-pack" else {}
     if service == "git-receive-pack":
         await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
-    env = hook_environment(hub.settings, handle.type.value, handle.row.id)  # HookSettings for the pre-receive hook
+    env = hook_environment(
+        hub.settings, handle.type.value, handle.row.id
+    )  # HookSettings for the pre-receive hook
     process = await asyncio.create_subprocess_exec(
-        "git", service[4:], "--stateless-rpc", str(git.path),
-        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL, env=env,
+        "git",
+        service[4:],
+        "--stateless-rpc",
+        str(git.path),
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.DEVNULL,
+        env=env,
     )
 
     async def feed() -> None:
@@ -132,7 +154,11 @@ async def rpc(ctx: Ctx, service: str) -> Response:
         if service == "git-receive-pack":
             await run_in_threadpool(_record_push, hub, handle, before)
 
-    return StreamingResponse(output(), media_type=f"application/x-{service}-result", headers={"Cache-Control": "no-cache"})
+    return StreamingResponse(
+        output(),
+        media_type=f"application/x-{service}-result",
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 async def _stop(process: asyncio.subprocess.Process) -> None:

@@ -156,7 +156,9 @@ def error_response(error: HubError, method: str, extra: dict[str, Any] | None = 
         headers["X-Error-Code"] = error.code
     if method == "HEAD":
         return Response(status_code=error.status, headers=headers)
-    return JSONResponse({"error": error.message, **(extra or {})}, status_code=error.status, headers=headers)
+    return JSONResponse(
+        {"error": error.message, **(extra or {})}, status_code=error.status, headers=headers
+    )
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

@@ -8,11 +8,11 @@ from starlette.responses import Response
 
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.hashing import is_sha256
-from hubstead.protocols import xet_api
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.objects import large_file_response
 from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import GIT
+from hubstead.protocols.xet_upload import batch_upload_action
 from hubstead.services.access import Need
 
 router = Router()
@@ -26,7 +26,11 @@ def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
     (the client omits `ref` for the latter), so uploads need what a pull request needs. Download
     URLs hand out file contents: the gate of a gated repository applies."""
     body = ctx.json()
-    return Need.UPLOAD if isinstance(body, dict) and body.get("operation") == "upload" else Need.DOWNLOAD
+    return (
+        Need.UPLOAD
+        if isinstance(body, dict) and body.get("operation") == "upload"
+        else Need.DOWNLOAD
+    )
 
 
 @router.repo_route("POST", LFS_OBJECTS + "/batch", form=GIT, need=_batch_need)
@@ -41,8 +45,10 @@ def batch(ctx: Ctx) -> Response:
     transfers = body.get("transfers")
     xet_upload = None
     if operation == "upload" and isinstance(transfers, list) and "xet" in transfers:
-        xet_upload = xet_api.batch_upload_action(ctx, handle, body.get("ref"))
-    result = ctx.hub.lfs.batch(handle, operation, body.get("objects"), ctx.urls, xet_upload=xet_upload)
+        xet_upload = batch_upload_action(ctx, handle, body.get("ref"))
+    result = ctx.hub.lfs.batch(
+        handle, operation, body.get("objects"), ctx.urls, xet_upload=xet_upload
+    )
     return json_response(result, headers={"Content-Type": LFS_JSON})
 
 

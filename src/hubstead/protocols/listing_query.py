@@ -23,7 +23,13 @@ from hubstead.services.discovery import (
 )
 
 # Query parameters that name tags, and the prefix their values take as tags.
-TAG_PARAMS = (("library", ""), ("language", ""), ("license", "license:"), ("dataset", "dataset:"), ("other", ""))
+TAG_PARAMS = (
+    ("library", ""),
+    ("language", ""),
+    ("license", "license:"),
+    ("dataset", "dataset:"),
+    ("other", ""),
+)
 TRUE = ("1", "true", "yes")
 
 
@@ -59,7 +65,9 @@ def expand_fields(query: QueryParams, repo_type: RepoType) -> list[str]:
 def list_query(query: QueryParams, repo_type: RepoType) -> ListQuery:
     """The filters, sort and page of a listing."""
     sort = query.get("sort") or None
-    direction = query.get("direction")  # not sent by current clients; "-1" (descending) by older ones
+    direction = query.get(
+        "direction"
+    )  # not sent by current clients; "-1" (descending) by older ones
     limit = query.get("limit", "")
     return ListQuery(
         repo_type=repo_type,
@@ -68,9 +76,19 @@ def list_query(query: QueryParams, repo_type: RepoType) -> ListQuery:
         author=query.get("author") or None,
         search=" ".join(query.getlist("search")).strip() or None,
         gated=None if query.get("gated") is None else query.get("gated", "").lower() == "true",
-        apps=[app.strip() for value in query.getlist("apps") for app in value.split(",") if app.strip()],
-        num_parameters=parse_parameter_range(query["num_parameters"]) if query.get("num_parameters") else None,
-        inference_served=bool(query.get("inference") == "warm" or [p for p in query.getlist("inference_provider") if p]),
+        apps=[
+            app.strip()
+            for value in query.getlist("apps")
+            for app in value.split(",")
+            if app.strip()
+        ],
+        num_parameters=parse_parameter_range(query["num_parameters"])
+        if query.get("num_parameters")
+        else None,
+        inference_served=bool(
+            query.get("inference") == "warm"
+            or [p for p in query.getlist("inference_provider") if p]
+        ),
         sort=sort,
         descending=direction == "-1" if sort in (None, "id") else direction != "1",
         limit=int(limit) if limit.isdigit() else MAX_PAGE,
@@ -81,7 +99,11 @@ def list_query(query: QueryParams, repo_type: RepoType) -> ListQuery:
 def _tags(query: QueryParams, repo_type: RepoType) -> list[str]:
     tags = [t for t in query.getlist("filter") if t]
     for param, prefix in TAG_PARAMS:
-        tags += [prefix + v if prefix and not v.startswith(prefix) else v for v in query.getlist(param) if v]
+        tags += [
+            prefix + v if prefix and not v.startswith(prefix) else v
+            for v in query.getlist(param)
+            if v
+        ]
     if repo_type is not RepoType.MODEL and query.get("pipeline_tag"):
         tags.append(f"task_categories:{query['pipeline_tag']}")
     return tags
@@ -96,5 +118,13 @@ def item_shape(query: QueryParams, repo_type: RepoType) -> ItemShape:
     extra = tuple(key for key, wanted in (("cardData", card_data), ("config", config)) if wanted)
     # the field a listing is sorted by is always in its items, so that the order can be seen
     sort = query.get("sort") or None
-    extra += tuple(key for key in (SORT_ALIASES.get(sort or "", sort),) if key in SORTS and key != "id")
-    return ItemShape(expand, full, full or card_data or "cardData" in expand, full or config or "config" in expand, extra)
+    extra += tuple(
+        key for key in (SORT_ALIASES.get(sort or "", sort),) if key in SORTS and key != "id"
+    )
+    return ItemShape(
+        expand,
+        full,
+        full or card_data or "cardData" in expand,
+        full or config or "config" in expand,
+        extra,
+    )

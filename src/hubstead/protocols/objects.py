@@ -18,7 +18,12 @@ from hubstead.hub import Hub
 
 
 def large_file_response(
-    hub: Hub, request: Request, size: int, blob_path: Path | None, xet_hash: str | None, headers: dict[str, str]
+    hub: Hub,
+    request: Request,
+    size: int,
+    blob_path: Path | None,
+    xet_hash: str | None,
+    headers: dict[str, str],
 ) -> Response:
     byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
@@ -31,4 +36,9 @@ def large_file_response(
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
     chunks = hub.xet.stream(xet_hash, size, start, end)
-    return StreamingResponse(iterate_in_threadpool(chunks), status_code=status, headers=headers, media_type="application/octet-stream")
+    return StreamingResponse(
+        iterate_in_threadpool(chunks),
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
+    )

@@ -43,8 +43,14 @@ def resolve(ctx: Ctx, rev: str, path: str) -> Response:
     return response
 
 
-@router.route("GET HEAD", r"/(?:(?P<prefix>datasets|spaces)/)?{name}/resolve/{rev:rev}/{path:any}", inline="GET HEAD")
-def resolve_without_namespace(ctx: Ctx, name: str, rev: str, path: str, prefix: str | None = None) -> Response:
+@router.route(
+    "GET HEAD",
+    r"/(?:(?P<prefix>datasets|spaces)/)?{name}/resolve/{rev:rev}/{path:any}",
+    inline="GET HEAD",
+)
+def resolve_without_namespace(
+    ctx: Ctx, name: str, rev: str, path: str, prefix: str | None = None
+) -> Response:
     """A one-segment repository id (the client still allows them) names no repository here:
     answer as for any missing repository, with the headers the client maps to
     RepositoryNotFoundError, instead of a bare 404."""
@@ -82,7 +88,9 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
             token_url = ctx.url_for("xet.read-token", repo=ctx.repo, rev=found.commit)
             headers["X-Xet-Hash"] = found.xet_hash
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
-        return large_file_response(ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers)
+        return large_file_response(
+            ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers
+        )
     headers["ETag"] = f'"{found.entry.oid}"'
     byte_range = parse_range(ctx.request.headers.get("range"), size)
     content = found.content or b""

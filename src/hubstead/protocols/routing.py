@@ -39,10 +39,14 @@ from hubstead.services.access import Need
 from hubstead.services.repos import RepoHandle
 
 MiB, GiB = 1024 * 1024, 1024 * 1024 * 1024
-SMALL_BODY = 8 * MiB  # JSON requests: repository settings, preupload, paths-info, LFS batch, comments
+SMALL_BODY = (
+    8 * MiB
+)  # JSON requests: repository settings, preupload, paths-info, LFS batch, comments
 SPOOL_IN_MEMORY = 1 * MiB  # a spooled body moves to a temporary file past this size
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-UPLOAD_TOKEN = "This token has read access only: a write token is needed to upload or open a pull request"
+UPLOAD_TOKEN = (
+    "This token has read access only: a write token is needed to upload or open a pull request"
+)
 
 Handler = Callable[..., Any]
 NeedRule = Need | Callable[[Ctx, dict[str, str]], Need]
@@ -54,8 +58,12 @@ class Body:
     """How a route takes its request body."""
 
     limit: int = SMALL_BODY
-    spool: bool = False  # into a SpooledTemporaryFile (`ctx.body_file`), for large bodies parsed as a stream
-    stream: bool = False  # not read by the router: the (async) handler streams it to its destination
+    spool: bool = (
+        False  # into a SpooledTemporaryFile (`ctx.body_file`), for large bodies parsed as a stream
+    )
+    stream: bool = (
+        False  # not read by the router: the (async) handler streams it to its destination
+    )
     too_large: str = "Request body too large"
 
 
@@ -97,8 +105,14 @@ class Router:
         self.urls = UrlMap(SITE.templates)
 
     def route(
-        self, methods: str, path: str | Template, *, inline: str = "", body: Body | None = None,
-        name: str | None = None, fallback: bool = False,
+        self,
+        methods: str,
+        path: str | Template,
+        *,
+        inline: str = "",
+        body: Body | None = None,
+        name: str | None = None,
+        fallback: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler for `methods` on `path` (a template of `protocols.urls`).
 
@@ -111,23 +125,53 @@ class Router:
         return self._register(methods, template, inline, body, name, fallback, None)
 
     def repo_route(
-        self, methods: str, path: str | Template, *, need: NeedRule, form: Form = API, signed_in: str | None = None,
-        refusal: Refusal | None = None, inline: str = "", body: Body | None = None, name: str | None = None,
+        self,
+        methods: str,
+        path: str | Template,
+        *,
+        need: NeedRule,
+        form: Form = API,
+        signed_in: str | None = None,
+        refusal: Refusal | None = None,
+        inline: str = "",
+        body: Body | None = None,
+        name: str | None = None,
     ) -> Callable[[Handler], Handler]:
         """Register a handler of one repository: `path` follows the repository's part of the URL
         in `form`; the handler runs with `ctx.repo` once the caller may `need` it. `need` may be
         a function of the request and the path parameters, for routes where it depends on them
         (a commit that opens a pull request needs less than one to a branch)."""
-        template = path if isinstance(path, Template) and path.form else Template(str(getattr(path, "text", path)), form)
+        template = (
+            path
+            if isinstance(path, Template) and path.form
+            else Template(str(getattr(path, "text", path)), form)
+        )
         spec = RepoSpec(template.form or form, need, signed_in, refusal)
         return self._register(methods, template, inline, body, name, False, spec)
 
-    def _register(self, methods: str, template: Template, inline: str, body: Body | None, name: str | None,
-                  fallback: bool, spec: RepoSpec | None) -> Callable[[Handler], Handler]:
+    def _register(
+        self,
+        methods: str,
+        template: Template,
+        inline: str,
+        body: Body | None,
+        name: str | None,
+        fallback: bool,
+        spec: RepoSpec | None,
+    ) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
             chosen = body or (STREAMED if inspect.iscoroutinefunction(handler) else Body())
-            self.routes.append(Route(frozenset(methods.split()), template, handler, frozenset(inline.split()),
-                                     chosen, spec, fallback))
+            self.routes.append(
+                Route(
+                    frozenset(methods.split()),
+                    template,
+                    handler,
+                    frozenset(inline.split()),
+                    chosen,
+                    spec,
+                    fallback,
+                )
+            )
             if name is not None:
                 self.urls.add(name, template)
             return handler
@@ -210,7 +254,9 @@ def upload_need(ctx: Ctx, params: dict[str, str]) -> Need:
     (`create_pr`, or to an open one's `refs/pr/N`) needs UPLOAD, which readers with a write token
     have; one to a branch needs WRITE. A pull request's author may push to its `refs/pr/N`
     without write access: the commit service checks who they are."""
-    return Need.UPLOAD if ctx.flag("create_pr") or params["rev"].startswith("refs/pr/") else Need.WRITE
+    return (
+        Need.UPLOAD if ctx.flag("create_pr") or params["rev"].startswith("refs/pr/") else Need.WRITE
+    )
 
 
 def open_repo(ctx: Ctx, repo_type: RepoType, namespace: str, name: str, need: Need) -> RepoHandle:

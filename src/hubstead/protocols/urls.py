@@ -133,7 +133,9 @@ class UrlMap:
 
     def add(self, name: str, template: Template) -> None:
         if not template.reversible:
-            raise ValueError(f"route {name!r} cannot be named: {template.text!r} is not a literal template")
+            raise ValueError(
+                f"route {name!r} cannot be named: {template.text!r} is not a literal template"
+            )
         if name in self.templates and self.templates[name] != template:
             raise ValueError(f"route name {name!r} is taken")
         self.templates[name] = template
@@ -166,10 +168,12 @@ class BoundUrls:
 # are the Hub's pages that answers link to (a commit, a discussion), which a web UI will serve.
 RESOLVE = Template("/resolve/{rev:rev}/{path:path}", WEB)
 BLOB = Template("/blob/{rev}/{path:path}", WEB)
-SITE = UrlMap({
-    "repo.page": Template("", WEB),
-    "repo.resolve": RESOLVE,
-    "repo.blob": BLOB,
-    "repo.commit": Template("/commit/{oid}", WEB),
-    "repo.discussion": Template("/discussions/{num}", WEB),
-})
+SITE = UrlMap(
+    {
+        "repo.page": Template("", WEB),
+        "repo.resolve": RESOLVE,
+        "repo.blob": BLOB,
+        "repo.commit": Template("/commit/{oid}", WEB),
+        "repo.discussion": Template("/discussions/{num}", WEB),
+    }
+)

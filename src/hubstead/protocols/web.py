@@ -22,7 +22,9 @@ router = Router()
 
 
 def katex_dist() -> Path:
-    return rendering_math.katex_dist()  # HUBSTEAD_NODE_MODULES, else the installed package, else the checkout
+    return (
+        rendering_math.katex_dist()
+    )  # HUBSTEAD_NODE_MODULES, else the installed package, else the checkout
 
 
 @router.route("GET", r"/-/static/katex/(?P<path>[A-Za-z0-9_./-]+)")
@@ -38,7 +40,9 @@ def katex_asset(ctx: Ctx, path: str):
 def blob(ctx: Ctx, ns: str, name: str, rev: str, path: str, prefix: str | None = None):
     """Links in cards point here; until the file viewer exists, it serves the file itself (the
     path as it came, so that whatever it names is what /resolve looks up)."""
-    return RedirectResponse(f"/{prefix + '/' if prefix else ''}{ns}/{name}/resolve/{rev}/{path}", status_code=302)
+    return RedirectResponse(
+        f"/{prefix + '/' if prefix else ''}{ns}/{name}/resolve/{rev}/{path}", status_code=302
+    )
 
 
 @router.repo_route("GET", "/?", form=WEB, need=Need.READ)

@@ -20,36 +20,104 @@ from hubstead.storage.gitrepo import CommitInfo, TreeEntry
 
 EXPAND_PROPERTIES = {
     RepoType.MODEL: [
-        "author", "baseModels", "cardData", "childrenModelCount", "config", "createdAt", "disabled",
-        "downloads", "downloadsAllTime", "evalResults", "gated", "gguf", "inference",
-        "inferenceProviderMapping", "lastModified", "library_name", "likes", "mask_token", "model-index",
-        "pipeline_tag", "private", "resourceGroup", "safetensors", "sha", "siblings", "spaces", "tags",
-        "transformersInfo", "trendingScore", "usedStorage", "widgetData",
+        "author",
+        "baseModels",
+        "cardData",
+        "childrenModelCount",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "usedStorage",
+        "widgetData",
     ],
     RepoType.DATASET: [
-        "author", "cardData", "citation", "createdAt", "description", "disabled", "downloads",
-        "downloadsAllTime", "gated", "lastModified", "likes", "mainSize", "paperswithcode_id", "private",
-        "resourceGroup", "sha", "siblings", "tags", "trendingScore", "usedStorage",
+        "author",
+        "cardData",
+        "citation",
+        "createdAt",
+        "description",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "gated",
+        "lastModified",
+        "likes",
+        "mainSize",
+        "paperswithcode_id",
+        "private",
+        "resourceGroup",
+        "sha",
+        "siblings",
+        "tags",
+        "trendingScore",
+        "usedStorage",
     ],
     RepoType.SPACE: [
-        "author", "cardData", "createdAt", "datasets", "disabled", "lastModified", "likes", "models",
-        "private", "resourceGroup", "runtime", "sdk", "sha", "siblings", "subdomain", "tags",
-        "trendingScore", "usedStorage",
+        "author",
+        "cardData",
+        "createdAt",
+        "datasets",
+        "disabled",
+        "lastModified",
+        "likes",
+        "models",
+        "private",
+        "resourceGroup",
+        "runtime",
+        "sdk",
+        "sha",
+        "siblings",
+        "subdomain",
+        "tags",
+        "trendingScore",
+        "usedStorage",
     ],
 }
 
 
-def tree_entry(entry: TreeEntry, last_commit: CommitInfo | None = None, xet_hash: str | None = None) -> dict:
+def tree_entry(
+    entry: TreeEntry, last_commit: CommitInfo | None = None, xet_hash: str | None = None
+) -> dict:
     if entry.type == "directory":
         data: dict = {"type": "directory", "oid": entry.oid, "size": 0, "path": entry.path}
     else:
         data = {"type": "file", "oid": entry.oid, "size": entry.size, "path": entry.path}
         if entry.lfs is not None:
-            data["lfs"] = {"oid": entry.lfs.oid, "size": entry.lfs.size, "pointerSize": entry.pointer_size}
+            data["lfs"] = {
+                "oid": entry.lfs.oid,
+                "size": entry.lfs.size,
+                "pointerSize": entry.pointer_size,
+            }
         if xet_hash is not None:
             data["xetHash"] = xet_hash
     if last_commit is not None:
-        data["lastCommit"] = {"id": last_commit.id, "title": last_commit.title, "date": iso(last_commit.date)}
+        data["lastCommit"] = {
+            "id": last_commit.id,
+            "title": last_commit.title,
+            "date": iso(last_commit.date),
+        }
     return data
 
 
@@ -59,27 +127,74 @@ def sibling(entry: TreeEntry, blobs: bool) -> dict:
         data["size"] = entry.size
         data["blobId"] = entry.oid
         if entry.lfs is not None:
-            data["lfs"] = {"size": entry.lfs.size, "sha256": entry.lfs.oid, "pointerSize": entry.pointer_size}
+            data["lfs"] = {
+                "size": entry.lfs.size,
+                "sha256": entry.lfs.oid,
+                "pointerSize": entry.pointer_size,
+            }
     return data
 
 
 # Fields derived from the card and files that the API serves, under the Hub's names. Anything
 # else the derivation stores is internal to the hub.
-DERIVED_MODEL_FIELDS = ("transformersInfo", "config", "widgetData", "mask_token", "evalResults", "model-index",
-                        "safetensors")
+DERIVED_MODEL_FIELDS = (
+    "transformersInfo",
+    "config",
+    "widgetData",
+    "mask_token",
+    "evalResults",
+    "model-index",
+    "safetensors",
+)
 
 # What a listing returns without `full` or `expand`: the Hub's default fields, nothing heavier.
 LIST_DEFAULT_FIELDS = {
-    RepoType.MODEL: ("_id", "id", "likes", "trendingScore", "private", "downloads", "tags", "pipeline_tag",
-                     "library_name", "createdAt", "modelId"),
-    RepoType.DATASET: ("_id", "id", "author", "disabled", "gated", "lastModified", "likes", "trendingScore",
-                       "private", "sha", "downloads", "tags", "createdAt"),
-    RepoType.SPACE: ("_id", "id", "author", "likes", "trendingScore", "private", "sha", "lastModified", "tags",
-                     "createdAt"),
+    RepoType.MODEL: (
+        "_id",
+        "id",
+        "likes",
+        "trendingScore",
+        "private",
+        "downloads",
+        "tags",
+        "pipeline_tag",
+        "library_name",
+        "createdAt",
+        "modelId",
+    ),
+    RepoType.DATASET: (
+        "_id",
+        "id",
+        "author",
+        "disabled",
+        "gated",
+        "lastModified",
+        "likes",
+        "trendingScore",
+        "private",
+        "sha",
+        "downloads",
+        "tags",
+        "createdAt",
+    ),
+    RepoType.SPACE: (
+        "_id",
+        "id",
+        "author",
+        "likes",
+        "trendingScore",
+        "private",
+        "sha",
+        "lastModified",
+        "tags",
+        "createdAt",
+    ),
 }
 
 
-def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: bool = True) -> dict:
+def card_fields(
+    repo_type: str, card, with_card_data: bool = True, with_config: bool = True
+) -> dict:
     """Fields derived from the card and files (a DerivedCard or a stored RepoCard, or None)."""
     if card is None:
         return {}
@@ -103,7 +218,9 @@ def card_fields(repo_type: str, card, with_card_data: bool = True, with_config: 
     return data
 
 
-def listing_item(item: dict, repo_type: RepoType, expand: list[str], full: bool, extra: tuple[str, ...]) -> dict:
+def listing_item(
+    item: dict, repo_type: RepoType, expand: list[str], full: bool, extra: tuple[str, ...]
+) -> dict:
     """Trim a full listing item to what was asked: `expand` keys, everything for `full`, or the
     Hub's default fields (plus `cardData`/`config` when flagged)."""
     if expand:
@@ -211,7 +328,9 @@ def discussion(row: DiscussionView, handle: RepoHandle, people: People, num_comm
 
 def discussion_page(page: DiscussionPage, handle: RepoHandle) -> dict:
     return {
-        "discussions": [discussion(item.row, handle, page.people, item.num_comments) for item in page.items],
+        "discussions": [
+            discussion(item.row, handle, page.people, item.num_comments) for item in page.items
+        ],
         "count": page.count,
         "start": page.start,
         "numClosedDiscussions": page.num_closed,
@@ -236,7 +355,10 @@ def discussion_details(timeline: Timeline, handle: RepoHandle) -> dict:
         "isPullRequest": row.is_pull_request,
     }
     if row.is_pull_request:
-        data["changes"] = {"base": "refs/heads/main", **({"mergeCommitId": row.merge_commit} if row.merge_commit else {})}
+        data["changes"] = {
+            "base": "refs/heads/main",
+            **({"mergeCommitId": row.merge_commit} if row.merge_commit else {}),
+        }
         data["filesWithConflicts"] = timeline.conflicts
         if timeline.diff is not None:
             data["diff"] = timeline.diff
@@ -258,7 +380,12 @@ def discussion_event(event: EventRecord, people: People) -> dict:
         data = {"from": stored["from"], "to": stored["to"]}
     else:
         data = {"subject": stored["subject"], "oid": stored["oid"]}
-    shaped = {"id": f"{event.id:024x}", "type": event.type, "createdAt": iso(event.created_at), "data": data}
+    shaped = {
+        "id": f"{event.id:024x}",
+        "type": event.type,
+        "createdAt": iso(event.created_at),
+        "data": data,
+    }
     return _with_author(shaped, event.author_id, people)
 
 
@@ -266,15 +393,27 @@ def _comment_data(event: EventRecord, stored: dict, people: People) -> dict:
     """A hidden comment is hidden from everyone, as on the Hub: its text and history are blank."""
     editors = [people.accounts[i] for i in stored.get("editorIds", []) if i in people.accounts]
     hidden = bool(event.hidden)
-    latest = _with_author({
-        "raw": "" if hidden else event.content,
-        "html": "" if hidden else stored.get("html", ""),
-        "updatedAt": iso(event.edited_at or event.created_at),
-    }, stored.get("lastEditorId", event.author_id), people)
-    history = [] if hidden else [
-        _with_author({"raw": entry["raw"], "updatedAt": entry["updatedAt"]}, entry.get("authorId"), people)
-        for entry in stored.get("history", [])
-    ]
+    latest = _with_author(
+        {
+            "raw": "" if hidden else event.content,
+            "html": "" if hidden else stored.get("html", ""),
+            "updatedAt": iso(event.edited_at or event.created_at),
+        },
+        stored.get("lastEditorId", event.author_id),
+        people,
+    )
+    history = (
+        []
+        if hidden
+        else [
+            _with_author(
+                {"raw": entry["raw"], "updatedAt": entry["updatedAt"]},
+                entry.get("authorId"),
+                people,
+            )
+            for entry in stored.get("history", [])
+        ]
+    )
     data = {
         "edited": event.num_edits > 0,
         "hidden": hidden,

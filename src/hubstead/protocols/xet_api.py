@@ -16,7 +16,6 @@ from hubstead.domain.errors import HubError, NotFound
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import Body, Router, read_body, upload_need
 from hubstead.services.access import Need
-from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import MAX_SHARD_BODY, MAX_XORB_BODY
 
 router = Router()
@@ -47,23 +46,12 @@ def _token(ctx: Ctx, scope: str) -> Response:
     by huggingface_hub: both are sent."""
     token, expires = ctx.hub.xet.issue_token(ctx.repo.row.id, scope)
     url = ctx.url_for("cas")
-    headers = {"X-Xet-Cas-Url": url, "X-Xet-Access-Token": token, "X-Xet-Token-Expiration": str(expires)}
+    headers = {
+        "X-Xet-Cas-Url": url,
+        "X-Xet-Access-Token": token,
+        "X-Xet-Token-Expiration": str(expires),
+    }
     return json_response({"casUrl": url, "accessToken": token, "exp": expires}, headers=headers)
-
-
-def batch_upload_action(ctx: Ctx, handle: RepoHandle, ref: object) -> dict:
-    """The upload action of an LFS batch answered with transfer "xet": `href` is the write-token
-    route (the git-xet transfer agent refreshes its token there), the headers carry the CAS URL
-    and a first token. huggingface_hub 0.3x and 1.x up to 1.19 offer "xet" in the batch request
-    and look only at the answer's `transfer`; their Xet upload then asks the token route itself."""
-    name = ref.get("name") if isinstance(ref, dict) else None
-    revision = name.removeprefix("refs/heads/") if isinstance(name, str) and name else "main"
-    token, expires = ctx.hub.xet.issue_token(handle.row.id, "write")
-    # The batch lets readers with a write token upload (for pull requests): so does the route.
-    href = ctx.url_for("xet.write-token", {"create_pr": 1}, repo=handle, rev=revision)
-    headers = {"X-Xet-Cas-Url": ctx.url_for("cas"), "X-Xet-Access-Token": token,
-               "X-Xet-Token-Expiration": str(expires)}
-    return {"href": href, "header": headers, "expires_in": max(0, expires - int(time.time()))}
 
 
 @router.route("POST", rf"{CAS}{V1}/xorbs/{{prefix}}/{{xorb:sha256}}")
@@ -91,16 +79,22 @@ def reconstruction(ctx: Ctx, file: str) -> Response:
     def fetch_url(xorb: str, start: int, end: int) -> str:
         byte_range = f"{start}-{end}"
         signature = ctx.hub.xet.sign_fetch(xorb, byte_range, expires)
-        return ctx.url_for("cas.fetch", {"r": byte_range, "exp": expires, "sig": signature}, xorb=xorb)
+        return ctx.url_for(
+            "cas.fetch", {"r": byte_range, "exp": expires, "sig": signature}, xorb=xorb
+        )
 
-    return json_response(ctx.hub.xet.reconstruction(token, file, ctx.request.headers.get("range"), fetch_url))
+    return json_response(
+        ctx.hub.xet.reconstruction(token, file, ctx.request.headers.get("range"), fetch_url)
+    )
 
 
 @router.route("GET", CAS + "/fetch/{xorb:sha256}", name="cas.fetch")
 def fetch(ctx: Ctx, xorb: str):
     """Serialized xorb bytes; the client sends no Authorization, the URL's signature is the key."""
     q = ctx.query
-    ctx.hub.xet.check_fetch(xorb, q.get("r"), q.get("exp"), q.get("sig"), ctx.request.headers.get("range"))
+    ctx.hub.xet.check_fetch(
+        xorb, q.get("r"), q.get("exp"), q.get("sig"), ctx.request.headers.get("range")
+    )
     path = ctx.hub.blobs.xorb_local_path(xorb)
     if path is None:
         raise NotFound(f"Unknown xorb {xorb}")

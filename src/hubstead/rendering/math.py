@@ -23,9 +23,10 @@ import re
 import shutil
 import subprocess
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Callable, cast
+from typing import IO, Any, cast
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,17 @@ def use_settings(source: Callable[[], MathSettings]) -> None:
     global _settings_source
     _settings_source = source
 
-__all__ = ["MathRendererUnavailable", "MathSettings", "MathSpan", "find_math_spans", "is_escaped", "katex_dist", "render_math", "use_settings"]
+
+__all__ = [
+    "MathRendererUnavailable",
+    "MathSettings",
+    "MathSpan",
+    "find_math_spans",
+    "is_escaped",
+    "katex_dist",
+    "render_math",
+    "use_settings",
+]
 
 _SCRIPT = Path(__file__).with_name("katex_render.js")
 # A wheel carries KaTeX's dist files here (setup.py copies them from node_modules/katex/dist).

@@ -61,11 +61,15 @@ def check_role(principal: Principal | None, namespace: str, name: str, role: str
         return
     if principal is not None and not principal.can_write:
         raise Forbidden(READ_ONLY_TOKEN)
-    allowed = can_write(principal, namespace) if role == "write" else can_admin(principal, namespace)
+    allowed = (
+        can_write(principal, namespace) if role == "write" else can_admin(principal, namespace)
+    )
     if not allowed:
         if principal is None:
             raise not_found(principal)
-        raise Forbidden(f"You don't have the rights to {'write to' if role == 'write' else 'manage'} {namespace}/{name}")
+        raise Forbidden(
+            f"You don't have the rights to {'write to' if role == 'write' else 'manage'} {namespace}/{name}"
+        )
 
 
 def require_write_token(principal: Principal | None, message: str = READ_ONLY_TOKEN) -> Principal:

@@ -31,8 +31,24 @@ if TYPE_CHECKING:
 
 ROLES = ("read", "write", "admin")
 # Names that would collide with URL prefixes of the hub itself.
-RESERVED_NAMES = {"api", "datasets", "spaces", "models", "organizations", "settings", "login", "logout", "join",
-                  "docs", "static", "new", "-", "admin-panel", "cas", "avatars"}
+RESERVED_NAMES = {
+    "api",
+    "datasets",
+    "spaces",
+    "models",
+    "organizations",
+    "settings",
+    "login",
+    "logout",
+    "join",
+    "docs",
+    "static",
+    "new",
+    "-",
+    "admin-panel",
+    "cas",
+    "avatars",
+}
 TOKEN_ROLES = ("read", "write")
 # How long authenticate() trusts an answer: a revoked token or deleted user stops working within it.
 DEFAULT_CACHE_SECONDS = 5.0
@@ -120,8 +136,8 @@ def _password_hash(password: str) -> str:
 def _iso(value: dt.datetime) -> str:
     """The Hub's date form (2024-01-01T12:00:00.000Z); SQLite returns naive UTC datetimes."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    value = value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
@@ -148,9 +164,12 @@ _ACCOUNTS = Account.__table__
 _MEMBERS = Membership.__table__
 _TOKEN_LOOKUP = (
     select(
-        _TOKENS.c.role, _TOKENS.c.name.label("token_name"), _TOKENS.c.created_at.label("token_created_at"),
+        _TOKENS.c.role,
+        _TOKENS.c.name.label("token_name"),
+        _TOKENS.c.created_at.label("token_created_at"),
         _ACCOUNTS.c.id.label("user_id"),
-        _ACCOUNTS.c.name.label("user_name"), _ACCOUNTS.c.is_admin,
+        _ACCOUNTS.c.name.label("user_name"),
+        _ACCOUNTS.c.is_admin,
     )
     .join(_ACCOUNTS, _ACCOUNTS.c.id == _TOKENS.c.user_id)
     .where(_TOKENS.c.token_hash == bindparam("token_hash"))
@@ -170,8 +189,15 @@ class AccountService:
 
     # -- creation -----------------------------------------------------------------------------
 
-    def create_user(self, name: str, email: str | None = None, password: str | None = None, admin: bool = False,
-                    fullname: str | None = None, avatar_url: str | None = None) -> Account:
+    def create_user(
+        self,
+        name: str,
+        email: str | None = None,
+        password: str | None = None,
+        admin: bool = False,
+        fullname: str | None = None,
+        avatar_url: str | None = None,
+    ) -> Account:
         _check_account_name(name, "user name")
         with self.db.session() as session:
             if _name_taken(session, name):
@@ -188,14 +214,25 @@ class AccountService:
             session.add(user)
         return user
 
-    def create_org(self, name: str, members: list[tuple[str, str]], default_private: bool = False,
-                   fullname: str | None = None, avatar_url: str | None = None) -> Account:
+    def create_org(
+        self,
+        name: str,
+        members: list[tuple[str, str]],
+        default_private: bool = False,
+        fullname: str | None = None,
+        avatar_url: str | None = None,
+    ) -> Account:
         _check_account_name(name, "organization name")
         with self.db.session() as session:
             if _name_taken(session, name):
                 raise Conflict(f"The name {name!r} is already taken")
-            org = Account(kind="org", name=name, fullname=_fullname(fullname, name), avatar_url=_avatar(avatar_url),
-                          default_private=default_private)
+            org = Account(
+                kind="org",
+                name=name,
+                fullname=_fullname(fullname, name),
+                avatar_url=_avatar(avatar_url),
+                default_private=default_private,
+            )
             session.add(org)
             session.flush()
             for member, role in members:
@@ -235,14 +272,27 @@ class AccountService:
         """(user name, role) of every member, by name."""
         with self.db.session() as session:
             org = self._org(session, org_name)
-            return [(name, role) for name, role in session.execute(
-                select(Account.name, Membership.role).join(Membership, Membership.user_id == Account.id)
-                .where(Membership.org_id == org.id).order_by(Account.name))]
+            return [
+                (name, role)
+                for name, role in session.execute(
+                    select(Account.name, Membership.role)
+                    .join(Membership, Membership.user_id == Account.id)
+                    .where(Membership.org_id == org.id)
+                    .order_by(Account.name)
+                )
+            ]
 
     # -- changes ------------------------------------------------------------------------------
 
-    def update_user(self, name: str, *, fullname: str | None = None, email: str | None = None,
-                    avatar_url: str | None = None, admin: bool | None = None) -> Account:
+    def update_user(
+        self,
+        name: str,
+        *,
+        fullname: str | None = None,
+        email: str | None = None,
+        avatar_url: str | None = None,
+        admin: bool | None = None,
+    ) -> Account:
         """Change the fields given (None leaves one alone); "" clears the email and the avatar."""
         with self.db.session() as session:
             user = self._user(session, name)
@@ -259,8 +309,14 @@ class AccountService:
         self._cache.clear()  # is_admin is part of the cached Principal
         return user
 
-    def update_org(self, name: str, *, fullname: str | None = None, avatar_url: str | None = None,
-                   default_private: bool | None = None) -> Account:
+    def update_org(
+        self,
+        name: str,
+        *,
+        fullname: str | None = None,
+        avatar_url: str | None = None,
+        default_private: bool | None = None,
+    ) -> Account:
         with self.db.session() as session:
             org = self._org(session, name)
             if fullname is not None:
@@ -275,7 +331,7 @@ class AccountService:
         with self.db.session() as session:
             self._user(session, name).password_hash = _password_hash(password)
 
-    def delete_user(self, name: str, repos: "RepoService") -> DeletedUser:
+    def delete_user(self, name: str, repos: RepoService) -> DeletedUser:
         """Delete a user with everything that is theirs, as the Hub does: their repositories
         (rows and git storage), tokens, memberships and likes. Discussions they wrote stay,
         without an author. The last site admin cannot be deleted.
@@ -286,38 +342,64 @@ class AccountService:
             user = self._user(session, name)
             if user.is_admin:
                 self._keep_a_site_admin(session, user)
-            tokens = session.scalar(select(func.count()).select_from(AccessToken).where(AccessToken.user_id == user.id))
+            tokens = session.scalar(
+                select(func.count()).select_from(AccessToken).where(AccessToken.user_id == user.id)
+            )
             orphaned = self._orgs_only_administered_by(session, user.id)
             removed = repos.forget_namespace(session, user.name)
             session.execute(delete(Account).where(Account.id == user.id))
         repos.free_storage(removed)
         self._cache.clear()
-        return DeletedUser(name=name, repos=[f"{row.type} {row.namespace}/{row.name}" for row in removed],
-                           tokens=tokens or 0, orgs_left_without_admin=orphaned)
+        return DeletedUser(
+            name=name,
+            repos=[f"{row.type} {row.namespace}/{row.name}" for row in removed],
+            tokens=tokens or 0,
+            orgs_left_without_admin=orphaned,
+        )
 
     @staticmethod
     def _keep_a_site_admin(session: Session, user: Account) -> None:
         """Refuse to leave the hub without an admin. The admin rows are locked (PostgreSQL), so
         two admins removed at the same time cannot both pass this check."""
         admins = session.scalars(
-            select(Account.id).where(Account.kind == "user", Account.is_admin.is_(True)).with_for_update()).all()
+            select(Account.id)
+            .where(Account.kind == "user", Account.is_admin.is_(True))
+            .with_for_update()
+        ).all()
         if set(admins) <= {user.id}:
-            raise Conflict(f"{user.name!r} is the last admin of this hub: make another user admin first")
+            raise Conflict(
+                f"{user.name!r} is the last admin of this hub: make another user admin first"
+            )
 
     @staticmethod
     def _keep_an_org_admin(session: Session, org: Account, user: Account) -> None:
         admins = session.scalars(
-            select(Membership.user_id).where(Membership.org_id == org.id, Membership.role == "admin").with_for_update()).all()
+            select(Membership.user_id)
+            .where(Membership.org_id == org.id, Membership.role == "admin")
+            .with_for_update()
+        ).all()
         if set(admins) <= {user.id}:
-            raise Conflict(f"{user.name!r} is the last admin of {org.name!r}: make another member admin first")
+            raise Conflict(
+                f"{user.name!r} is the last admin of {org.name!r}: make another member admin first"
+            )
 
     @staticmethod
     def _orgs_only_administered_by(session: Session, user_id: int) -> list[str]:
-        others = select(Membership.org_id).where(Membership.role == "admin", Membership.user_id != user_id)
-        return list(session.scalars(
-            select(Account.name).join(Membership, Membership.org_id == Account.id)
-            .where(Membership.user_id == user_id, Membership.role == "admin", Membership.org_id.not_in(others))
-            .order_by(Account.name)))
+        others = select(Membership.org_id).where(
+            Membership.role == "admin", Membership.user_id != user_id
+        )
+        return list(
+            session.scalars(
+                select(Account.name)
+                .join(Membership, Membership.org_id == Account.id)
+                .where(
+                    Membership.user_id == user_id,
+                    Membership.role == "admin",
+                    Membership.org_id.not_in(others),
+                )
+                .order_by(Account.name)
+            )
+        )
 
     # -- tokens -------------------------------------------------------------------------------
 
@@ -328,13 +410,17 @@ class AccountService:
         token = "hf_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
         with self.db.session() as session:
             user = self._user(session, user_name)
-            session.add(AccessToken(user_id=user.id, name=name, role=role, token_hash=hash_token(token)))
+            session.add(
+                AccessToken(user_id=user.id, name=name, role=role, token_hash=hash_token(token))
+            )
         return token
 
     def list_tokens(self, user_name: str | None = None) -> list[TokenInfo]:
         """Every token (of one user, or of all), oldest first."""
         with self.db.session() as session:
-            query = select(AccessToken, Account.name).join(Account, Account.id == AccessToken.user_id)
+            query = select(AccessToken, Account.name).join(
+                Account, Account.id == AccessToken.user_id
+            )
             if user_name is not None:
                 query = query.where(AccessToken.user_id == self._user(session, user_name).id)
             rows = session.execute(query.order_by(AccessToken.id)).all()
@@ -344,7 +430,9 @@ class AccountService:
         """Delete one token, named by its id, its name (unique, or unique for `user_name`) or
         its value. Other server processes stop accepting it within `cache_seconds`."""
         with self.db.session() as session:
-            query = select(AccessToken, Account.name).join(Account, Account.id == AccessToken.user_id)
+            query = select(AccessToken, Account.name).join(
+                Account, Account.id == AccessToken.user_id
+            )
             if user_name is not None:
                 query = query.where(AccessToken.user_id == self._user(session, user_name).id)
             matches = _find_tokens(session, query, ref)
@@ -353,7 +441,9 @@ class AccountService:
                 raise NotFound(f"No token{where} with the id, name or value {ref!r}")
             if len(matches) > 1:
                 ids = ", ".join(str(token.id) for token, _ in matches)
-                raise Conflict(f"{len(matches)} tokens{where} are named {ref!r} (ids {ids}): give the id, or --user")
+                raise Conflict(
+                    f"{len(matches)} tokens{where} are named {ref!r} (ids {ids}): give the id, or --user"
+                )
             token, owner = matches[0]
             session.delete(token)
         self._cache.clear()
@@ -397,7 +487,9 @@ class AccountService:
 
     def authenticate_password(self, name: str, password: str) -> Principal:
         with self.db.session() as session:
-            user = session.scalar(select(Account).where(Account.name == name, Account.kind == "user"))
+            user = session.scalar(
+                select(Account).where(Account.name == name, Account.kind == "user")
+            )
             if user is None or not verify_password(password, user.password_hash):
                 raise InvalidCredentials()
             return self._principal(session, user, "write", "password")
@@ -423,7 +515,11 @@ class AccountService:
 
     def list_users(self) -> list[Account]:
         with self.db.session() as session:
-            return list(session.scalars(select(Account).where(Account.kind == "user").order_by(Account.name)))
+            return list(
+                session.scalars(
+                    select(Account).where(Account.kind == "user").order_by(Account.name)
+                )
+            )
 
     def whoami(self, principal: Principal, base_url: str = "") -> dict:
         """The body of GET /api/whoami-v2; `base_url` makes default avatar URLs absolute."""
@@ -448,8 +544,14 @@ class AccountService:
             "avatarUrl": avatar_url(user.avatar_url, user.name, base_url),
             "isAdmin": user.is_admin,
             "orgs": [
-                {"type": "org", "id": str(org.id), "name": org.name, "fullname": org.fullname or org.name,
-                 "avatarUrl": avatar_url(org.avatar_url, org.name, base_url), "roleInOrg": role}
+                {
+                    "type": "org",
+                    "id": str(org.id),
+                    "name": org.name,
+                    "fullname": org.fullname or org.name,
+                    "avatarUrl": avatar_url(org.avatar_url, org.name, base_url),
+                    "roleInOrg": role,
+                }
                 for org, role in orgs
             ],
             "auth": {"type": "access_token", "accessToken": _token_fields(principal)},
@@ -472,7 +574,10 @@ class AccountService:
 
 def _name_taken(session, name: str) -> bool:
     """Account names, like repository ids, ignore case: `Alice` is taken when `alice` exists."""
-    return session.scalar(select(Account.id).where(func.lower(Account.name) == name.lower())) is not None
+    return (
+        session.scalar(select(Account.id).where(func.lower(Account.name) == name.lower()))
+        is not None
+    )
 
 
 def _token_fields(principal: Principal) -> dict:
@@ -483,7 +588,9 @@ def _token_fields(principal: Principal) -> dict:
 
 
 def _token_info(token: AccessToken, owner: str) -> TokenInfo:
-    return TokenInfo(id=token.id, user=owner, name=token.name, role=token.role, created_at=token.created_at)
+    return TokenInfo(
+        id=token.id, user=owner, name=token.name, role=token.role, created_at=token.created_at
+    )
 
 
 def _find_tokens(session: Session, query, ref: str) -> list:

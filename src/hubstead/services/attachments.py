@@ -50,7 +50,9 @@ def looks_like(content_type: str, data: bytes) -> bool:
     if content_type == "audio/wav":
         return head[:4] == b"RIFF" and head[8:12] == b"WAVE"
     if content_type == "audio/mpeg":
-        return head.startswith(b"ID3") or (len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0)
+        return head.startswith(b"ID3") or (
+            len(head) > 1 and head[0] == 0xFF and head[1] & 0xE0 == 0xE0
+        )
     if content_type == "video/webm":
         return head.startswith(b"\x1a\x45\xdf\xa3")
     if content_type in ("video/mp4", "video/quicktime"):
@@ -67,14 +69,20 @@ class AttachmentService:
         if principal is None:
             raise Unauthorized("You must be signed in to upload an attachment")
         if not principal.can_write:
-            raise Forbidden("This token has read access only: a write token is needed to upload an attachment")
+            raise Forbidden(
+                "This token has read access only: a write token is needed to upload an attachment"
+            )
         content_type = content_type.split(";", 1)[0].strip().lower()
         if content_type not in FORMATS:
-            raise BadRequest(f"Unsupported attachment type {content_type or 'none'!r}: "
-                             f"use one of {', '.join(FORMATS)}")
+            raise BadRequest(
+                f"Unsupported attachment type {content_type or 'none'!r}: "
+                f"use one of {', '.join(FORMATS)}"
+            )
         ext, limit = FORMATS[content_type]
         if len(data) > limit:
-            raise PayloadTooLarge(f"Attachments of type {content_type} must be smaller than {limit // (1024 * 1024)} MB")
+            raise PayloadTooLarge(
+                f"Attachments of type {content_type} must be smaller than {limit // (1024 * 1024)} MB"
+            )
         if not data or not looks_like(content_type, data):
             raise BadRequest(f"The content of the file is not {content_type}")
         sha = hashlib.sha256(data).hexdigest()

@@ -18,7 +18,12 @@ from sqlalchemy import select
 
 from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.repo_ids import RepoType
-from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data, summarize_safetensors
+from hubstead.domain.tags import (
+    RepoSnapshot,
+    dataset_tags,
+    derive_model_data,
+    summarize_safetensors,
+)
 from hubstead.domain.tags.eval_results import (
     MAX_EVAL_RESULT_BYTES,
     MAX_EVAL_RESULT_FILES,
@@ -52,12 +57,23 @@ class DerivedCard:
     tags: list[str]
     pipeline_tag: str | None = None
     library_name: str | None = None
-    derived: dict = field(default_factory=dict)  # API fields: transformersInfo, config, safetensors, …
+    derived: dict = field(
+        default_factory=dict
+    )  # API fields: transformersInfo, config, safetensors, …
 
 
 class CardService:
-    def __init__(self, db: Database, git: GitStore, blobs: BlobStore, xet: XetService, files: FileService,
-                 index: ListingIndex, *, paths: Paths):
+    def __init__(
+        self,
+        db: Database,
+        git: GitStore,
+        blobs: BlobStore,
+        xet: XetService,
+        files: FileService,
+        index: ListingIndex,
+        *,
+        paths: Paths,
+    ):
         self.db = db
         self.paths = paths  # the hub's web paths, for links in rendered cards
         self.index = index
@@ -80,7 +96,11 @@ class CardService:
             metadata, body = {}, text
         files = [e.path for e in entries]
         if handle.type is not RepoType.MODEL:
-            tags = dataset_tags(metadata, files) if handle.type is RepoType.DATASET else list(metadata.get("tags") or [])
+            tags = (
+                dataset_tags(metadata, files)
+                if handle.type is RepoType.DATASET
+                else list(metadata.get("tags") or [])
+            )
             return DerivedCard(commit, metadata, body, [str(t) for t in tags])
         snapshot = RepoSnapshot(
             files=files,
@@ -88,9 +108,11 @@ class CardService:
             card_text=body,
             # diffusers pipelines describe themselves in model_index.json, PEFT adapters in
             # adapter_config.json: the derivation recognises either in place of config.json
-            config=(self._read_json(handle, by_path.get("config.json"))
-                    or self._read_json(handle, by_path.get("model_index.json"))
-                    or self._read_json(handle, by_path.get("adapter_config.json"))),
+            config=(
+                self._read_json(handle, by_path.get("config.json"))
+                or self._read_json(handle, by_path.get("model_index.json"))
+                or self._read_json(handle, by_path.get("adapter_config.json"))
+            ),
             tokenizer_config=self._read_json(handle, by_path.get("tokenizer_config.json")),
         )
         data = derive_model_data(snapshot)
@@ -102,11 +124,20 @@ class CardService:
             "evalResults": self._eval_results(handle, entries),
             "model-index": metadata.get("model-index"),
         }
-        headers = self._safetensors_headers(handle, [e for e in entries if e.path.endswith(".safetensors")])
+        headers = self._safetensors_headers(
+            handle, [e for e in entries if e.path.endswith(".safetensors")]
+        )
         if headers:
             derived["safetensors"] = summarize_safetensors(headers)
-        return DerivedCard(commit, metadata, body, data.tags, data.pipeline_tag, data.library_name,
-                           {k: v for k, v in derived.items() if v not in (None, [], {})})
+        return DerivedCard(
+            commit,
+            metadata,
+            body,
+            data.tags,
+            data.pipeline_tag,
+            data.library_name,
+            {k: v for k, v in derived.items() if v not in (None, [], {})},
+        )
 
     def _eval_results(self, handle: RepoHandle, entries: list[TreeEntry]) -> list[dict]:
         """The entries of the `.eval_results/*.yaml` files, in path order."""
@@ -115,12 +146,16 @@ class CardService:
         for entry in files[:MAX_EVAL_RESULT_FILES]:
             data = self._read_bytes(handle, entry, MAX_EVAL_RESULT_BYTES)
             if data is None:
-                items.append({"filename": entry.path, "error": "the file is too large or could not be read"})
+                items.append(
+                    {"filename": entry.path, "error": "the file is too large or could not be read"}
+                )
                 continue
             items += parse_eval_results_file(entry.path, data.decode("utf-8", "replace"))
         return items
 
-    def _read_bytes(self, handle: RepoHandle, entry: TreeEntry | None, limit: int, length: int | None = None) -> bytes | None:
+    def _read_bytes(
+        self, handle: RepoHandle, entry: TreeEntry | None, limit: int, length: int | None = None
+    ) -> bytes | None:
         """The first `length` bytes (default: all, up to `limit`) of a file, wherever it is stored."""
         if entry is None or entry.size > limit and length is None:
             return None
@@ -187,8 +222,15 @@ class CardService:
         with self.db.session() as session:
             # the index locks the repository row first: every writer of these rows takes that lock
             # before any other, so they queue instead of deadlocking
-            self.index.replace(session, repo_row_id, card.tags, card.card_text, card.pipeline_tag, card.library_name,
-                               card.derived)
+            self.index.replace(
+                session,
+                repo_row_id,
+                card.tags,
+                card.card_text,
+                card.pipeline_tag,
+                card.library_name,
+                card.derived,
+            )
             stored = session.get(RepoCard, repo_row_id) or RepoCard(repo_id=repo_row_id)
             stored.commit = commit
             stored.card_data = card.card_data
@@ -220,13 +262,23 @@ class CardService:
         if not repo_row_ids:
             return {}
         with self.db.session() as session:
-            return {c.repo_id: c for c in session.scalars(select(RepoCard).where(RepoCard.repo_id.in_(repo_row_ids)))}
+            return {
+                c.repo_id: c
+                for c in session.scalars(select(RepoCard).where(RepoCard.repo_id.in_(repo_row_ids)))
+            }
 
     def for_commit(self, handle: RepoHandle, commit: str) -> DerivedCard:
         stored = self.stored(handle.row.id)
         if stored is not None and stored.commit == commit:
-            return DerivedCard(commit, stored.card_data, stored.card_text, stored.tags, stored.pipeline_tag,
-                               stored.library_name, stored.derived)
+            return DerivedCard(
+                commit,
+                stored.card_data,
+                stored.card_text,
+                stored.tags,
+                stored.pipeline_tag,
+                stored.library_name,
+                stored.derived,
+            )
         return self.derive(handle, commit)
 
     def html(self, handle: RepoHandle) -> str | None:
@@ -250,7 +302,11 @@ class CardService:
 
     def reindex(self, repo_row_ids: list[int] | None = None) -> int:
         with self.db.session() as session:
-            ids = repo_row_ids if repo_row_ids is not None else list(session.scalars(select(Repository.id).order_by(Repository.id)))
+            ids = (
+                repo_row_ids
+                if repo_row_ids is not None
+                else list(session.scalars(select(Repository.id).order_by(Repository.id)))
+            )
         for repo_row_id in ids:
             self.refresh(repo_row_id)
         return len(ids)

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-
 from hubstead.domain.cards import hub_message, validate_card_text
 from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
 from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound
@@ -20,7 +19,14 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.lfs import LfsService
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import BlobChange, Change, CommitInfo, GitRepo, PathDeletion, signature
+from hubstead.storage.gitrepo import (
+    BlobChange,
+    Change,
+    CommitInfo,
+    GitRepo,
+    PathDeletion,
+    signature,
+)
 from hubstead.storage.models import Account
 
 MAX_ATTEMPTS = 25
@@ -53,7 +59,9 @@ def _check_card(content: bytes, repo_type: str) -> None:
     """A README.md whose metadata the hub would refuse is refused before anything is written."""
     result = validate_card_text(content.decode("utf-8", "replace"), repo_type)
     if result.errors:
-        raise BadRequest("Invalid metadata in README.md: " + "; ".join(hub_message(m) for m in result.errors))
+        raise BadRequest(
+            "Invalid metadata in README.md: " + "; ".join(hub_message(m) for m in result.errors)
+        )
 
 
 def branch_ref(revision: str) -> str:
@@ -74,7 +82,9 @@ def _pull_request_base(git: GitRepo, revision: str) -> str:
 
 
 class CommitService:
-    def __init__(self, db: Database, repos: RepoService, lfs: LfsService, discussions: DiscussionService):
+    def __init__(
+        self, db: Database, repos: RepoService, lfs: LfsService, discussions: DiscussionService
+    ):
         self.db = db
         self.repos = repos
         self.lfs = lfs
@@ -88,7 +98,12 @@ class CommitService:
         return HistoryPage(commits, total, (page + 1) * size < total)
 
     def commit(
-        self, handle: RepoHandle, principal: Principal, revision: str, request: CommitRequest, create_pr: bool
+        self,
+        handle: RepoHandle,
+        principal: Principal,
+        revision: str,
+        request: CommitRequest,
+        create_pr: bool,
     ) -> CommitResult:
         git = handle.git
         changes = self._changes(handle, request)
@@ -100,7 +115,9 @@ class CommitService:
             base = _pull_request_base(git, revision)
             if request.header.parent_commit and not base.startswith(request.header.parent_commit):
                 raise PreconditionFailed(STALE_PARENT)
-            pr_num = self.discussions.open_pull_request(handle, principal, request.header.summary, request.header.description, base)
+            pr_num = self.discussions.open_pull_request(
+                handle, principal, request.header.summary, request.header.description, base
+            )
             ref = f"refs/pr/{pr_num}"
         else:
             ref = branch_ref(revision)
@@ -113,7 +130,9 @@ class CommitService:
                 raise RevisionNotFound(f"Invalid rev id: {revision}")
             if request.header.parent_commit and not head.startswith(request.header.parent_commit):
                 raise PreconditionFailed(STALE_PARENT)
-            with_attributes = self._with_lfs_attributes(git.read_file(head, ".gitattributes"), changes)
+            with_attributes = self._with_lfs_attributes(
+                git.read_file(head, ".gitattributes"), changes
+            )
             new = git.build_commit(head, with_attributes, author, request.header.message)
             if git.update_ref(ref, new, head, f"commit: {request.header.summary}"):
                 self.repos.record_ref(handle.row.id, ref, new)
@@ -124,7 +143,9 @@ class CommitService:
     def _changes(self, handle: RepoHandle, request: CommitRequest) -> list[Change]:
         """Validate every operation before anything is written."""
         changes: list[Change] = []
-        lfs_oids = list(dict.fromkeys(op.oid for op in request.operations if isinstance(op, AddLfsFile)))
+        lfs_oids = list(
+            dict.fromkeys(op.oid for op in request.operations if isinstance(op, AddLfsFile))
+        )
         uploaded = self.lfs.repo_objects(handle.row.id, lfs_oids)
         for op in request.operations:
             if isinstance(op, AddFile):
@@ -134,9 +155,13 @@ class CommitService:
             elif isinstance(op, AddLfsFile):
                 stored = uploaded.get(op.oid)
                 if stored is None:
-                    raise BadRequest(f"LFS object {op.oid} for {op.path!r} was not uploaded to this repository")
+                    raise BadRequest(
+                        f"LFS object {op.oid} for {op.path!r} was not uploaded to this repository"
+                    )
                 if op.size is not None and op.size != stored.size:
-                    raise BadRequest(f"LFS object {op.oid} for {op.path!r} has size {stored.size}, not {op.size}")
+                    raise BadRequest(
+                        f"LFS object {op.oid} for {op.path!r} has size {stored.size}, not {op.size}"
+                    )
                 changes.append(BlobChange(op.path, LfsPointer(op.oid, stored.size).encode()))
             elif isinstance(op, DeleteFile):
                 changes.append(PathDeletion(op.path))
@@ -152,11 +177,17 @@ class CommitService:
             return changes
         patterns = lfs_patterns(text)
         missing = [
-            c.path for c in changes
-            if isinstance(c, BlobChange) and c.data.startswith(b"version https://git-lfs") and not matches_any(c.path, patterns)
+            c.path
+            for c in changes
+            if isinstance(c, BlobChange)
+            and c.data.startswith(b"version https://git-lfs")
+            and not matches_any(c.path, patterns)
         ]
         if not missing:
             return changes
-        lines = [f"{path.replace(' ', '[[:space:]]')} filter=lfs diff=lfs merge=lfs -text" for path in dict.fromkeys(missing)]
+        lines = [
+            f"{path.replace(' ', '[[:space:]]')} filter=lfs diff=lfs merge=lfs -text"
+            for path in dict.fromkeys(missing)
+        ]
         text = (text if text.endswith("\n") or not text else text + "\n") + "\n".join(lines) + "\n"
         return [*changes, BlobChange(".gitattributes", text.encode())]

@@ -31,14 +31,16 @@ def is_query_file(path: str, library: str | None) -> bool:
     if path.endswith(".gguf"):
         return True
     if library == "diffusers":
-        return path in ("model_index.json", "modular_model_index.json") or bool(_DIFFUSERS_ROOT_WEIGHTS.match(path))
+        return path in ("model_index.json", "modular_model_index.json") or bool(
+            _DIFFUSERS_ROOT_WEIGHTS.match(path)
+        )
     if library == "nemo":
         return path.endswith(".nemo") or path == "model_config.yaml" or path.endswith(".json")
     return path in DEFAULT_QUERY_FILES
 
 
 def today() -> dt.date:
-    return dt.datetime.now(dt.timezone.utc).date()
+    return dt.datetime.now(dt.UTC).date()
 
 
 class CounterService:
@@ -58,7 +60,9 @@ class CounterService:
             if not updated:
                 try:
                     with session.begin_nested():
-                        session.execute(insert(RepoDownloadDay).values(repo_id=repo_row_id, day=day, count=1))
+                        session.execute(
+                            insert(RepoDownloadDay).values(repo_id=repo_row_id, day=day, count=1)
+                        )
                 except IntegrityError:  # another request created today's row meanwhile
                     session.execute(
                         update(RepoDownloadDay)
@@ -68,7 +72,10 @@ class CounterService:
             session.execute(
                 update(Repository)
                 .where(Repository.id == repo_row_id)
-                .values(downloads=Repository.downloads + 1, downloads_all_time=Repository.downloads_all_time + 1)
+                .values(
+                    downloads=Repository.downloads + 1,
+                    downloads_all_time=Repository.downloads_all_time + 1,
+                )
             )
 
     def refresh_windows(self) -> int:
@@ -76,27 +83,42 @@ class CounterService:
         now = today()
         month, week = now - dt.timedelta(days=29), now - dt.timedelta(days=TRENDING_DAYS - 1)
         with self.db.session() as session:
-            recent = dict(session.execute(
-                select(RepoDownloadDay.repo_id, func.sum(RepoDownloadDay.count))
-                .where(RepoDownloadDay.day >= month).group_by(RepoDownloadDay.repo_id)
-            ).all())
-            weekly = dict(session.execute(
-                select(RepoDownloadDay.repo_id, func.sum(RepoDownloadDay.count))
-                .where(RepoDownloadDay.day >= week).group_by(RepoDownloadDay.repo_id)
-            ).all())
-            cutoff = dt.datetime.combine(week, dt.time(), dt.timezone.utc)
-            liked = dict(session.execute(
-                select(RepoLike.repo_id, func.count()).where(RepoLike.created_at >= cutoff).group_by(RepoLike.repo_id)
-            ).all())
+            recent = dict(
+                session.execute(
+                    select(RepoDownloadDay.repo_id, func.sum(RepoDownloadDay.count))
+                    .where(RepoDownloadDay.day >= month)
+                    .group_by(RepoDownloadDay.repo_id)
+                ).all()
+            )
+            weekly = dict(
+                session.execute(
+                    select(RepoDownloadDay.repo_id, func.sum(RepoDownloadDay.count))
+                    .where(RepoDownloadDay.day >= week)
+                    .group_by(RepoDownloadDay.repo_id)
+                ).all()
+            )
+            cutoff = dt.datetime.combine(week, dt.time(), dt.UTC)
+            liked = dict(
+                session.execute(
+                    select(RepoLike.repo_id, func.count())
+                    .where(RepoLike.created_at >= cutoff)
+                    .group_by(RepoLike.repo_id)
+                ).all()
+            )
             ids = session.scalars(select(Repository.id)).all()
             for repo_id in ids:
                 session.execute(
-                    update(Repository).where(Repository.id == repo_id).values(
+                    update(Repository)
+                    .where(Repository.id == repo_id)
+                    .values(
                         downloads=int(recent.get(repo_id, 0)),
-                        trending_score=float(weekly.get(repo_id, 0)) + LIKE_WEIGHT * liked.get(repo_id, 0),
+                        trending_score=float(weekly.get(repo_id, 0))
+                        + LIKE_WEIGHT * liked.get(repo_id, 0),
                     )
                 )
-            session.execute(delete(RepoDownloadDay).where(RepoDownloadDay.day < now - dt.timedelta(days=400)))
+            session.execute(
+                delete(RepoDownloadDay).where(RepoDownloadDay.day < now - dt.timedelta(days=400))
+            )
         return len(ids)
 
     # -- likes --------------------------------------------------------------------------------
@@ -109,7 +131,11 @@ class CounterService:
                     return
                 session.add(RepoLike(user_id=user.user_id, repo_id=handle.row.id))
                 session.flush()
-                session.execute(update(Repository).where(Repository.id == handle.row.id).values(likes=Repository.likes + 1))
+                session.execute(
+                    update(Repository)
+                    .where(Repository.id == handle.row.id)
+                    .values(likes=Repository.likes + 1)
+                )
         except IntegrityError:
             return  # liked twice at the same moment: one like
 
@@ -117,27 +143,41 @@ class CounterService:
         user = _user(principal)
         with self.db.session() as session:
             removed = session.execute(
-                delete(RepoLike).where(RepoLike.user_id == user.user_id, RepoLike.repo_id == handle.row.id)
+                delete(RepoLike).where(
+                    RepoLike.user_id == user.user_id, RepoLike.repo_id == handle.row.id
+                )
             ).rowcount
             if removed:
-                session.execute(update(Repository).where(Repository.id == handle.row.id).values(likes=Repository.likes - 1))
+                session.execute(
+                    update(Repository)
+                    .where(Repository.id == handle.row.id)
+                    .values(likes=Repository.likes - 1)
+                )
 
     def likers(self, handle: RepoHandle) -> list[Account]:
         """The accounts that like the repository, the latest first."""
         with self.db.session() as session:
-            return list(session.scalars(
-                select(Account).join(RepoLike, RepoLike.user_id == Account.id)
-                .where(RepoLike.repo_id == handle.row.id).order_by(RepoLike.created_at.desc())
-            ))
+            return list(
+                session.scalars(
+                    select(Account)
+                    .join(RepoLike, RepoLike.user_id == Account.id)
+                    .where(RepoLike.repo_id == handle.row.id)
+                    .order_by(RepoLike.created_at.desc())
+                )
+            )
 
     def liked_by(self, user_name: str) -> list[tuple]:
         """(like time, repository row) of a user's likes, newest first."""
         with self.db.session() as session:
-            return list(session.execute(
-                select(RepoLike.created_at, Repository).join(Repository, Repository.id == RepoLike.repo_id)
-                .join(Account, Account.id == RepoLike.user_id)
-                .where(Account.name == user_name).order_by(RepoLike.created_at.desc())
-            ).tuples())
+            return list(
+                session.execute(
+                    select(RepoLike.created_at, Repository)
+                    .join(Repository, Repository.id == RepoLike.repo_id)
+                    .join(Account, Account.id == RepoLike.user_id)
+                    .where(Account.name == user_name)
+                    .order_by(RepoLike.created_at.desc())
+                ).tuples()
+            )
 
 
 def _user(principal: Principal | None) -> Principal:

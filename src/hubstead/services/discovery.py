@@ -53,11 +53,30 @@ SORTS = {
     "trendingScore": R.c.trending_score,
     "id": None,  # namespace/name order
 }
-SORT_ALIASES = {"last_modified": "lastModified", "created_at": "createdAt", "trending_score": "trendingScore",
-                "trending": "trendingScore", "modified": "lastModified"}
-FORMAT_TAGS = ("pytorch", "tf", "jax", "safetensors", "onnx", "gguf", "coreml", "tensorboard", "tflite", "keras", "mlx")
+SORT_ALIASES = {
+    "last_modified": "lastModified",
+    "created_at": "createdAt",
+    "trending_score": "trendingScore",
+    "trending": "trendingScore",
+    "modified": "lastModified",
+}
+FORMAT_TAGS = (
+    "pytorch",
+    "tf",
+    "jax",
+    "safetensors",
+    "onnx",
+    "gguf",
+    "coreml",
+    "tensorboard",
+    "tflite",
+    "keras",
+    "mlx",
+)
 MAX_PAGE = 1000
-TOTALS_TTL = 60.0  # seconds a process trusts its repository totals (only the plan choice reads them)
+TOTALS_TTL = (
+    60.0  # seconds a process trusts its repository totals (only the plan choice reads them)
+)
 # For this transaction only: listings read a hot working set through indexes, so a random page
 # costs about as much as a sequential one (PostgreSQL's default of 4 makes it scan 100,000 rows to
 # avoid 1,500 index lookups), and a worker's start-up costs more than the few thousand rows save.
@@ -100,7 +119,9 @@ def parse_parameter_range(value: str) -> tuple[int | None, int | None]:
     """The Hub's `num_parameters` syntax: `min:6B,max:128B`, `min:500M`, `max:1.5B`."""
     bounds: dict[str, int] = {}
     for part in value.split(","):
-        match = re.fullmatch(r"\s*(min|max)\s*:\s*(\d+(?:\.\d+)?)\s*([KMBT]?)\s*", part, re.IGNORECASE)
+        match = re.fullmatch(
+            r"\s*(min|max)\s*:\s*(\d+(?:\.\d+)?)\s*([KMBT]?)\s*", part, re.IGNORECASE
+        )
         if match is None or match.group(1).lower() in bounds:
             raise BadRequest('"num_parameters" must look like "min:6B,max:128B" (units K, M, B, T)')
         number = float(match.group(2)) * PARAMETER_UNITS[match.group(3).upper()]
@@ -140,12 +161,18 @@ class DiscoveryService:
         statement = select(R).where(R.c.type == query.repo_type.value, visible(principal))
         for tag in tags:
             if tag == rarest:
-                start = T.alias("rarest")  # an alias, so the other tags' EXISTS still correlate to R only
-                statement = statement.join(start, and_(start.c.repo_id == R.c.id, start.c.tag == tag))
+                start = T.alias(
+                    "rarest"
+                )  # an alias, so the other tags' EXISTS still correlate to R only
+                statement = statement.join(
+                    start, and_(start.c.repo_id == R.c.id, start.c.tag == tag)
+                )
             else:
                 statement = statement.where(exists().where(T.c.tag == tag, T.c.repo_id == R.c.id))
         if query.apps:
-            statement = statement.where(exists().where(A.c.repo_id == R.c.id, A.c.app.in_(query.apps)))
+            statement = statement.where(
+                exists().where(A.c.repo_id == R.c.id, A.c.app.in_(query.apps))
+            )
         if query.num_parameters is not None:
             low, high = query.num_parameters
             statement = statement.where(R.c.num_parameters.is_not(None))
@@ -158,14 +185,20 @@ class DiscoveryService:
             # restricted to served models is empty, as it would be on the Hub.
             statement = statement.where(false())
         if query.pipeline_tag:
-            statement = statement.where(exists().where(C.c.repo_id == R.c.id, C.c.pipeline_tag == query.pipeline_tag))
+            statement = statement.where(
+                exists().where(C.c.repo_id == R.c.id, C.c.pipeline_tag == query.pipeline_tag)
+            )
         if query.author:
             statement = statement.where(R.c.namespace == query.author)
         if query.search:
             needle = query.search.lower()
-            statement = statement.where(func.lower(R.c.namespace + "/" + R.c.name).contains(needle, autoescape=True))
+            statement = statement.where(
+                func.lower(R.c.namespace + "/" + R.c.name).contains(needle, autoescape=True)
+            )
         if query.gated is not None:
-            statement = statement.where(R.c.gated.is_not(None) if query.gated else R.c.gated.is_(None))
+            statement = statement.where(
+                R.c.gated.is_not(None) if query.gated else R.c.gated.is_(None)
+            )
         statement, key, order = self._order(statement, sort, query)
         if rarest is not None:
             statement = self._from_candidates(statement, key, query.descending)
@@ -176,7 +209,9 @@ class DiscoveryService:
         if len(rows) > limit:
             rows = rows[:limit]
             last = rows[-1]
-            key = f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
+            key = (
+                f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
+            )
             next_cursor = encode_cursor([key, last.id])
         return rows, next_cursor
 
@@ -197,7 +232,11 @@ class DiscoveryService:
     def _from_candidates(self, statement, key, descending: bool):
         """Collect the matching rows first (a materialized CTE: the planner may not turn it back
         into an index walk), then sort only those."""
-        matched = statement.with_only_columns(R.c.id.label("id"), key.label("sort_key")).cte("matched").prefix_with("MATERIALIZED")
+        matched = (
+            statement.with_only_columns(R.c.id.label("id"), key.label("sort_key"))
+            .cte("matched")
+            .prefix_with("MATERIALIZED")
+        )
         direction = (lambda c: c.desc()) if descending else (lambda c: c.asc())
         return (
             select(R)
@@ -208,7 +247,8 @@ class DiscoveryService:
     def tag_totals(self, repo_type: RepoType, tags: list[str]) -> dict[str, int]:
         """How many repositories (public and private) carry each tag, from the maintained counts."""
         statement = select(N.c.tag, N.c.public_count + N.c.private_count).where(
-            N.c.repo_type == repo_type.value, N.c.tag.in_(tags))
+            N.c.repo_type == repo_type.value, N.c.tag.in_(tags)
+        )
         return {tag: count for tag, count in self._run(statement)}
 
     def _total(self, repo_type: RepoType) -> int:
@@ -216,7 +256,9 @@ class DiscoveryService:
         cached = self._totals.get(repo_type.value)
         now = time.monotonic()
         if cached is None or cached[0] < now:
-            count = self._run(select(func.count()).select_from(R).where(R.c.type == repo_type.value))[0][0]
+            count = self._run(
+                select(func.count()).select_from(R).where(R.c.type == repo_type.value)
+            )[0][0]
             cached = self._totals[repo_type.value] = (now + TOTALS_TTL, count)
         return cached[1]
 
@@ -229,9 +271,13 @@ class DiscoveryService:
             if sort in ("lastModified", "createdAt"):
                 key = self._datetime(key)
             if descending:
-                statement = statement.where(or_(column < key, and_(column == key, R.c.id < last_id)))
+                statement = statement.where(
+                    or_(column < key, and_(column == key, R.c.id < last_id))
+                )
             else:
-                statement = statement.where(or_(column > key, and_(column == key, R.c.id > last_id)))
+                statement = statement.where(
+                    or_(column > key, and_(column == key, R.c.id > last_id))
+                )
         order = [column.desc(), R.c.id.desc()] if descending else [column.asc(), R.c.id.asc()]
         return statement, column, order
 
@@ -242,8 +288,12 @@ class DiscoveryService:
         except ValueError:
             raise BadRequest("Invalid cursor") from None
         if self.db.is_sqlite:
-            return moment.replace(tzinfo=None) if moment.tzinfo is None else moment.astimezone(dt.timezone.utc).replace(tzinfo=None)
-        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.timezone.utc)
+            return (
+                moment.replace(tzinfo=None)
+                if moment.tzinfo is None
+                else moment.astimezone(dt.UTC).replace(tzinfo=None)
+            )
+        return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
     def _run(self, statement) -> list:
         with self.db.engine.connect() as connection:
@@ -253,23 +303,37 @@ class DiscoveryService:
 
     # -- facets -------------------------------------------------------------------------------
 
-    def facets(self, principal: Principal | None, repo_type: RepoType, per_facet: int = 200) -> dict[str, list[dict]]:
+    def facets(
+        self, principal: Principal | None, repo_type: RepoType, per_facet: int = 200
+    ) -> dict[str, list[dict]]:
         """Tags grouped by kind (task, library, language, license, dataset, other), with counts.
 
         Public counts are maintained rows of `tag_counts`; a signed-in caller adds the tags of
         the private repositories they may read (their own and their organizations': few)."""
         admin = principal is not None and principal.is_admin
         column = (N.c.public_count + N.c.private_count) if admin else N.c.public_count
-        counts: Counter[str] = Counter(dict(self._run(select(N.c.tag, column).where(N.c.repo_type == repo_type.value, column > 0))))
+        counts: Counter[str] = Counter(
+            dict(
+                self._run(
+                    select(N.c.tag, column).where(N.c.repo_type == repo_type.value, column > 0)
+                )
+            )
+        )
         if principal is not None and not admin:
             private = (
                 select(T.c.tag, func.count())
                 .join(R, R.c.id == T.c.repo_id)
-                .where(R.c.type == repo_type.value, R.c.private.is_(True), R.c.namespace.in_([principal.name, *principal.org_roles]))
+                .where(
+                    R.c.type == repo_type.value,
+                    R.c.private.is_(True),
+                    R.c.namespace.in_([principal.name, *principal.org_roles]),
+                )
                 .group_by(T.c.tag)
             )
             counts.update(dict(self._run(private)))
-        groups: dict[str, list[dict]] = {k: [] for k in ("pipeline_tag", "library", "language", "license", "dataset", "other")}
+        groups: dict[str, list[dict]] = {
+            k: [] for k in ("pipeline_tag", "library", "language", "license", "dataset", "other")
+        }
         for tag, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
             kind, label = classify_tag(tag)
             if kind == "region" or len(groups[kind]) >= per_facet:
@@ -279,7 +343,9 @@ class DiscoveryService:
 
     # -- full-text search ---------------------------------------------------------------------
 
-    def full_text(self, principal: Principal | None, query: str, repo_type: RepoType | None, limit: int = 20) -> list[tuple]:
+    def full_text(
+        self, principal: Principal | None, query: str, repo_type: RepoType | None, limit: int = 20
+    ) -> list[tuple]:
         """Repositories whose id or card text matches `query`, best first: (row, score)."""
         words = [w for w in "".join(c if c.isalnum() else " " for c in query.lower()).split() if w]
         if not words:
@@ -297,7 +363,12 @@ class DiscoveryService:
             ).bindparams(match=match, scan=limit * 20)
             with self.db.engine.connect() as connection:
                 candidates = list(connection.execute(statement))
-            allowed = {row.id for row in self._run(select(R.c.id).where(R.c.id.in_([c.id for c in candidates]), *conditions))}
+            allowed = {
+                row.id
+                for row in self._run(
+                    select(R.c.id).where(R.c.id.in_([c.id for c in candidates]), *conditions)
+                )
+            }
             return [(row, -row.score) for row in candidates if row.id in allowed][:limit]
         # the stored, weighted vector of migration 0005 (GIN-indexed): id words rank above card words
         document = literal_column("repo_search_documents.search_vector")

@@ -25,7 +25,14 @@ from hubstead.services.repos import RepoHandle, RepoService, author_email, iso
 from hubstead.services.urls import Paths, markdown_prefixes
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import signature
-from hubstead.storage.models import Account, Discussion, DiscussionEvent, Membership, Repository, utcnow
+from hubstead.storage.models import (
+    Account,
+    Discussion,
+    DiscussionEvent,
+    Membership,
+    Repository,
+    utcnow,
+)
 
 log = logging.getLogger("hubstead.discussions")
 
@@ -100,8 +107,16 @@ class DiscussionView:
 
     @classmethod
     def of(cls, row: Discussion) -> DiscussionView:
-        return cls(row.id, row.num, row.title, row.status, row.is_pull_request, row.author_id, row.merge_commit,
-                   row.created_at)
+        return cls(
+            row.id,
+            row.num,
+            row.title,
+            row.status,
+            row.is_pull_request,
+            row.author_id,
+            row.merge_commit,
+            row.created_at,
+        )
 
 
 @dataclass(frozen=True)
@@ -120,8 +135,17 @@ class EventRecord:
 
     @classmethod
     def of(cls, event: DiscussionEvent) -> EventRecord:
-        return cls(event.id, event.type, event.author_id, event.created_at, event.content, bool(event.hidden),
-                   event.num_edits, event.edited_at, dict(event.data or {}))
+        return cls(
+            event.id,
+            event.type,
+            event.author_id,
+            event.created_at,
+            event.content,
+            bool(event.hidden),
+            event.num_edits,
+            event.edited_at,
+            dict(event.data or {}),
+        )
 
 
 @dataclass
@@ -190,11 +214,19 @@ def render_comment(handle: RepoHandle, raw: str, paths: Paths) -> Rendered:
         return Rendered(raw, f"<p>{html.escape(raw)}</p>", None)
 
 
-def _comment_event(discussion_id: int, author_id: int, comment: Rendered,
-                   when: dt.datetime | None = None) -> DiscussionEvent:
-    return DiscussionEvent(discussion_id=discussion_id, type="comment", author_id=author_id,
-                           created_at=when or utcnow(), content=comment.raw, hidden=False, num_edits=0,
-                           data={"html": comment.html, "renderer": comment.version})
+def _comment_event(
+    discussion_id: int, author_id: int, comment: Rendered, when: dt.datetime | None = None
+) -> DiscussionEvent:
+    return DiscussionEvent(
+        discussion_id=discussion_id,
+        type="comment",
+        author_id=author_id,
+        created_at=when or utcnow(),
+        content=comment.raw,
+        hidden=False,
+        num_edits=0,
+        data={"html": comment.html, "renderer": comment.version},
+    )
 
 
 def _check_title(title: object) -> str:
@@ -224,43 +256,72 @@ class DiscussionService:
 
     def _next_num(self, session, repo_row_id: int) -> int:
         """Take the next number atomically (UPDATE … RETURNING works on SQLite and PostgreSQL)."""
-        return session.execute(
-            update(Repository)
-            .where(Repository.id == repo_row_id)
-            .values(next_discussion_num=Repository.next_discussion_num + 1)
-            .returning(Repository.next_discussion_num)
-        ).scalar_one() - 1
+        return (
+            session.execute(
+                update(Repository)
+                .where(Repository.id == repo_row_id)
+                .values(next_discussion_num=Repository.next_discussion_num + 1)
+                .returning(Repository.next_discussion_num)
+            ).scalar_one()
+            - 1
+        )
 
-    def _add(self, session, handle: RepoHandle, principal: Principal, title: str, opening: Rendered,
-             pull_request: bool) -> Discussion:
+    def _add(
+        self,
+        session,
+        handle: RepoHandle,
+        principal: Principal,
+        title: str,
+        opening: Rendered,
+        pull_request: bool,
+    ) -> Discussion:
         """The discussion row and its opening comment, which is its first event."""
         now = utcnow()
-        row = Discussion(repo_id=handle.row.id, num=self._next_num(session, handle.row.id), title=title,
-                         description=opening.raw, is_pull_request=pull_request, status="open",
-                         author_id=principal.user_id, created_at=now)
+        row = Discussion(
+            repo_id=handle.row.id,
+            num=self._next_num(session, handle.row.id),
+            title=title,
+            description=opening.raw,
+            is_pull_request=pull_request,
+            status="open",
+            author_id=principal.user_id,
+            created_at=now,
+        )
         session.add(row)
         session.flush()
         session.add(_comment_event(row.id, principal.user_id, opening, now))
         return row
 
-    def create(self, handle: RepoHandle, principal: Principal | None, title: object, description: object,
-               pull_request: bool) -> int:
+    def create(
+        self,
+        handle: RepoHandle,
+        principal: Principal | None,
+        title: object,
+        description: object,
+        pull_request: bool,
+    ) -> int:
         """Open a discussion, or an empty pull request on main: anyone who may read the
         repository may, with a write token."""
         principal = access.require_write_token(principal)
         title = _check_title(title)
         description = _check_text(description or "", "description", allow_empty=True)
         if pull_request:
-            return self.open_pull_request(handle, principal, title, description, handle.git.resolve("main"))
+            return self.open_pull_request(
+                handle, principal, title, description, handle.git.resolve("main")
+            )
         opening = self._render(handle, description)
         with self.db.session() as session:
             return self._add(session, handle, principal, title, opening, False).num
 
-    def open_pull_request(self, handle: RepoHandle, principal: Principal, title: str, description: str, base: str) -> int:
+    def open_pull_request(
+        self, handle: RepoHandle, principal: Principal, title: str, description: str, base: str
+    ) -> int:
         """Create the PR row, its opening comment and its ref `refs/pr/N` at `base`."""
         opening = self._render(handle, description or "")
         with self.db.session() as session:
-            row = self._add(session, handle, principal, title.strip() or "Pull request", opening, True)
+            row = self._add(
+                session, handle, principal, title.strip() or "Pull request", opening, True
+            )
             if not handle.git.update_ref(f"refs/pr/{row.num}", base, None, "open pull request"):
                 raise Conflict(f"refs/pr/{row.num} already exists")
             num = row.num
@@ -276,19 +337,42 @@ class DiscussionService:
         conditions = _list_conditions(handle, query)
         matching = [*conditions]
         if query.status != "all":
-            matching.append(Discussion.status.in_(OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES))
+            matching.append(
+                Discussion.status.in_(OPEN_STATUSES if query.status == "open" else CLOSED_STATUSES)
+            )
         start = query.page * PAGE_SIZE
         with self.db.session() as session:
             count = session.scalar(select(func.count()).select_from(Discussion).where(*matching))
             num_closed = session.scalar(
-                select(func.count()).select_from(Discussion).where(*conditions, Discussion.status.in_(CLOSED_STATUSES)))
-            rows = list(session.scalars(
-                select(Discussion).where(*matching).order_by(Discussion.num.desc()).offset(start).limit(PAGE_SIZE)))
-            comments = dict(session.execute(
-                select(DiscussionEvent.discussion_id, func.count())
-                .where(DiscussionEvent.discussion_id.in_([r.id for r in rows]), DiscussionEvent.type == "comment")
-                .group_by(DiscussionEvent.discussion_id)
-            ).tuples().all()) if rows else {}
+                select(func.count())
+                .select_from(Discussion)
+                .where(*conditions, Discussion.status.in_(CLOSED_STATUSES))
+            )
+            rows = list(
+                session.scalars(
+                    select(Discussion)
+                    .where(*matching)
+                    .order_by(Discussion.num.desc())
+                    .offset(start)
+                    .limit(PAGE_SIZE)
+                )
+            )
+            comments = (
+                dict(
+                    session.execute(
+                        select(DiscussionEvent.discussion_id, func.count())
+                        .where(
+                            DiscussionEvent.discussion_id.in_([r.id for r in rows]),
+                            DiscussionEvent.type == "comment",
+                        )
+                        .group_by(DiscussionEvent.discussion_id)
+                    )
+                    .tuples()
+                    .all()
+                )
+                if rows
+                else {}
+            )
             people = self._people(session, handle, {r.author_id for r in rows})
         items = [DiscussionSummary(DiscussionView.of(row), comments.get(row.id, 0)) for row in rows]
         return DiscussionPage(items, count, start, num_closed, people)
@@ -299,7 +383,9 @@ class DiscussionService:
 
     @staticmethod
     def _discussion(session, handle: RepoHandle, num: int, lock: bool = False) -> Discussion:
-        statement = select(Discussion).where(Discussion.repo_id == handle.row.id, Discussion.num == num)
+        statement = select(Discussion).where(
+            Discussion.repo_id == handle.row.id, Discussion.num == num
+        )
         row = session.scalar(statement.with_for_update() if lock else statement)
         if row is None:
             raise NotFound(f"Discussion #{num} not found")
@@ -308,12 +394,19 @@ class DiscussionService:
     def details(self, handle: RepoHandle, num: int, with_diff: bool) -> Timeline:
         with self.db.session() as session:
             row = self._discussion(session, handle, num)
-            events = list(session.scalars(
-                select(DiscussionEvent).where(DiscussionEvent.discussion_id == row.id).order_by(DiscussionEvent.id)))
+            events = list(
+                session.scalars(
+                    select(DiscussionEvent)
+                    .where(DiscussionEvent.discussion_id == row.id)
+                    .order_by(DiscussionEvent.id)
+                )
+            )
             for event in events:
                 self._refresh_html(handle, event)
             people = self._people(session, handle, _account_ids(row, events))
-        timeline = Timeline(DiscussionView.of(row), [EventRecord.of(event) for event in events], people)
+        timeline = Timeline(
+            DiscussionView.of(row), [EventRecord.of(event) for event in events], people
+        )
         if row.is_pull_request:
             self._pull_request_changes(handle, timeline, with_diff)
         return timeline
@@ -324,7 +417,9 @@ class DiscussionService:
             rendered = self._render(handle, event.content)
             event.data = {**(event.data or {}), "html": rendered.html, "renderer": rendered.version}
 
-    def _pull_request_changes(self, handle: RepoHandle, timeline: Timeline, with_diff: bool) -> None:
+    def _pull_request_changes(
+        self, handle: RepoHandle, timeline: Timeline, with_diff: bool
+    ) -> None:
         """The diff against the merge base with main (for a merged PR, the base it was merged
         onto), and the files a merge would leave in conflict."""
         git, row = handle.git, timeline.row
@@ -341,23 +436,37 @@ class DiscussionService:
 
     def _people(self, session, handle: RepoHandle, ids: set[int | None]) -> People:
         wanted = {i for i in ids if i is not None}
-        accounts = {a.id: AccountView.of(a) for a in session.scalars(select(Account).where(Account.id.in_(wanted)))} if wanted else {}
+        accounts = (
+            {
+                a.id: AccountView.of(a)
+                for a in session.scalars(select(Account).where(Account.id.in_(wanted)))
+            }
+            if wanted
+            else {}
+        )
         owner = session.scalar(select(Account).where(Account.name == handle.row.namespace))
         if owner is None:
             return People(accounts)
         if owner.kind == "user":
             return People(accounts, frozenset({owner.id}))
-        writers = session.scalars(select(Membership.user_id).where(
-            Membership.org_id == owner.id, Membership.role.in_(("write", "admin"))))
+        writers = session.scalars(
+            select(Membership.user_id).where(
+                Membership.org_id == owner.id, Membership.role.in_(("write", "admin"))
+            )
+        )
         return People(accounts, frozenset(writers))
 
     def _view(self, session, handle: RepoHandle, event: DiscussionEvent) -> EventView:
         session.flush()
-        return EventView(EventRecord.of(event), self._people(session, handle, _event_account_ids(event)))
+        return EventView(
+            EventRecord.of(event), self._people(session, handle, _event_account_ids(event))
+        )
 
     # -- changing -----------------------------------------------------------------------------
 
-    def comment(self, handle: RepoHandle, principal: Principal | None, num: int, text: object) -> EventView:
+    def comment(
+        self, handle: RepoHandle, principal: Principal | None, num: int, text: object
+    ) -> EventView:
         """Anyone who may read the repository may comment, closed and merged discussions included
         (as on the Hub), with a write token."""
         principal = access.require_write_token(principal)
@@ -368,20 +477,32 @@ class DiscussionService:
             session.add(event)
             return self._view(session, handle, event)
 
-    def rename(self, handle: RepoHandle, principal: Principal | None, num: int, title: object) -> EventView:
+    def rename(
+        self, handle: RepoHandle, principal: Principal | None, num: int, title: object
+    ) -> EventView:
         principal = access.require_write_token(principal)
         title = _check_title(title)
         with self.db.session() as session:
             row = self._discussion(session, handle, num, lock=True)
             self._check_author_or_writer(handle, principal, row)
-            event = DiscussionEvent(discussion_id=row.id, type="title-change", author_id=principal.user_id,
-                                    data={"from": row.title, "to": title})
+            event = DiscussionEvent(
+                discussion_id=row.id,
+                type="title-change",
+                author_id=principal.user_id,
+                data={"from": row.title, "to": title},
+            )
             row.title = title
             session.add(event)
             return self._view(session, handle, event)
 
-    def set_status(self, handle: RepoHandle, principal: Principal | None, num: int, status: object,
-                   comment: object = None) -> EventView:
+    def set_status(
+        self,
+        handle: RepoHandle,
+        principal: Principal | None,
+        num: int,
+        status: object,
+        comment: object = None,
+    ) -> EventView:
         """Close or reopen, optionally with a comment posted just before the status change."""
         principal = access.require_write_token(principal)
         if status not in ("open", "closed"):
@@ -395,17 +516,27 @@ class DiscussionService:
             if rendered is not None:
                 session.add(_comment_event(row.id, principal.user_id, rendered))
             row.status = status
-            event = DiscussionEvent(discussion_id=row.id, type="status-change", author_id=principal.user_id,
-                                    data={"status": status})
+            event = DiscussionEvent(
+                discussion_id=row.id,
+                type="status-change",
+                author_id=principal.user_id,
+                data={"status": status},
+            )
             session.add(event)
             return self._view(session, handle, event)
 
     @staticmethod
     def _check_author_or_writer(handle: RepoHandle, principal: Principal, row: Discussion) -> None:
-        if row.author_id != principal.user_id and not access.can_write(principal, handle.row.namespace):
-            raise Forbidden("Only the author of the discussion or a writer of the repository can change it")
+        if row.author_id != principal.user_id and not access.can_write(
+            principal, handle.row.namespace
+        ):
+            raise Forbidden(
+                "Only the author of the discussion or a writer of the repository can change it"
+            )
 
-    def merge(self, handle: RepoHandle, principal: Principal | None, num: int, comment: object = None) -> str:
+    def merge(
+        self, handle: RepoHandle, principal: Principal | None, num: int, comment: object = None
+    ) -> str:
         """Merge a pull request into main: fast-forward, or a merge commit if main moved on.
         The base it was merged onto is kept with the status event, so its diff stays readable."""
         principal = access.require_write_token(principal)
@@ -421,28 +552,45 @@ class DiscussionService:
             raise BadRequest("The pull request or its base branch has no commits")
         with self.db.session() as session:
             user = session.get(Account, principal.user_id)
-        merged = git.merge(main, head, signature(user.name, author_email(user.email, user.name)),
-                           f"Merge pull request #{num}: {row.title}\n")
+        merged = git.merge(
+            main,
+            head,
+            signature(user.name, author_email(user.email, user.name)),
+            f"Merge pull request #{num}: {row.title}\n",
+        )
         if not git.update_ref(MAIN, merged, main, f"merge pr {num}"):
             raise Conflict("The branch was updated while merging. Please try again.")
         self.repos.record_ref(handle.row.id, MAIN, merged)
         self._record_merge(principal, row.id, merged, git.merge_base(main, head) or main, rendered)
         return merged
 
-    def _record_merge(self, principal: Principal, discussion_id: int, merged: str, base: str,
-                      comment: Rendered | None) -> None:
+    def _record_merge(
+        self,
+        principal: Principal,
+        discussion_id: int,
+        merged: str,
+        base: str,
+        comment: Rendered | None,
+    ) -> None:
         """Mark the PR merged once: of two racing merges, only the first writes its events."""
         with self.db.session() as session:
             claimed = session.execute(
-                update(Discussion).where(Discussion.id == discussion_id, Discussion.status == "open")
+                update(Discussion)
+                .where(Discussion.id == discussion_id, Discussion.status == "open")
                 .values(status="merged", merge_commit=merged)
             ).rowcount
             if not claimed:
                 return
             if comment is not None:
                 session.add(_comment_event(discussion_id, principal.user_id, comment))
-            session.add(DiscussionEvent(discussion_id=discussion_id, type="status-change", author_id=principal.user_id,
-                                        data={"status": "merged", "base": base}))
+            session.add(
+                DiscussionEvent(
+                    discussion_id=discussion_id,
+                    type="status-change",
+                    author_id=principal.user_id,
+                    data={"status": "merged", "base": base},
+                )
+            )
 
     # -- comments -----------------------------------------------------------------------------
 
@@ -453,30 +601,55 @@ class DiscussionService:
             raise NotFound("Comment not found")
         return event
 
-    def edit_comment(self, handle: RepoHandle, principal: Principal | None, num: int, event_id: str,
-                     content: object) -> EventView:
+    def edit_comment(
+        self,
+        handle: RepoHandle,
+        principal: Principal | None,
+        num: int,
+        event_id: str,
+        content: object,
+    ) -> EventView:
         """The comment's author or a writer of the repository may edit it; the version it
         replaces goes to the front of its history."""
         principal = access.require_write_token(principal)
         rendered = self._render(handle, _check_text(content, "content"))
         with self.db.session() as session:
             event = self._comment(session, self._discussion(session, handle, num), event_id)
-            if event.author_id != principal.user_id and not access.can_write(principal, handle.row.namespace):
-                raise Forbidden("Only the author of the comment or a writer of the repository can edit it")
+            if event.author_id != principal.user_id and not access.can_write(
+                principal, handle.row.namespace
+            ):
+                raise Forbidden(
+                    "Only the author of the comment or a writer of the repository can edit it"
+                )
             if event.hidden:
                 raise Forbidden("A hidden comment cannot be edited")
             data = dict(event.data or {})
-            previous = {"raw": event.content, "updatedAt": iso(event.edited_at or event.created_at),
-                        "authorId": data.get("lastEditorId", event.author_id)}
+            previous = {
+                "raw": event.content,
+                "updatedAt": iso(event.edited_at or event.created_at),
+                "authorId": data.get("lastEditorId", event.author_id),
+            }
             editors = [*data.get("editorIds", [])]
             if principal.user_id not in editors:
                 editors.append(principal.user_id)
-            event.data = {**data, "html": rendered.html, "renderer": rendered.version, "editorIds": editors,
-                          "lastEditorId": principal.user_id, "history": [previous, *data.get("history", [])]}
-            event.content, event.num_edits, event.edited_at = rendered.raw, event.num_edits + 1, utcnow()
+            event.data = {
+                **data,
+                "html": rendered.html,
+                "renderer": rendered.version,
+                "editorIds": editors,
+                "lastEditorId": principal.user_id,
+                "history": [previous, *data.get("history", [])],
+            }
+            event.content, event.num_edits, event.edited_at = (
+                rendered.raw,
+                event.num_edits + 1,
+                utcnow(),
+            )
             return self._view(session, handle, event)
 
-    def hide_comment(self, handle: RepoHandle, principal: Principal | None, num: int, event_id: str) -> EventView:
+    def hide_comment(
+        self, handle: RepoHandle, principal: Principal | None, num: int, event_id: str
+    ) -> EventView:
         """Only a writer of the repository may hide a comment. It is never shown again (its text
         stays in the database for the record); hiding twice changes nothing."""
         principal = access.require_write_token(principal)
@@ -498,26 +671,42 @@ class DiscussionService:
         if num is None:
             return
         with self.db.session() as session:
-            row = session.scalar(select(Discussion).where(Discussion.repo_id == handle.row.id, Discussion.num == num))
+            row = session.scalar(
+                select(Discussion).where(Discussion.repo_id == handle.row.id, Discussion.num == num)
+            )
         if row is None or not row.is_pull_request:
             if not access.can_write(principal, handle.row.namespace):
                 raise Forbidden(f"You don't have the rights to write to {handle.id}")
             return
         if row.status == "merged":
             raise BadRequest(f"Pull request #{num} is merged: open a new one")
-        if row.author_id != principal.user_id and not access.can_write(principal, handle.row.namespace):
-            raise Forbidden(f"Only the author of pull request #{num} or a writer of the repository can push to it")
+        if row.author_id != principal.user_id and not access.can_write(
+            principal, handle.row.namespace
+        ):
+            raise Forbidden(
+                f"Only the author of pull request #{num} or a writer of the repository can push to it"
+            )
 
-    def record_commit(self, handle: RepoHandle, principal: Principal, ref: str, oid: str, subject: str) -> None:
+    def record_commit(
+        self, handle: RepoHandle, principal: Principal, ref: str, oid: str, subject: str
+    ) -> None:
         """A commit that landed on a pull request's ref becomes an event of its timeline."""
         num = pr_number(ref)
         if num is None:
             return
         with self.db.session() as session:
-            row = session.scalar(select(Discussion).where(Discussion.repo_id == handle.row.id, Discussion.num == num))
+            row = session.scalar(
+                select(Discussion).where(Discussion.repo_id == handle.row.id, Discussion.num == num)
+            )
             if row is not None:
-                session.add(DiscussionEvent(discussion_id=row.id, type="commit", author_id=principal.user_id,
-                                            data={"subject": subject, "oid": oid}))
+                session.add(
+                    DiscussionEvent(
+                        discussion_id=row.id,
+                        type="commit",
+                        author_id=principal.user_id,
+                        data={"subject": subject, "oid": oid},
+                    )
+                )
 
 
 def _list_conditions(handle: RepoHandle, query: ListFilter) -> list:
@@ -526,9 +715,14 @@ def _list_conditions(handle: RepoHandle, query: ListFilter) -> list:
     if query.kind != "all":
         conditions.append(Discussion.is_pull_request == (query.kind == "pull_request"))
     if query.author:
-        conditions.append(Discussion.author_id == select(Account.id).where(Account.name == query.author).scalar_subquery())
+        conditions.append(
+            Discussion.author_id
+            == select(Account.id).where(Account.name == query.author).scalar_subquery()
+        )
     if query.search:
-        conditions.append(func.lower(Discussion.title).contains(query.search.lower(), autoescape=True))
+        conditions.append(
+            func.lower(Discussion.title).contains(query.search.lower(), autoescape=True)
+        )
     return conditions
 
 
@@ -541,8 +735,13 @@ def _merged_base(events: list[EventRecord]) -> str | None:
 
 def _event_account_ids(event: DiscussionEvent) -> set[int | None]:
     data = event.data or {}
-    return {event.author_id, data.get("lastEditorId"), data.get("hiddenById"), *data.get("editorIds", []),
-            *(entry.get("authorId") for entry in data.get("history", []))}
+    return {
+        event.author_id,
+        data.get("lastEditorId"),
+        data.get("hiddenById"),
+        *data.get("editorIds", []),
+        *(entry.get("authorId") for entry in data.get("history", [])),
+    }
 
 
 def _account_ids(row: Discussion, events: list[DiscussionEvent]) -> set[int | None]:

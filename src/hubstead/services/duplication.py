@@ -22,7 +22,14 @@ from hubstead.domain.repo_ids import RepoId
 from hubstead.services import access
 from hubstead.services.accounts import Principal
 from hubstead.services.lfs import available_objects
-from hubstead.services.repos import RepoExists, RepoHandle, RepoService, _REPO_BY_NAME, _drop_redirect, _name_params
+from hubstead.services.repos import (
+    _REPO_BY_NAME,
+    RepoExists,
+    RepoHandle,
+    RepoService,
+    _drop_redirect,
+    _name_params,
+)
 from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
 from hubstead.storage.models import Account, RepoLfsObject, RepoRef, Repository, utcnow
@@ -36,17 +43,23 @@ class RepoDuplicator:
         self.repos = repos
         self.blobs = blobs
 
-    def duplicate(self, principal: Principal | None, source: RepoHandle, target: RepoId, private: bool | None) -> RepoHandle:
+    def duplicate(
+        self, principal: Principal | None, source: RepoHandle, target: RepoId, private: bool | None
+    ) -> RepoHandle:
         """Copy `source` (which the caller may read and download) to `target`, a name in a
         namespace they may write to. `private=None` keeps the source's visibility."""
         principal = access.require_write_token(principal)
         repo_type = source.type
         with self.db.session() as session:
-            owner = session.scalar(select(Account.name).where(func.lower(Account.name) == target.namespace.lower()))
+            owner = session.scalar(
+                select(Account.name).where(func.lower(Account.name) == target.namespace.lower())
+            )
             if owner is not None:  # account names, like repository ids, ignore case
                 target = RepoId(owner, target.name)
             if owner is None or not access.can_write(principal, target.namespace):
-                raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{target.namespace}\"")
+                raise Forbidden(
+                    f'You don\'t have the rights to create a {repo_type.value} under the namespace "{target.namespace}"'
+                )
             existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, target)).first()
             if existing is not None:
                 raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
@@ -56,8 +69,17 @@ class RepoDuplicator:
         git = store.init(key)
         try:
             fetched = subprocess.run(
-                ["git", "--git-dir", str(git.path), "fetch", "--quiet", "--no-tags", "--no-write-fetch-head",
-                 str(source.git.path), *COPIED_REFS],
+                [
+                    "git",
+                    "--git-dir",
+                    str(git.path),
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    "--no-write-fetch-head",
+                    str(source.git.path),
+                    *COPIED_REFS,
+                ],
                 capture_output=True,
             )
             if fetched.returncode != 0:
@@ -75,8 +97,15 @@ class RepoDuplicator:
                 listener(row.id, ref, sha)
         return RepoHandle(row=row, store=store)
 
-    def _insert(self, source: RepoHandle, target: RepoId, key: str, private: bool | None,
-                refs: dict[str, str], oids: list[str]) -> Repository:
+    def _insert(
+        self,
+        source: RepoHandle,
+        target: RepoId,
+        key: str,
+        private: bool | None,
+        refs: dict[str, str],
+        oids: list[str],
+    ) -> Repository:
         now = utcnow()
         try:
             with self.db.session() as session:
@@ -93,10 +122,18 @@ class RepoDuplicator:
                 session.add(row)
                 _drop_redirect(session, source.type, target)
                 session.flush()
-                session.add_all(RepoRef(repo_id=row.id, ref=ref, target=sha, updated_at=now) for ref, sha in refs.items())
+                session.add_all(
+                    RepoRef(repo_id=row.id, ref=ref, target=sha, updated_at=now)
+                    for ref, sha in refs.items()
+                )
                 for start in range(0, len(oids), 500):
-                    session.execute(insert(RepoLfsObject),
-                                    [{"repo_id": row.id, "oid": oid, "pushed_at": now} for oid in oids[start:start + 500]])
+                    session.execute(
+                        insert(RepoLfsObject),
+                        [
+                            {"repo_id": row.id, "oid": oid, "pushed_at": now}
+                            for oid in oids[start : start + 500]
+                        ],
+                    )
         except IntegrityError:
             # the same name was taken meanwhile (a create or another duplicate won the race)
             raise RepoExists(source.type, target) from None

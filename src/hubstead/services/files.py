@@ -7,17 +7,17 @@ import binascii
 from dataclasses import dataclass
 from pathlib import Path
 
+from sqlalchemy import Row, bindparam, select
+
 from hubstead.domain.errors import BadRequest, EntryNotFound, PayloadTooLarge
 from hubstead.domain.paths import validate_path
 from hubstead.domain.upload_policy import is_ignored, lfs_patterns, upload_mode
-from sqlalchemy import Row, bindparam, select
-
 from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
-from hubstead.storage.database import Database
-from hubstead.storage.models import LfsObject, RepoLfsObject
 from hubstead.storage.blobstore import BlobStore
+from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import CommitInfo, TreeEntry
+from hubstead.storage.models import LfsObject, RepoLfsObject
 
 MAX_PREUPLOAD_FILES = 1000
 MAX_PATHS_INFO = 1000
@@ -41,7 +41,9 @@ class ResolvedFile:
     entry: TreeEntry
     blob_path: Path | None  # the LFS object on local disk
     content: bytes | None  # the git blob of a regular file
-    xet_hash: str | None = None  # the Xet file holding the bytes, when they were uploaded through Xet
+    xet_hash: str | None = (
+        None  # the Xet file holding the bytes, when they were uploaded through Xet
+    )
 
 
 @dataclass(frozen=True)
@@ -86,9 +88,15 @@ class FileService:
         with self.db.engine.connect() as connection:
             batch = list(oids)
             for i in range(0, len(batch), 500):
-                rows = connection.execute(select(_LFS.c.oid, _LFS.c.xet_hash).where(_LFS.c.oid.in_(batch[i : i + 500]), _LFS.c.xet_hash.is_not(None)))
+                rows = connection.execute(
+                    select(_LFS.c.oid, _LFS.c.xet_hash).where(
+                        _LFS.c.oid.in_(batch[i : i + 500]), _LFS.c.xet_hash.is_not(None)
+                    )
+                )
                 found.update({row.oid: row.xet_hash for row in rows})
-        return {e.path: found[e.lfs.oid] for e in entries if e.lfs is not None and e.lfs.oid in found}
+        return {
+            e.path: found[e.lfs.oid] for e in entries if e.lfs is not None and e.lfs.oid in found
+        }
 
     def resolve(self, handle: RepoHandle, revision: str, path: str) -> ResolvedFile:
         """The file at `path` in `revision`; EntryNotFound carries the commit for the client cache."""
@@ -102,23 +110,39 @@ class FileService:
             if linked is None:
                 # Permanently deleted from this repository (or never uploaded to it): a pointer
                 # alone never grants another repository's bytes.
-                raise EntryNotFound(f"The LFS object of {path} is not stored in this repository", headers={"X-Repo-Commit": commit})
+                raise EntryNotFound(
+                    f"The LFS object of {path} is not stored in this repository",
+                    headers={"X-Repo-Commit": commit},
+                )
             blob = self.blobs.local_path(entry.lfs.oid)
             xet_hash = linked.xet_hash
             if blob is None and xet_hash is None:
-                raise EntryNotFound(f"The LFS object of {path} is missing from storage", headers={"X-Repo-Commit": commit})
+                raise EntryNotFound(
+                    f"The LFS object of {path} is missing from storage",
+                    headers={"X-Repo-Commit": commit},
+                )
             return ResolvedFile(commit, entry, blob, None, xet_hash)
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
 
-    def tree_page(self, handle: RepoHandle, revision: str, path: str, recursive: bool, expand: bool,
-                  offset: int, size: int) -> TreePage:
+    def tree_page(
+        self,
+        handle: RepoHandle,
+        revision: str,
+        path: str,
+        recursive: bool,
+        expand: bool,
+        offset: int,
+        size: int,
+    ) -> TreePage:
         """Entries `offset` to `offset + size` of the folder at `path`; only those are read."""
         commit = handle.git.resolve(revision)
         entries, more = handle.git.list_tree_page(commit, path.strip("/"), recursive, offset, size)
         last = handle.git.last_commits(commit, [e.path for e in entries]) if expand else {}
         return TreePage(entries, last, self.xet_hashes(entries), offset + size if more else None)
 
-    def paths_info(self, handle: RepoHandle, revision: str, paths: list[str]) -> tuple[str, list[TreeEntry]]:
+    def paths_info(
+        self, handle: RepoHandle, revision: str, paths: list[str]
+    ) -> tuple[str, list[TreeEntry]]:
         if len(paths) > MAX_PATHS_INFO:
             raise PayloadTooLarge(f"Too many paths: at most {MAX_PATHS_INFO} per request")
         commit = handle.git.resolve(revision)
@@ -130,14 +154,18 @@ class FileService:
                 found.append(entry)
         return commit, found
 
-    def preupload(self, handle: RepoHandle, revision: str, files: object, gitignore: str | None) -> dict:
+    def preupload(
+        self, handle: RepoHandle, revision: str, files: object, gitignore: str | None
+    ) -> dict:
         if not isinstance(files, list):
             raise BadRequest("'files' must be a list")
         if len(files) > MAX_PREUPLOAD_FILES:
             raise PayloadTooLarge(f"Too many files: at most {MAX_PREUPLOAD_FILES} per request")
         git = handle.git
         commit = git.resolve(revision)
-        patterns = lfs_patterns((git.read_file(commit, ".gitattributes") or b"").decode("utf-8", "replace"))
+        patterns = lfs_patterns(
+            (git.read_file(commit, ".gitattributes") or b"").decode("utf-8", "replace")
+        )
         if gitignore is None:
             gitignore = (git.read_file(commit, ".gitignore") or b"").decode("utf-8", "replace")
         answers = []
@@ -156,10 +184,12 @@ class FileService:
             oid = None
             if existing is not None and existing.type == "file":
                 oid = existing.lfs.oid if existing.lfs else existing.oid
-            answers.append({
-                "path": path,
-                "uploadMode": upload_mode(path, size, sample, patterns),
-                "shouldIgnore": is_ignored(path, gitignore),
-                "oid": oid,
-            })
+            answers.append(
+                {
+                    "path": path,
+                    "uploadMode": upload_mode(path, size, sample, patterns),
+                    "shouldIgnore": is_ignored(path, gitignore),
+                    "oid": oid,
+                }
+            )
         return {"files": answers, "commitOid": commit}

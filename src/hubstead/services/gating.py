@@ -60,7 +60,9 @@ class GatingService:
 
     # -- the gate -----------------------------------------------------------------------------
 
-    def check_download(self, handle: RepoHandle, principal: Principal | None, repo_url: str) -> None:
+    def check_download(
+        self, handle: RepoHandle, principal: Principal | None, repo_url: str
+    ) -> None:
         """Raise GatedRepo (401 anonymous, 403 signed in) unless the caller may read the files.
 
         Runs on every HEAD of /resolve: a repository that is not gated costs nothing, and a
@@ -69,7 +71,9 @@ class GatingService:
         allowed, status = self._decide(handle, principal)
         if allowed:
             return
-        message = refusal_message(handle.type.value, str(handle.id), repo_url, principal is not None, status)
+        message = refusal_message(
+            handle.type.value, str(handle.id), repo_url, principal is not None, status
+        )
         raise GatedRepo(message, status=401 if principal is None else 403)
 
     def may_download(self, handle: RepoHandle, principal: Principal | None) -> bool:
@@ -87,7 +91,9 @@ class GatingService:
 
     def _status(self, repo_row_id: int, user_id: int) -> str | None:
         with self.db.engine.connect() as connection:
-            return connection.execute(_STATUS, {"repo_id": repo_row_id, "user_id": user_id}).scalar()
+            return connection.execute(
+                _STATUS, {"repo_id": repo_row_id, "user_id": user_id}
+            ).scalar()
 
     # -- the requester ------------------------------------------------------------------------
 
@@ -108,7 +114,11 @@ class GatingService:
                 existing = session.get(AccessRequest, (row.id, principal.user_id))
                 if existing is not None:
                     return existing.status
-                session.add(AccessRequest(repo_id=row.id, user_id=principal.user_id, status=status, fields=fields))
+                session.add(
+                    AccessRequest(
+                        repo_id=row.id, user_id=principal.user_id, status=status, fields=fields
+                    )
+                )
         except IntegrityError:  # the same user asked twice at once: the first one counts
             return self._status(row.id, principal.user_id) or status
         return status
@@ -118,7 +128,10 @@ class GatingService:
         with self.db.session() as session:
             removed = session.execute(
                 delete(AccessRequest)
-                .where(AccessRequest.repo_id == handle.row.id, AccessRequest.user_id == principal.user_id)
+                .where(
+                    AccessRequest.repo_id == handle.row.id,
+                    AccessRequest.user_id == principal.user_id,
+                )
                 .where(AccessRequest.status == "pending")
             ).rowcount
         if not removed:
@@ -126,7 +139,9 @@ class GatingService:
 
     # -- the repository's writers -------------------------------------------------------------
 
-    def requests(self, handle: RepoHandle, status: str, offset: int, limit: int) -> tuple[list[AccessRequestView], bool]:
+    def requests(
+        self, handle: RepoHandle, status: str, offset: int, limit: int
+    ) -> tuple[list[AccessRequestView], bool]:
         """One page of the requests in `status`, oldest first, and whether more follow."""
         with self.db.session() as session:
             rows = session.execute(
@@ -140,8 +155,14 @@ class GatingService:
         views = [_view(request, account) for request, account in rows[:limit]]
         return views, len(rows) > limit
 
-    def review(self, handle: RepoHandle, user: str | None, request_id: str | None, status: object,
-               rejection_reason: object = None) -> None:
+    def review(
+        self,
+        handle: RepoHandle,
+        user: str | None,
+        request_id: str | None,
+        status: object,
+        rejection_reason: object = None,
+    ) -> None:
         """Accept, reject or send back to pending ("cancel") a request. Moving a request to the
         status it has is refused like a missing request, as the Hub does (404)."""
         if status not in STATUSES:
@@ -153,7 +174,9 @@ class GatingService:
             if request is None:
                 raise NotFound(f"{account.name} has not requested access to {handle.id}")
             if request.status == status:
-                raise NotFound(f"The access request of {account.name} to {handle.id} is already {status}")
+                raise NotFound(
+                    f"The access request of {account.name} to {handle.id} is already {status}"
+                )
             request.status, request.updated_at = status, utcnow()
 
     def grant(self, handle: RepoHandle, user: str | None, request_id: str | None) -> None:
@@ -162,7 +185,11 @@ class GatingService:
             account = _requester(session, handle, user, request_id)
             request = session.get(AccessRequest, (handle.row.id, account.id))
             if request is None:
-                session.add(AccessRequest(repo_id=handle.row.id, user_id=account.id, status="accepted", fields=None))
+                session.add(
+                    AccessRequest(
+                        repo_id=handle.row.id, user_id=account.id, status="accepted", fields=None
+                    )
+                )
             elif request.status == "accepted":
                 raise BadRequest(f"{account.name} already has access to {handle.id}")
             else:
@@ -174,7 +201,9 @@ def _requester(session, handle: RepoHandle, user: str | None, request_id: str | 
     if (user is None) == (request_id is None):
         raise BadRequest("Give either 'user' or 'requestId', not both")
     if user is not None:
-        account = session.scalar(select(Account).where(Account.name == str(user), Account.kind == "user"))
+        account = session.scalar(
+            select(Account).where(Account.name == str(user), Account.kind == "user")
+        )
         if account is None:
             raise NotFound(f"User {user!r} not found")
         return account

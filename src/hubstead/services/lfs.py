@@ -11,9 +11,9 @@ from __future__ import annotations
 import math
 import os
 import shutil
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import AsyncIterator
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -36,7 +36,9 @@ class StoredObject:
     size: int
 
 
-def available_objects(db: Database, blobs: BlobStore, repo_row_id: int, oids: list[str]) -> dict[str, StoredObject]:
+def available_objects(
+    db: Database, blobs: BlobStore, repo_row_id: int, oids: list[str]
+) -> dict[str, StoredObject]:
     """Those of `oids` this repository may reference: uploaded to it, with bytes still stored
     (as a blob, or as a Xet file)."""
     found: dict[str, StoredObject] = {}
@@ -47,7 +49,10 @@ def available_objects(db: Database, blobs: BlobStore, repo_row_id: int, oids: li
             rows = session.execute(
                 select(LfsObject)
                 .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
-                .where(RepoLfsObject.repo_id == repo_row_id, LfsObject.oid.in_(oids[start:start + 500]))
+                .where(
+                    RepoLfsObject.repo_id == repo_row_id,
+                    LfsObject.oid.in_(oids[start : start + 500]),
+                )
             ).scalars()
             for row in rows:
                 if row.xet_hash is not None or blobs.exists(row.oid):
@@ -56,7 +61,14 @@ def available_objects(db: Database, blobs: BlobStore, repo_row_id: int, oids: li
 
 
 class LfsService:
-    def __init__(self, db: Database, blobs: BlobStore, signer: UrlSigner, multipart_threshold: int, chunk_size: int):
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        signer: UrlSigner,
+        multipart_threshold: int,
+        chunk_size: int,
+    ):
         self.db = db
         self.blobs = blobs
         self.signer = signer
@@ -88,7 +100,14 @@ class LfsService:
 
     # -- batch API ----------------------------------------------------------------------------
 
-    def batch(self, handle: RepoHandle, operation: str, objects: list, links: Links, xet_upload: dict | None = None) -> dict:
+    def batch(
+        self,
+        handle: RepoHandle,
+        operation: str,
+        objects: list,
+        links: Links,
+        xet_upload: dict | None = None,
+    ) -> dict:
         """The batch answer. `xet_upload`, given when the client offered the "xet" transfer for an
         upload, is the upload action (token refresh route and X-Xet-* headers) that objects to send
         get under transfer "xet": huggingface_hub then uploads through the CAS (it reads only
@@ -99,33 +118,70 @@ class LfsService:
             raise BadRequest(f"'objects' must be a list of at most {MAX_BATCH_OBJECTS} objects")
         answers = []
         fields = [_object_fields(item) for item in objects]
-        uploaded = self.repo_objects(handle.row.id, list(dict.fromkeys(oid for oid, _ in fields if oid is not None)))
+        uploaded = self.repo_objects(
+            handle.row.id, list(dict.fromkeys(oid for oid, _ in fields if oid is not None))
+        )
         for item, (oid, size) in zip(objects, fields):
             if oid is None:
-                answers.append({"oid": str(item.get("oid") if isinstance(item, dict) else ""), "size": 0,
-                                "error": {"code": 422, "message": "Invalid object: a sha256 'oid' and an integer 'size' are required"}})
+                answers.append(
+                    {
+                        "oid": str(item.get("oid") if isinstance(item, dict) else ""),
+                        "size": 0,
+                        "error": {
+                            "code": 422,
+                            "message": "Invalid object: a sha256 'oid' and an integer 'size' are required",
+                        },
+                    }
+                )
                 continue
             stored = uploaded.get(oid)
             if operation == "upload" and xet_upload is not None:
                 needed = stored is None or stored.size != size
-                answers.append({"oid": oid, "size": size, **({"authenticated": True, "actions": {"upload": xet_upload}} if needed else {})})
+                answers.append(
+                    {
+                        "oid": oid,
+                        "size": size,
+                        **(
+                            {"authenticated": True, "actions": {"upload": xet_upload}}
+                            if needed
+                            else {}
+                        ),
+                    }
+                )
             elif operation == "upload":
                 answers.append(self._upload_answer(handle, oid, size, stored, links))
             elif stored is None:
-                answers.append({"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}})
+                answers.append(
+                    {
+                        "oid": oid,
+                        "size": size,
+                        "error": {"code": 404, "message": "Object does not exist"},
+                    }
+                )
             else:
                 answers.append(self._download_answer(handle, stored, links))
-        transfer = "multipart" if any("chunk_size" in a.get("actions", {}).get("upload", {}).get("header", {}) for a in answers) else "basic"
+        transfer = (
+            "multipart"
+            if any(
+                "chunk_size" in a.get("actions", {}).get("upload", {}).get("header", {})
+                for a in answers
+            )
+            else "basic"
+        )
         if operation == "upload" and xet_upload is not None:
             transfer = "xet"
         return {"transfer": transfer, "objects": answers, "hash_algo": "sha256"}
 
-    def _upload_answer(self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, links: Links) -> dict:
+    def _upload_answer(
+        self, handle: RepoHandle, oid: str, size: int, stored: StoredObject | None, links: Links
+    ) -> dict:
         if stored is not None and stored.size == size:
             return {"oid": oid, "size": size}
         repo = handle.row.id
         exp, sig = self.signer.sign("upload", repo, oid, size)
-        upload_url = links.url_for("lfs.upload", {"size": size, "exp": exp, "sig": sig}, repo=repo, oid=oid)
+        upload_url = links.url_for(
+            "lfs.upload", {"size": size, "exp": exp, "sig": sig}, repo=repo, oid=oid
+        )
         actions: dict = {
             "upload": {"href": upload_url, "expires_in": self.signer.ttl},
             "verify": {"href": links.url_for("lfs.verify", repo=handle)},
@@ -135,11 +191,18 @@ class LfsService:
             header = {"chunk_size": str(self.chunk_size)}
             for number in range(1, parts + 1):
                 exp_p, sig_p = self.signer.sign("part", repo, oid, size, number)
-                header[str(number)] = links.url_for("lfs.part", {"size": size, "exp": exp_p, "sig": sig_p},
-                                                    repo=repo, oid=oid, number=number)
+                header[str(number)] = links.url_for(
+                    "lfs.part",
+                    {"size": size, "exp": exp_p, "sig": sig_p},
+                    repo=repo,
+                    oid=oid,
+                    number=number,
+                )
             exp_c, sig_c = self.signer.sign("complete", repo, oid, size)
             actions["upload"] = {
-                "href": links.url_for("lfs.complete", {"size": size, "exp": exp_c, "sig": sig_c}, repo=repo, oid=oid),
+                "href": links.url_for(
+                    "lfs.complete", {"size": size, "exp": exp_c, "sig": sig_c}, repo=repo, oid=oid
+                ),
                 "header": header,
                 "expires_in": self.signer.ttl,
             }
@@ -150,7 +213,8 @@ class LfsService:
         exp, sig = self.signer.sign("download", repo, stored.oid)
         # a backend that signs its own URLs (an object store) serves the bytes itself
         href = self.blobs.presigned_url(stored.oid, None, exp) or links.url_for(
-            "lfs.download", {"exp": exp, "sig": sig}, repo=repo, oid=stored.oid)
+            "lfs.download", {"exp": exp, "sig": sig}, repo=repo, oid=stored.oid
+        )
         return {
             "oid": stored.oid,
             "size": stored.size,
@@ -160,7 +224,9 @@ class LfsService:
 
     # -- transfers (authorised by signature) --------------------------------------------------
 
-    async def upload(self, repo_row_id: int, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None:
+    async def upload(
+        self, repo_row_id: int, oid: str, size: int, chunks: AsyncIterator[bytes]
+    ) -> None:
         if not self.blobs.exists(oid) or self.blobs.size(oid) != size:
             await self.blobs.put_stream(oid, size, chunks)
         else:
@@ -171,7 +237,9 @@ class LfsService:
     def _parts_dir(self, repo_row_id: int, oid: str, size: int) -> Path:
         return self.blobs.tmp_dir / "multipart" / f"{repo_row_id}-{oid}-{size}"
 
-    async def upload_part(self, repo_row_id: int, oid: str, size: int, number: int, chunks: AsyncIterator[bytes]) -> str:
+    async def upload_part(
+        self, repo_row_id: int, oid: str, size: int, number: int, chunks: AsyncIterator[bytes]
+    ) -> str:
         """Write one part of a multipart upload in place, at its offset in the object's file.
 
         Parts may come in any order or in parallel; each is written with pwrite at its own offset
@@ -195,7 +263,9 @@ class LfsService:
         finally:
             os.close(fd)
         if written != expected:
-            raise BadRequest(f"Part {number} of {oid}: expected {expected} bytes, received {written}")
+            raise BadRequest(
+                f"Part {number} of {oid}: expected {expected} bytes, received {written}"
+            )
         (folder / f"{number}.done").touch()
         return f"{oid[:16]}-{number}-{expected}"
 
@@ -236,6 +306,12 @@ def _object_fields(item: object) -> tuple[str | None, int]:
     if not isinstance(item, dict):
         return None, 0
     oid, size = item.get("oid"), item.get("size")
-    if not isinstance(oid, str) or not is_sha256(oid) or not isinstance(size, int) or isinstance(size, bool) or size < 0:
+    if (
+        not isinstance(oid, str)
+        or not is_sha256(oid)
+        or not isinstance(size, int)
+        or isinstance(size, bool)
+        or size < 0
+    ):
         return None, 0
     return oid, size

@@ -53,7 +53,9 @@ class LfsFileService:
         self.lfs = lfs
         self.repos = repos
 
-    def page(self, handle: RepoHandle, after: str | None, limit: int) -> tuple[list[LfsFileInfo], str | None]:
+    def page(
+        self, handle: RepoHandle, after: str | None, limit: int
+    ) -> tuple[list[LfsFileInfo], str | None]:
         """One page of the objects linked to the repository, by oid; the cursor of the next page.
 
         Where each object sits (path and ref) is read from git, since the link only records
@@ -72,7 +74,9 @@ class LfsFileService:
         more, rows = len(rows) > limit, rows[:limit]
         locations = handle.git.lfs_pointer_locations(_refs_in_order(handle.git)) if rows else {}
         files = [
-            LfsFileInfo(row.oid, row.size, row.pushed_at, row.xet_hash, *locations.get(row.oid, ("", None)))
+            LfsFileInfo(
+                row.oid, row.size, row.pushed_at, row.xet_hash, *locations.get(row.oid, ("", None))
+            )
             for row in rows
         ]
         return files, (rows[-1].oid if more else None)
@@ -82,17 +86,23 @@ class LfsFileService:
         every ref without their pointer files. Unlinking comes first, so no commit can reference
         them again while the history is rewritten."""
         with self.db.session() as session:
-            unlinked = session.execute(
-                delete(RepoLfsObject)
-                .where(RepoLfsObject.repo_id == handle.row.id, RepoLfsObject.oid.in_(oids))
-                .returning(RepoLfsObject.oid)
-            ).scalars().all()
+            unlinked = (
+                session.execute(
+                    delete(RepoLfsObject)
+                    .where(RepoLfsObject.repo_id == handle.row.id, RepoLfsObject.oid.in_(oids))
+                    .returning(RepoLfsObject.oid)
+                )
+                .scalars()
+                .all()
+            )
         if rewrite_history:
             for ref, commit in handle.git.remove_lfs_pointers(set(oids)).items():
                 self.repos.record_ref(handle.row.id, ref, commit)
         return sorted(unlinked)
 
-    def duplicate(self, source: RepoHandle, target: RepoHandle, oids: list[str]) -> list[DuplicationFailure]:
+    def duplicate(
+        self, source: RepoHandle, target: RepoHandle, oids: list[str]
+    ) -> list[DuplicationFailure]:
         """Link to `target` those of `oids` that are linked to `source` (the caller was checked to
         read `source` and upload to `target`); the others are reported as failures."""
         available = self.lfs.repo_objects(source.row.id, list(dict.fromkeys(oids)))
@@ -100,7 +110,9 @@ class LfsFileService:
         for oid in dict.fromkeys(oids):
             stored = available.get(oid)
             if stored is None:
-                failures.append(DuplicationFailure(oid, f"LFS object {oid} is not stored in {source.id}"))
+                failures.append(
+                    DuplicationFailure(oid, f"LFS object {oid} is not stored in {source.id}")
+                )
             else:
                 self.lfs.link(target.row.id, oid, stored.size)
         return failures
@@ -111,7 +123,10 @@ def _refs_in_order(git: GitRepo) -> list[str]:
     requests in number order, and converted refs."""
     branches = [f"refs/heads/{name}" for name in git.refs("refs/heads/")]
     branches.sort(key=lambda ref: ref != "refs/heads/main")
-    prs = sorted(git.refs("refs/pr/"), key=lambda name: (not name.isdigit(), int(name) if name.isdigit() else 0, name))
+    prs = sorted(
+        git.refs("refs/pr/"),
+        key=lambda name: (not name.isdigit(), int(name) if name.isdigit() else 0, name),
+    )
     return [
         *branches,
         *(f"refs/tags/{name}" for name in git.refs("refs/tags/")),

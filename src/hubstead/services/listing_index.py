@@ -29,10 +29,14 @@ A = RepoApp.__table__
 N = TagCount.__table__
 
 
-def index_rows(repo_row_id: int, namespace: str, name: str, tags: list, card_text: str) -> tuple[list[dict], dict]:
+def index_rows(
+    repo_row_id: int, namespace: str, name: str, tags: list, card_text: str
+) -> tuple[list[dict], dict]:
     """The tag rows and the search document of one repository: its id is searchable as a whole
     and word by word (`bert-base-uncased` → bert, base, uncased)."""
-    tag_rows = [{"repo_id": repo_row_id, "tag": tag} for tag in dict.fromkeys(str(t)[:255] for t in tags)]
+    tag_rows = [
+        {"repo_id": repo_row_id, "tag": tag} for tag in dict.fromkeys(str(t)[:255] for t in tags)
+    ]
     title = f"{namespace}/{name} {namespace} {name.replace('-', ' ').replace('_', ' ').replace('.', ' ')}"
     return tag_rows, {"repo_id": repo_row_id, "title": title, "body": card_text}
 
@@ -48,26 +52,46 @@ class ListingIndex:
 
     # -- writes (each inside the caller's transaction) ---------------------------------------
 
-    def replace(self, session: Session, repo_row_id: int, tags: list[str], card_text: str,
-                pipeline_tag: str | None = None, library_name: str | None = None, derived: dict | None = None) -> None:
+    def replace(
+        self,
+        session: Session,
+        repo_row_id: int,
+        tags: list[str],
+        card_text: str,
+        pipeline_tag: str | None = None,
+        library_name: str | None = None,
+        derived: dict | None = None,
+    ) -> None:
         """Replace one repository's rows after its default branch changed."""
         row = self._lock(session, repo_row_id)
         if row is None:
             return
         tag_rows, document = index_rows(repo_row_id, row.namespace, row.name, tags, card_text)
-        removed = session.execute(delete(T).where(T.c.repo_id == repo_row_id).returning(T.c.tag)).scalars().all()
+        removed = (
+            session.execute(delete(T).where(T.c.repo_id == repo_row_id).returning(T.c.tag))
+            .scalars()
+            .all()
+        )
         if tag_rows:
             session.execute(insert(T), tag_rows)
         delta = Counter(r["tag"] for r in tag_rows)
         delta.subtract(removed)
-        self._bump(session, row.type, {tag: change for tag, change in delta.items() if change}, row.private)
+        self._bump(
+            session, row.type, {tag: change for tag, change in delta.items() if change}, row.private
+        )
 
         derived = derived or {}
-        apps = compatible_apps(tags, pipeline_tag, library_name, derived.get("config")) if row.type == "model" else []
+        apps = (
+            compatible_apps(tags, pipeline_tag, library_name, derived.get("config"))
+            if row.type == "model"
+            else []
+        )
         session.execute(delete(A).where(A.c.repo_id == repo_row_id))
         if apps:
             session.execute(insert(A), [{"app": app, "repo_id": repo_row_id} for app in apps])
-        session.execute(update(R).where(R.c.id == repo_row_id).values(num_parameters=parameter_total(derived)))
+        session.execute(
+            update(R).where(R.c.id == repo_row_id).values(num_parameters=parameter_total(derived))
+        )
         session.execute(delete(RepoSearchDocument).where(RepoSearchDocument.repo_id == repo_row_id))
         session.execute(insert(RepoSearchDocument), [document])
 
@@ -86,7 +110,11 @@ class ListingIndex:
         row = self._lock(session, repo_row_id)
         if row is None:
             return
-        removed = session.execute(delete(T).where(T.c.repo_id == repo_row_id).returning(T.c.tag)).scalars().all()
+        removed = (
+            session.execute(delete(T).where(T.c.repo_id == repo_row_id).returning(T.c.tag))
+            .scalars()
+            .all()
+        )
         self._bump(session, row.type, {tag: -1 for tag in removed}, bool(row.private))
 
     def rebuild_counts(self) -> int:
@@ -98,11 +126,13 @@ class ListingIndex:
             if not self.db.is_sqlite:
                 session.execute(text("LOCK TABLE tag_counts IN EXCLUSIVE MODE"))
             session.execute(delete(N))
-            session.execute(text(
-                "INSERT INTO tag_counts (repo_type, tag, public_count, private_count) "
-                "SELECT r.type, t.tag, SUM(CASE WHEN r.private THEN 0 ELSE 1 END), SUM(CASE WHEN r.private THEN 1 ELSE 0 END) "
-                "FROM repo_tags t JOIN repositories r ON r.id = t.repo_id GROUP BY r.type, t.tag"
-            ))
+            session.execute(
+                text(
+                    "INSERT INTO tag_counts (repo_type, tag, public_count, private_count) "
+                    "SELECT r.type, t.tag, SUM(CASE WHEN r.private THEN 0 ELSE 1 END), SUM(CASE WHEN r.private THEN 1 ELSE 0 END) "
+                    "FROM repo_tags t JOIN repositories r ON r.id = t.repo_id GROUP BY r.type, t.tag"
+                )
+            )
             return session.scalar(select(func.count()).select_from(N)) or 0
 
     def _lock(self, session: Session, repo_row_id: int):
@@ -114,10 +144,14 @@ class ListingIndex:
         if self.db.is_sqlite:
             session.execute(update(R).where(R.c.id == repo_row_id).values(id=R.c.id))
         return session.execute(
-            select(R.c.type, R.c.private, R.c.namespace, R.c.name).where(R.c.id == repo_row_id).with_for_update()
+            select(R.c.type, R.c.private, R.c.namespace, R.c.name)
+            .where(R.c.id == repo_row_id)
+            .with_for_update()
         ).first()
 
-    def _bump(self, session: Session, repo_type: str, changes: dict[str, int], private: bool) -> None:
+    def _bump(
+        self, session: Session, repo_type: str, changes: dict[str, int], private: bool
+    ) -> None:
         """Add `changes` to the counts of one column, creating missing rows (in tag order)."""
         if not changes:
             return
@@ -128,6 +162,14 @@ class ListingIndex:
             index_elements=[N.c.repo_type, N.c.tag],
             set_={column: N.c[column] + getattr(statement.excluded, column)},
         )
-        rows = [{"repo_type": repo_type, "tag": tag, "public_count": 0, "private_count": 0, column: change}
-                for tag, change in sorted(changes.items())]
+        rows = [
+            {
+                "repo_type": repo_type,
+                "tag": tag,
+                "public_count": 0,
+                "private_count": 0,
+                column: change,
+            }
+            for tag, change in sorted(changes.items())
+        ]
         session.execute(statement, rows)

@@ -44,7 +44,9 @@ def collect_garbage(db: Database, blobs: BlobStore, grace: dt.timedelta) -> Coll
             session.execute(delete(LfsObject).where(LfsObject.oid.in_(orphans)))
     with db.session() as session:
         dead_files = session.scalars(
-            select(XetFile.hash).where(XetFile.created_at < cutoff, ~exists().where(LfsObject.xet_hash == XetFile.hash))
+            select(XetFile.hash).where(
+                XetFile.created_at < cutoff, ~exists().where(LfsObject.xet_hash == XetFile.hash)
+            )
         ).all()
         if dead_files:
             session.execute(delete(XetFileTerm).where(XetFileTerm.file_hash.in_(dead_files)))

@@ -18,7 +18,15 @@ from hubstead.services import access
 from hubstead.services.accounts import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
-from hubstead.storage.models import Account, Discussion, LfsObject, Membership, RepoLfsObject, RepoLike, Repository
+from hubstead.storage.models import (
+    Account,
+    Discussion,
+    LfsObject,
+    Membership,
+    RepoLfsObject,
+    RepoLike,
+    Repository,
+)
 
 
 @dataclass(frozen=True)
@@ -53,7 +61,11 @@ class ProfileService:
     def account(self, name: str, kind: str) -> Account:
         """The user (kind "user") or organization ("org") called `name`, or 404."""
         with self.db.session() as session:
-            found = session.scalar(select(Account).where(func.lower(Account.name) == name.lower(), Account.kind == kind))
+            found = session.scalar(
+                select(Account).where(
+                    func.lower(Account.name) == name.lower(), Account.kind == kind
+                )
+            )
         if found is None:
             raise NotFound(f"{'User' if kind == 'user' else 'Organization'} {name!r} not found")
         return found
@@ -62,38 +74,63 @@ class ProfileService:
         user = self.account(name, "user")
         with self.db.session() as session:
             counts = self._repo_counts(session, user.name, principal)
-            orgs = tuple(session.scalars(
-                select(Account).join(Membership, Membership.org_id == Account.id)
-                .where(Membership.user_id == user.id).order_by(Account.name)))
+            orgs = tuple(
+                session.scalars(
+                    select(Account)
+                    .join(Membership, Membership.org_id == Account.id)
+                    .where(Membership.user_id == user.id)
+                    .order_by(Account.name)
+                )
+            )
             discussions = session.execute(
                 select(Repository.namespace, Repository.private)
-                .join(Discussion, Discussion.repo_id == Repository.id).where(Discussion.author_id == user.id)).all()
+                .join(Discussion, Discussion.repo_id == Repository.id)
+                .where(Discussion.author_id == user.id)
+            ).all()
             likes = session.execute(
                 select(Repository.namespace, Repository.private)
-                .join(RepoLike, RepoLike.repo_id == Repository.id).where(RepoLike.user_id == user.id)).all()
-        readable = lambda rows: sum(1 for ns, private in rows if access.can_read(principal, ns, private))  # noqa: E731
-        return Profile(user, *counts, num_discussions=readable(discussions), num_likes=readable(likes), orgs=orgs)
+                .join(RepoLike, RepoLike.repo_id == Repository.id)
+                .where(RepoLike.user_id == user.id)
+            ).all()
+
+        def readable(rows: list) -> int:
+            return sum(1 for ns, private in rows if access.can_read(principal, ns, private))
+
+        return Profile(
+            user,
+            *counts,
+            num_discussions=readable(discussions),
+            num_likes=readable(likes),
+            orgs=orgs,
+        )
 
     def organization(self, name: str, principal: Principal | None) -> Profile:
         org = self.account(name, "org")
         with self.db.session() as session:
             counts = self._repo_counts(session, org.name, principal)
-            users = session.scalar(select(func.count()).select_from(Membership).where(Membership.org_id == org.id))
+            users = session.scalar(
+                select(func.count()).select_from(Membership).where(Membership.org_id == org.id)
+            )
         return Profile(org, *counts, num_users=int(users or 0))
 
     def members(self, name: str) -> list[Member]:
         org = self.account(name, "org")
         with self.db.session() as session:
             rows = session.execute(
-                select(Account, Membership.role).join(Membership, Membership.user_id == Account.id)
-                .where(Membership.org_id == org.id).order_by(Account.name)).all()
+                select(Account, Membership.role)
+                .join(Membership, Membership.user_id == Account.id)
+                .where(Membership.org_id == org.id)
+                .order_by(Account.name)
+            ).all()
         return [Member(account, role) for account, role in rows]
 
     @staticmethod
     def _repo_counts(session, namespace: str, principal: Principal | None) -> tuple[int, int, int]:
         rows = session.execute(
             select(Repository.type, Repository.private, func.count())
-            .where(Repository.namespace == namespace).group_by(Repository.type, Repository.private)).all()
+            .where(Repository.namespace == namespace)
+            .group_by(Repository.type, Repository.private)
+        ).all()
         counts = {"model": 0, "dataset": 0, "space": 0}
         for repo_type, private, count in rows:
             if access.can_read(principal, namespace, private):
@@ -113,13 +150,24 @@ class ProfileService:
             if not principal.is_admin and principal.namespace_role(namespace) is None:
                 raise Forbidden(f"You are not a member of {namespace}")
         with self.db.session() as session:
-            rows = list(session.scalars(select(Repository).where(Repository.namespace == namespace)))
-            lfs = dict(session.execute(
-                select(RepoLfsObject.repo_id, func.sum(LfsObject.size))
-                .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
-                .join(Repository, Repository.id == RepoLfsObject.repo_id)
-                .where(Repository.namespace == namespace).group_by(RepoLfsObject.repo_id)).all())
-        items = [RepoStorage(row, _folder_size(self.git.path(row.storage_key)) + int(lfs.get(row.id) or 0)) for row in rows]
+            rows = list(
+                session.scalars(select(Repository).where(Repository.namespace == namespace))
+            )
+            lfs = dict(
+                session.execute(
+                    select(RepoLfsObject.repo_id, func.sum(LfsObject.size))
+                    .join(LfsObject, LfsObject.oid == RepoLfsObject.oid)
+                    .join(Repository, Repository.id == RepoLfsObject.repo_id)
+                    .where(Repository.namespace == namespace)
+                    .group_by(RepoLfsObject.repo_id)
+                ).all()
+            )
+        items = [
+            RepoStorage(
+                row, _folder_size(self.git.path(row.storage_key)) + int(lfs.get(row.id) or 0)
+            )
+            for row in rows
+        ]
         items.sort(key=lambda item: (-item.storage, item.row.type, item.row.name))
         return items
 

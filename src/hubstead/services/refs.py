@@ -29,11 +29,20 @@ class RefService:
         git = handle.git
 
         def entries(prefix: str) -> list[dict]:
-            return [{"name": name, "ref": prefix + name, "targetCommit": target} for name, target in git.refs(prefix).items()]
+            return [
+                {"name": name, "ref": prefix + name, "targetCommit": target}
+                for name, target in git.refs(prefix).items()
+            ]
 
-        result = {"branches": entries("refs/heads/"), "converts": entries("refs/convert/"), "tags": entries("refs/tags/")}
+        result = {
+            "branches": entries("refs/heads/"),
+            "converts": entries("refs/convert/"),
+            "tags": entries("refs/tags/"),
+        }
         if include_prs:
-            result["pullRequests"] = sorted(entries("refs/pr/"), key=lambda e: int(e["name"]) if e["name"].isdigit() else 0)
+            result["pullRequests"] = sorted(
+                entries("refs/pr/"), key=lambda e: int(e["name"]) if e["name"].isdigit() else 0
+            )
         return result
 
     def create_branch(self, handle: RepoHandle, branch: str, starting_point: str | None) -> str:
@@ -53,13 +62,23 @@ class RefService:
             raise RevisionNotFound(f"Invalid rev id: {branch}")
         self.repos.record_ref(handle.row.id, ref, None)
 
-    def create_tag(self, handle: RepoHandle, principal: Principal, revision: str, tag: str, message: str | None, email: str | None) -> str:
+    def create_tag(
+        self,
+        handle: RepoHandle,
+        principal: Principal,
+        revision: str,
+        tag: str,
+        message: str | None,
+        email: str | None,
+    ) -> str:
         # The revision is looked up before the name is judged: a missing one is 404, as on the Hub.
         commit = handle.git.resolve_abbreviated(revision or DEFAULT_BRANCH)
         ref = _valid_ref("refs/tags/", tag)
         target = commit
         if message:
-            target = handle.git.write_tag_object(tag, commit, message, signature(principal.name, author_email(email, principal.name)))
+            target = handle.git.write_tag_object(
+                tag, commit, message, signature(principal.name, author_email(email, principal.name))
+            )
         if not handle.git.update_ref(ref, target, None, "create tag"):
             raise Conflict(f"Tag already exists: {tag}")
         self.repos.record_ref(handle.row.id, ref, commit)
@@ -71,7 +90,9 @@ class RefService:
             raise RevisionNotFound(f"Invalid rev id: {tag}")
         self.repos.record_ref(handle.row.id, ref, None)
 
-    def super_squash(self, handle: RepoHandle, principal: Principal, branch: str, message: str, email: str | None) -> str:
+    def super_squash(
+        self, handle: RepoHandle, principal: Principal, branch: str, message: str, email: str | None
+    ) -> str:
         """Replace the history of a branch (or a pull request or convert ref) by one commit with
         the same tree. If the ref moves meanwhile, the new head is squashed instead: a commit
         that landed during the squash keeps its files, it is never dropped."""
@@ -96,7 +117,12 @@ def _squashable_ref(handle: RepoHandle, branch: str) -> str:
         raise BadRequest(f"Invalid reference for a branch: {branch}")
     ref = branch if branch.startswith("refs/") else f"refs/heads/{branch}"
     if handle.git.ref_target(ref) is None:
-        if not branch.startswith("refs/") and handle.git.ref_target(f"refs/tags/{branch}") is not None:
-            raise BadRequest(f"Invalid reference for a branch: {branch} is a tag, you cannot squash history on tags")
+        if (
+            not branch.startswith("refs/")
+            and handle.git.ref_target(f"refs/tags/{branch}") is not None
+        ):
+            raise BadRequest(
+                f"Invalid reference for a branch: {branch} is a tag, you cannot squash history on tags"
+            )
         raise RevisionNotFound(f"Invalid rev id: {branch}")
     return ref

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 from functools import cached_property
 
 from sqlalchemy import bindparam, delete, func, select
@@ -20,7 +20,6 @@ from hubstead.services.listing_index import ListingIndex
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, TreeEntry, signature
 from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow
-
 
 _REPOS = Repository.__table__
 _REDIRECTS = RepoRedirect.__table__
@@ -107,9 +106,17 @@ class RepoView:
     def of(cls, row: Repository) -> RepoView:
         """From a `repositories` row, ORM object or Core row alike."""
         return cls(
-            row_id=row.id, public_id=row.storage_key[:24], type=RepoType(row.type), id=RepoId(row.namespace, row.name),
-            private=row.private, gated=row.gated or None, downloads=row.downloads, likes=row.likes,
-            trending_score=row.trending_score or 0.0, created_at=row.created_at, last_modified=row.last_modified,
+            row_id=row.id,
+            public_id=row.storage_key[:24],
+            type=RepoType(row.type),
+            id=RepoId(row.namespace, row.name),
+            private=row.private,
+            gated=row.gated or None,
+            downloads=row.downloads,
+            likes=row.likes,
+            trending_score=row.trending_score or 0.0,
+            created_at=row.created_at,
+            last_modified=row.last_modified,
             head_sha=row.head_sha,
         )
 
@@ -139,7 +146,9 @@ class RepoService:
 
     # -- lookup -------------------------------------------------------------------------------
 
-    def get(self, repo_type: RepoType, repo_id: RepoId, principal: Principal | None, need: str = "read") -> RepoHandle:
+    def get(
+        self, repo_type: RepoType, repo_id: RepoId, principal: Principal | None, need: str = "read"
+    ) -> RepoHandle:
         """Find a repository and check the caller has the role `need` ("read", "write", "admin")
         in its namespace (`access.check_role`). Routes get their repository through the router,
         which also applies the gate and the token rules of `access.Need`.
@@ -163,7 +172,9 @@ class RepoService:
     def at_revision(handle: RepoHandle, revision: str) -> RepoRevision:
         """The repository's files and date at `revision` (RevisionNotFound if there is none)."""
         commit = handle.git.resolve(revision)
-        files = [entry for entry in handle.git.list_tree(commit, recursive=True) if entry.type == "file"]
+        files = [
+            entry for entry in handle.git.list_tree(commit, recursive=True) if entry.type == "file"
+        ]
         return RepoRevision(handle.view, commit, handle.git.commit_info(commit).date, files)
 
     def head_files(self, row: Repository) -> list[str]:
@@ -171,20 +182,34 @@ class RepoService:
         if not row.head_sha:
             return []
         git = self.git.open_cached(row.storage_key)
-        return [entry.path for entry in git.list_tree(row.head_sha, recursive=True) if entry.type == "file"]
+        return [
+            entry.path
+            for entry in git.list_tree(row.head_sha, recursive=True)
+            if entry.type == "file"
+        ]
 
     # -- creation -----------------------------------------------------------------------------
 
-    def create(self, principal: Principal | None, repo_type: RepoType, repo_id: RepoId, private: bool | None) -> RepoHandle:
+    def create(
+        self,
+        principal: Principal | None,
+        repo_type: RepoType,
+        repo_id: RepoId,
+        private: bool | None,
+    ) -> RepoHandle:
         """Create a repository; `private=None` (the client said nothing) follows the owner's
         default: private under an organization that asks for it, public otherwise."""
         principal = access.require_write_token(principal)
         with self.db.session() as session:
-            owner = session.scalar(select(Account).where(func.lower(Account.name) == repo_id.namespace.lower()))
+            owner = session.scalar(
+                select(Account).where(func.lower(Account.name) == repo_id.namespace.lower())
+            )
             if owner is not None:  # account names, like repository ids, ignore case
                 repo_id = RepoId(owner.name, repo_id.name)
             if owner is None or not access.can_write(principal, repo_id.namespace):
-                raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{repo_id.namespace}\"")
+                raise Forbidden(
+                    f'You don\'t have the rights to create a {repo_type.value} under the namespace "{repo_id.namespace}"'
+                )
             existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first()
             if existing is not None:
                 raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
@@ -203,9 +228,16 @@ class RepoService:
             try:
                 git = self.git.init(key)
                 sig = signature(user.name, author_email(user.email, user.name))
-                head = git.build_commit(None, [BlobChange(".gitattributes", default_gitattributes())], sig, "initial commit\n")
+                head = git.build_commit(
+                    None,
+                    [BlobChange(".gitattributes", default_gitattributes())],
+                    sig,
+                    "initial commit\n",
+                )
                 if not git.update_ref("refs/heads/main", head, None, "initial commit"):
-                    raise Conflict("Cannot create repo: another conflicting operation is in progress")
+                    raise Conflict(
+                        "Cannot create repo: another conflicting operation is in progress"
+                    )
                 row.head_sha = head
                 session.add(RepoRef(repo_id=row.id, ref="refs/heads/main", target=head))
                 session.flush()
@@ -228,8 +260,13 @@ class RepoService:
     def forget_namespace(self, session: Session, namespace: str) -> list[Repository]:
         """Delete the rows of every repository of `namespace`, in the caller's transaction (its
         account is being deleted); once that commits, `free_storage` removes their git data."""
-        rows = list(session.scalars(
-            select(Repository).where(Repository.namespace == namespace).order_by(Repository.type, Repository.name)))
+        rows = list(
+            session.scalars(
+                select(Repository)
+                .where(Repository.namespace == namespace)
+                .order_by(Repository.type, Repository.name)
+            )
+        )
         for row in rows:
             self.index.forget(session, row.id)
             session.execute(delete(Repository).where(Repository.id == row.id))
@@ -239,15 +276,21 @@ class RepoService:
         for row in rows:
             self.git.delete(row.storage_key)
 
-    def move(self, principal: Principal | None, repo_type: RepoType, source: RepoId, target: RepoId) -> RepoId:
+    def move(
+        self, principal: Principal | None, repo_type: RepoType, source: RepoId, target: RepoId
+    ) -> RepoId:
         handle = self.get(repo_type, source, principal, need="admin")
         with self.db.session() as session:
-            owner = session.scalar(select(Account.name).where(func.lower(Account.name) == target.namespace.lower()))
+            owner = session.scalar(
+                select(Account.name).where(func.lower(Account.name) == target.namespace.lower())
+            )
         if owner is None:
             raise BadRequest(f"No user or organization named {target.namespace!r}")
         target = RepoId(owner, target.name)  # account names, like repository ids, ignore case
         if not access.can_write(principal, target.namespace):
-            raise Forbidden(f"You don't have the rights to create a {repo_type.value} under the namespace \"{target.namespace}\"")
+            raise Forbidden(
+                f'You don\'t have the rights to create a {repo_type.value} under the namespace "{target.namespace}"'
+            )
         with self.db.session() as session:
             existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, target)).first()
             if existing is not None and existing.id != handle.row.id:
@@ -255,7 +298,11 @@ class RepoService:
             row = session.get(Repository, handle.row.id)
             _drop_redirect(session, repo_type, target)
             if existing is None:  # a change of case only needs no redirect: lookups ignore case
-                session.add(RepoRedirect(type=repo_type.value, namespace=row.namespace, name=row.name, repo_id=row.id))
+                session.add(
+                    RepoRedirect(
+                        type=repo_type.value, namespace=row.namespace, name=row.name, repo_id=row.id
+                    )
+                )
             row.namespace, row.name = target.namespace, target.name
         # Derived data names the repository (card links, search index): tell the listeners, as
         # if main had moved, so they recompute it under the new name.
@@ -263,11 +310,13 @@ class RepoService:
             listener(handle.row.id, "refs/heads/main", handle.row.head_sha)
         return target
 
-    def update_settings(self, handle: RepoHandle, private: bool | None, gated: str | bool | None) -> RepoView:
+    def update_settings(
+        self, handle: RepoHandle, private: bool | None, gated: str | bool | None
+    ) -> RepoView:
         """Change visibility and gating of a repository the caller administers (the router
         checked `Need.ADMIN`)."""
         if gated is not None and gated not in (False, "auto", "manual"):
-            raise BadRequest("'gated' must be one of false, \"auto\", \"manual\"")
+            raise BadRequest('\'gated\' must be one of false, "auto", "manual"')
         with self.db.session() as session:
             if private is not None:
                 self.index.set_private(session, handle.row.id, private)
@@ -309,12 +358,16 @@ def _drop_redirect(session, repo_type: RepoType, repo_id: RepoId) -> None:
 
 
 def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:
-    return {"type": repo_type.value, "namespace": repo_id.namespace.lower(), "name": repo_id.name.lower()}
+    return {
+        "type": repo_type.value,
+        "namespace": repo_id.namespace.lower(),
+        "name": repo_id.name.lower(),
+    }
 
 
 def iso(value: dt.datetime) -> str:
     """Dates in the only form the client parses: 2024-01-01T12:00:00.000Z."""
     if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.timezone.utc)
-    value = value.astimezone(dt.timezone.utc)
+        value = value.replace(tzinfo=dt.UTC)
+    value = value.astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"

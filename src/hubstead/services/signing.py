@@ -35,7 +35,9 @@ class UrlSigner:
 
     def matches(self, signature: str, expires: int, *fields: object) -> bool:
         """Whether `signature` is ours for exactly these fields and expiry (expiry not checked)."""
-        return hmac.compare_digest(self._mac(fields, expires).encode(), signature.encode("utf-8", "replace"))
+        return hmac.compare_digest(
+            self._mac(fields, expires).encode(), signature.encode("utf-8", "replace")
+        )
 
     def _mac(self, fields: tuple[object, ...], exp: int) -> str:
         message = "\x1f".join(str(field) for field in (*fields, exp)).encode()

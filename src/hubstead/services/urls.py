@@ -28,5 +28,7 @@ class Paths(Protocol):
 def markdown_prefixes(paths: Paths, repo: Any, revision: str) -> tuple[str, str]:
     """Where relative links of a repository's rendered Markdown point: its files at `revision`
     (`/resolve/`, for images) and their pages (`/blob/`, for links)."""
-    return (paths.path_for("repo.resolve", repo=repo, rev=revision, path=""),
-            paths.path_for("repo.blob", repo=repo, rev=revision, path=""))
+    return (
+        paths.path_for("repo.resolve", repo=repo, rev=revision, path=""),
+        paths.path_for("repo.blob", repo=repo, rev=revision, path=""),
+    )

@@ -39,29 +39,44 @@ class WeightsService:
         except (ValueError, UnicodeDecodeError):
             raise BadRequest(f"{index_path} is not valid JSON") from None
         weight_map = index.get("weight_map") if isinstance(index, dict) else None
-        if not isinstance(weight_map, dict) or not all(isinstance(v, str) for v in weight_map.values()):
-            raise BadRequest(f"{index_path} is not a safetensors index: it needs a 'weight_map' of tensor → file")
+        if not isinstance(weight_map, dict) or not all(
+            isinstance(v, str) for v in weight_map.values()
+        ):
+            raise BadRequest(
+                f"{index_path} is not a safetensors index: it needs a 'weight_map' of tensor → file"
+            )
         shards = sorted(set(weight_map.values()))
         if len(shards) > MAX_SHARDS:
             raise PayloadTooLarge(f"{index_path} names more than {MAX_SHARDS} shards")
         folder = posixpath.dirname(index_path)
         # pinned to the index's commit: a concurrent commit cannot mix two versions of the model
         commit = index_file.commit
-        headers = {shard: self.header(handle, commit, posixpath.join(folder, shard) if folder else shard)
-                   for shard in shards}
-        return {"index": {key: value for key, value in index.items() if key != "weight_map"}, "headers": headers}
+        headers = {
+            shard: self.header(handle, commit, posixpath.join(folder, shard) if folder else shard)
+            for shard in shards
+        }
+        return {
+            "index": {key: value for key, value in index.items() if key != "weight_map"},
+            "headers": headers,
+        }
 
     def header(self, handle: RepoHandle, revision: str, path: str) -> dict:
         try:
             resolved = self.files.resolve(handle, revision, validate_path(path))
         except EntryNotFound as missing:
-            raise EntryNotFound(f"Shard {path} named by the index does not exist", headers=missing.headers) from None
+            raise EntryNotFound(
+                f"Shard {path} named by the index does not exist", headers=missing.headers
+            ) from None
         size = resolved.entry.size
         if size < 8:
-            raise BadRequest(f"{path} is not a safetensors file: it is shorter than its 8-byte header length")
+            raise BadRequest(
+                f"{path} is not a safetensors file: it is shorter than its 8-byte header length"
+            )
         (length,) = struct.unpack("<Q", self._read(resolved, 0, 8))
         if length > MAX_HEADER_BYTES or 8 + length > size:
-            raise BadRequest(f"{path} is not a safetensors file: its header length ({length}) is invalid")
+            raise BadRequest(
+                f"{path} is not a safetensors file: its header length ({length}) is invalid"
+            )
         try:
             header = json.loads(self._read(resolved, 8, 8 + length))
         except (ValueError, UnicodeDecodeError):

@@ -68,12 +68,16 @@ class BlobStore(Protocol):
 
     def xorb_local_path(self, xorb_hash: str) -> Path | None: ...
 
-    def presigned_url(self, oid: str, byte_range: tuple[int, int] | None, expires: int) -> str | None:
+    def presigned_url(
+        self, oid: str, byte_range: tuple[int, int] | None, expires: int
+    ) -> str | None:
         """A URL the backend signs, valid until `expires` (Unix time), that grants the object
         (or only `byte_range` of it), else None: the hub then hands out its own signed URL."""
         ...
 
-    def presigned_xorb_url(self, xorb_hash: str, byte_range: tuple[int, int], expires: int) -> str | None:
+    def presigned_xorb_url(
+        self, xorb_hash: str, byte_range: tuple[int, int], expires: int
+    ) -> str | None:
         """Like presigned_url, for a range of a xorb; it must grant that range only (a xorb can
         hold chunks of other files and other repositories)."""
         ...
@@ -111,7 +115,9 @@ class LocalBlobStore:
         path = self._path(oid)
         return path if path.is_file() else None
 
-    def presigned_url(self, oid: str, byte_range: tuple[int, int] | None, expires: int) -> str | None:
+    def presigned_url(
+        self, oid: str, byte_range: tuple[int, int] | None, expires: int
+    ) -> str | None:
         return None  # served by the hub itself, zero-copy from local_path
 
     def read_range(self, oid: str, start: int, end: int) -> bytes:
@@ -142,7 +148,9 @@ class LocalBlobStore:
                 async for chunk in chunks:
                     written += len(chunk)
                     if written > size:
-                        raise ObjectMismatch(f"Object {oid}: received more than the announced {size} bytes")
+                        raise ObjectMismatch(
+                            f"Object {oid}: received more than the announced {size} bytes"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
             self._commit(oid, size, tmp, digest.hexdigest(), written)
@@ -184,7 +192,9 @@ class LocalBlobStore:
         path = self._xorb_path(xorb_hash)
         return path if path.is_file() else None
 
-    def presigned_xorb_url(self, xorb_hash: str, byte_range: tuple[int, int], expires: int) -> str | None:
+    def presigned_xorb_url(
+        self, xorb_hash: str, byte_range: tuple[int, int], expires: int
+    ) -> str | None:
         return None
 
     def put_xorb(self, xorb_hash: str, data: bytes) -> None:

@@ -14,9 +14,9 @@ import shutil
 import subprocess
 import threading
 from collections import OrderedDict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Iterator
 
 import pygit2
 
@@ -120,7 +120,7 @@ class GitStore:
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.git"
 
-    def init(self, key: str) -> "GitRepo":
+    def init(self, key: str) -> GitRepo:
         path = self.path(key)
         pygit2.init_repository(str(path), bare=True, initial_head="main")
         self.prepare_for_push(key)
@@ -141,10 +141,10 @@ class GitStore:
         tmp.chmod(0o755)
         tmp.replace(hook)
 
-    def open(self, key: str) -> "GitRepo":
+    def open(self, key: str) -> GitRepo:
         return GitRepo(self.path(key), self.histories)
 
-    def open_cached(self, key: str) -> "GitRepo":
+    def open_cached(self, key: str) -> GitRepo:
         """A per-thread handle, reused across requests: opening costs more than a lookup.
 
         pygit2 handles must not be shared between threads; refs are re-read from disk on every
@@ -179,7 +179,9 @@ class GitRepo:
             if obj is not None and obj.type == pygit2.GIT_OBJECT_COMMIT:
                 return revision
         candidates = (
-            [revision] if revision.startswith("refs/") else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
+            [revision]
+            if revision.startswith("refs/")
+            else [f"refs/heads/{revision}", f"refs/tags/{revision}"]
         )
         for name in candidates:
             if not pygit2.reference_is_valid_name(name):
@@ -214,13 +216,25 @@ class GitRepo:
         result = {}
         for name in self._repo.references:
             if name.startswith(prefix):
-                result[name[len(prefix):]] = str(self._repo.references[name].peel(pygit2.Commit).id)
+                result[name[len(prefix) :]] = str(
+                    self._repo.references[name].peel(pygit2.Commit).id
+                )
         return dict(sorted(result.items()))
 
     def update_ref(self, ref: str, new: str, old: str | None, message: str = "") -> bool:
         """Compare-and-swap `ref` from `old` (None: must not exist) to `new`."""
         result = subprocess.run(
-            ["git", "--git-dir", str(self.path), "update-ref", "-m", message or "update", ref, new, old or ZERO_OID],
+            [
+                "git",
+                "--git-dir",
+                str(self.path),
+                "update-ref",
+                "-m",
+                message or "update",
+                ref,
+                new,
+                old or ZERO_OID,
+            ],
             capture_output=True,
         )
         return result.returncode == 0
@@ -231,7 +245,9 @@ class GitRepo:
             args.append(old)
         return subprocess.run(args, capture_output=True).returncode == 0
 
-    def write_tag_object(self, name: str, commit: str, message: str, tagger: pygit2.Signature) -> str:
+    def write_tag_object(
+        self, name: str, commit: str, message: str, tagger: pygit2.Signature
+    ) -> str:
         """Write an annotated tag object without creating its ref (callers CAS the ref)."""
         raw = (
             f"object {commit}\ntype commit\ntag {name}\n"
@@ -263,12 +279,17 @@ class GitRepo:
         if size <= MAX_POINTER_SIZE:
             pointer = parse_pointer(self._repo[obj.id].data)
         if pointer is not None:
-            return TreeEntry(path, "file", str(obj.id), pointer.size, lfs=pointer, pointer_size=size)
+            return TreeEntry(
+                path, "file", str(obj.id), pointer.size, lfs=pointer, pointer_size=size
+            )
         return TreeEntry(path=path, type="file", oid=str(obj.id), size=size)
 
     def list_tree(self, commit: str, path: str = "", recursive: bool = False) -> list[TreeEntry]:
         """Entries under `path` in git order; recursive listings include the folders themselves."""
-        return [self._describe(p, obj) for p, obj in self._walk(self._folder(commit, path), path, recursive)]
+        return [
+            self._describe(p, obj)
+            for p, obj in self._walk(self._folder(commit, path), path, recursive)
+        ]
 
     def list_tree_page(
         self, commit: str, path: str, recursive: bool, offset: int, limit: int
@@ -277,7 +298,9 @@ class GitRepo:
         entries are described (a blob header read, an LFS pointer parsed each): a page of a
         folder of 100,000 files costs a page, not the folder."""
         objects = self._walk(self._folder(commit, path), path, recursive)
-        page = [self._describe(p, obj) for p, obj in itertools.islice(objects, offset, offset + limit)]
+        page = [
+            self._describe(p, obj) for p, obj in itertools.islice(objects, offset, offset + limit)
+        ]
         return page, next(objects, None) is not None
 
     def _folder(self, commit: str, path: str) -> pygit2.Tree:
@@ -291,7 +314,9 @@ class GitRepo:
                 raise EntryNotFound(f"{path} is a file, not a folder")
         return tree
 
-    def _walk(self, tree: pygit2.Tree, base: str, recursive: bool) -> Iterator[tuple[str, pygit2.Object]]:
+    def _walk(
+        self, tree: pygit2.Tree, base: str, recursive: bool
+    ) -> Iterator[tuple[str, pygit2.Object]]:
         for obj in tree:
             path = f"{base}/{obj.name}" if base else obj.name
             yield path, obj
@@ -340,7 +365,7 @@ class GitRepo:
 
     def _info(self, commit: pygit2.Commit) -> CommitInfo:
         title, _, rest = commit.message.partition("\n")
-        date = dt.datetime.fromtimestamp(commit.commit_time, dt.timezone.utc)
+        date = dt.datetime.fromtimestamp(commit.commit_time, dt.UTC)
         return CommitInfo(
             id=str(commit.id),
             title=title.strip(),
@@ -367,8 +392,11 @@ class GitRepo:
         happens to the branches, so the next pages (and the same page for the next client)
         read only their own commits."""
         ids = self._history(commit)
-        page = ids[offset * OID_SIZE:(offset + limit) * OID_SIZE]
-        infos = [self._info(self._repo[pygit2.Oid(raw=page[i:i + OID_SIZE])]) for i in range(0, len(page), OID_SIZE)]
+        page = ids[offset * OID_SIZE : (offset + limit) * OID_SIZE]
+        infos = [
+            self._info(self._repo[pygit2.Oid(raw=page[i : i + OID_SIZE])])
+            for i in range(0, len(page), OID_SIZE)
+        ]
         return infos, len(ids) // OID_SIZE
 
     def _history(self, commit: str) -> bytes:
@@ -381,7 +409,9 @@ class GitRepo:
                 self._histories.put(commit, cached)
         return cached
 
-    def last_commits(self, commit: str, paths: Iterable[str], max_walk: int = 10_000) -> dict[str, CommitInfo]:
+    def last_commits(
+        self, commit: str, paths: Iterable[str], max_walk: int = 10_000
+    ) -> dict[str, CommitInfo]:
         """For each path, the newest commit (first-parent history) that changed it."""
         pending = set(paths)
         found: dict[str, CommitInfo] = {}
@@ -391,7 +421,9 @@ class GitRepo:
             walked += 1
             parent = current.parents[0] if current.parents else None
             for path in list(pending):
-                if _entry_id(current.tree, path) != (_entry_id(parent.tree, path) if parent else None):
+                if _entry_id(current.tree, path) != (
+                    _entry_id(parent.tree, path) if parent else None
+                ):
                     found[path] = self._info(current)
                     pending.discard(path)
             current = parent
@@ -481,7 +513,9 @@ class _Paths:
     @property
     def folders(self) -> set[str]:
         if self._folders is None:
-            self._folders = {p.rsplit("/", i)[0] for p in self.files for i in range(1, p.count("/") + 1)}
+            self._folders = {
+                p.rsplit("/", i)[0] for p in self.files for i in range(1, p.count("/") + 1)
+            }
         return self._folders
 
     def check_can_add(self, path: str) -> None:
@@ -520,5 +554,5 @@ class _Paths:
 
 
 def signature(name: str, email: str, when: dt.datetime | None = None) -> pygit2.Signature:
-    when = when or dt.datetime.now(dt.timezone.utc)
+    when = when or dt.datetime.now(dt.UTC)
     return pygit2.Signature(name, email, int(when.timestamp()), 0)

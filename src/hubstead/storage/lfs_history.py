@@ -25,7 +25,9 @@ class PointerReader:
     def pointer(self, blob: pygit2.Oid) -> LfsPointer | None:
         if blob not in self._seen:
             _, size = self.repo.odb.read_header(blob)
-            self._seen[blob] = parse_pointer(self.repo[blob].data) if size <= MAX_POINTER_SIZE else None
+            self._seen[blob] = (
+                parse_pointer(self.repo[blob].data) if size <= MAX_POINTER_SIZE else None
+            )
         return self._seen[blob]
 
 
@@ -51,8 +53,14 @@ def pointer_locations(repo: pygit2.Repository, refs: list[str]) -> dict[str, tup
     return found
 
 
-def _collect(reader: PointerReader, tree: pygit2.Tree, base: str, ref: str,
-             found: dict[str, tuple[str, str]], seen: set[pygit2.Oid]) -> None:
+def _collect(
+    reader: PointerReader,
+    tree: pygit2.Tree,
+    base: str,
+    ref: str,
+    found: dict[str, tuple[str, str]],
+    seen: set[pygit2.Oid],
+) -> None:
     if tree.id in seen:
         return  # read before, from this ref or an earlier one: its pointers are already found
     seen.add(tree.id)
@@ -89,7 +97,10 @@ class PointerScrubber:
         obj = self.repo[target]
         if obj.type == pygit2.GIT_OBJECT_COMMIT:
             new = self.commit(target)
-        elif obj.type == pygit2.GIT_OBJECT_TAG and self.repo[obj.target].type == pygit2.GIT_OBJECT_COMMIT:
+        elif (
+            obj.type == pygit2.GIT_OBJECT_TAG
+            and self.repo[obj.target].type == pygit2.GIT_OBJECT_COMMIT
+        ):
             commit = self.commit(obj.target)
             new = target if commit == obj.target else self._retag(obj, commit)
         else:
@@ -114,7 +125,9 @@ class PointerScrubber:
         parents = [self.commits[parent] for parent in commit.parent_ids]
         if tree == commit.tree_id and parents == list(commit.parent_ids):
             return commit.id
-        return self.repo.create_commit(None, commit.author, commit.committer, commit.message, tree, parents)
+        return self.repo.create_commit(
+            None, commit.author, commit.committer, commit.message, tree, parents
+        )
 
     def _tree(self, tree: pygit2.Tree) -> pygit2.Oid | None:
         """The tree without the doomed pointers; None when nothing is left in it."""
@@ -148,5 +161,7 @@ class PointerScrubber:
 
     def _retag(self, tag: pygit2.Tag, commit: pygit2.Oid) -> pygit2.Oid:
         """The same annotated tag (tagger, date, message) on the rewritten commit."""
-        raw = tag.read_raw().replace(f"object {tag.target}\n".encode(), f"object {commit}\n".encode(), 1)
+        raw = tag.read_raw().replace(
+            f"object {tag.target}\n".encode(), f"object {commit}\n".encode(), 1
+        )
         return self.repo.odb.write(pygit2.GIT_OBJECT_TAG, raw)

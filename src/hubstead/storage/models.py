@@ -11,15 +11,17 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    Index,
     ForeignKey,
+    Index,
     Integer,
     MetaData,
     String,
     Text,
     UniqueConstraint,
+    false,
+    func,
+    text,
 )
-from sqlalchemy import false, func, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 NAMING_CONVENTION = {
@@ -32,7 +34,7 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc)
+    return dt.datetime.now(dt.UTC)
 
 
 class Base(DeclarativeBase):
@@ -58,8 +60,12 @@ class Account(Base):
 
 class Membership(Base):
     __tablename__ = "memberships"
-    org_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    org_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
     role: Mapped[str] = mapped_column(String(8))  # "read" | "write" | "admin"
 
 
@@ -83,7 +89,13 @@ class Repository(Base):
     __table_args__ = (
         UniqueConstraint("type", "namespace", "name", name="uq_repositories_type_namespace_name"),
         # ids are matched case-insensitively, as on the Hub: `Alice/My-Model` is `alice/my-model`
-        Index("ix_repositories_type_lower_id", "type", func.lower(text("namespace")), func.lower(text("name")), unique=True),
+        Index(
+            "ix_repositories_type_lower_id",
+            "type",
+            func.lower(text("namespace")),
+            func.lower(text("name")),
+            unique=True,
+        ),
         # listings sort by one counter within a type, with the id as tie-breaker for stable pages
         Index("ix_repositories_type_downloads", "type", "downloads", "id"),
         Index("ix_repositories_type_likes", "type", "likes", "id"),
@@ -114,19 +126,25 @@ class RepoRedirect(Base):
     """An old name of a moved repository, so that old URLs keep working."""
 
     __tablename__ = "repo_redirects"
-    __table_args__ = (UniqueConstraint("type", "namespace", "name", name="uq_repo_redirects_type_namespace_name"),)
+    __table_args__ = (
+        UniqueConstraint("type", "namespace", "name", name="uq_repo_redirects_type_namespace_name"),
+    )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[str] = mapped_column(String(16))
     namespace: Mapped[str] = mapped_column(String(96))
     name: Mapped[str] = mapped_column(String(96))
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
 
 
 class RepoRef(Base):
     """Cache of a repository's refs (git is the authority); refreshed after every ref update."""
 
     __tablename__ = "repo_refs"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
     ref: Mapped[str] = mapped_column(String(255), primary_key=True)
     target: Mapped[str] = mapped_column(String(40))
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -148,7 +166,9 @@ class RepoLfsObject(Base):
     its own repository, so knowing a hash never grants access to another repository's bytes."""
 
     __tablename__ = "repo_lfs_objects"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
     oid: Mapped[str] = mapped_column(ForeignKey("lfs_objects.oid"), primary_key=True)
     pushed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -159,13 +179,17 @@ class Discussion(Base):
     __tablename__ = "discussions"
     __table_args__ = (UniqueConstraint("repo_id", "num", name="uq_discussions_repo_id_num"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), index=True
+    )
     num: Mapped[int] = mapped_column(Integer)
     title: Mapped[str] = mapped_column(String(512))
     description: Mapped[str] = mapped_column(Text, default="")
     is_pull_request: Mapped[bool] = mapped_column(Boolean, default=False)
     status: Mapped[str] = mapped_column(String(16), default="open")
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
     merge_commit: Mapped[str | None] = mapped_column(String(40), nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -177,9 +201,13 @@ class DiscussionEvent(Base):
 
     __tablename__ = "discussion_events"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    discussion_id: Mapped[int] = mapped_column(ForeignKey("discussions.id", ondelete="CASCADE"), index=True)
+    discussion_id: Mapped[int] = mapped_column(
+        ForeignKey("discussions.id", ondelete="CASCADE"), index=True
+    )
     type: Mapped[str] = mapped_column(String(32))  # comment | status-change | title-change | commit
-    author_id: Mapped[int | None] = mapped_column(ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True)
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="SET NULL"), nullable=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     content: Mapped[str] = mapped_column(Text, default="")  # a comment's latest raw Markdown
     hidden: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -192,8 +220,12 @@ class AccessRequest(Base):
     """A user's request for access to a gated repository, and the owner's answer."""
 
     __tablename__ = "access_requests"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     status: Mapped[str] = mapped_column(String(16))  # pending | accepted | rejected
     fields: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # answers to the access form
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -216,7 +248,9 @@ class XetChunk(Base):
     and reconstructions point at `serialized_start`..`serialized_end` (the shard doesn't say)."""
 
     __tablename__ = "xet_chunks"
-    xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True)
+    xorb_hash: Mapped[str] = mapped_column(
+        ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True
+    )
     index: Mapped[int] = mapped_column(Integer, primary_key=True)
     chunk_hash: Mapped[str] = mapped_column(String(64), index=True)  # for global deduplication
     unpacked_size: Mapped[int] = mapped_column(Integer)
@@ -238,7 +272,9 @@ class XetFileTerm(Base):
     """The terms that rebuild a file, in order: chunks [chunk_start, chunk_end) of a xorb."""
 
     __tablename__ = "xet_file_terms"
-    file_hash: Mapped[str] = mapped_column(ForeignKey("xet_files.hash", ondelete="CASCADE"), primary_key=True)
+    file_hash: Mapped[str] = mapped_column(
+        ForeignKey("xet_files.hash", ondelete="CASCADE"), primary_key=True
+    )
     seq: Mapped[int] = mapped_column(Integer, primary_key=True)
     xorb_hash: Mapped[str] = mapped_column(ForeignKey("xet_xorbs.hash"), index=True)
     chunk_start: Mapped[int] = mapped_column(Integer)
@@ -252,14 +288,18 @@ class RepoCard(Base):
     listings and search read it instead of opening git."""
 
     __tablename__ = "repo_cards"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
     commit: Mapped[str] = mapped_column(String(40))
     card_data: Mapped[dict] = mapped_column(JSON, default=dict)
     card_text: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
     pipeline_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     library_name: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
-    derived: Mapped[dict] = mapped_column(JSON, default=dict)  # transformersInfo, config, safetensors, widgetData, …
+    derived: Mapped[dict] = mapped_column(
+        JSON, default=dict
+    )  # transformersInfo, config, safetensors, widgetData, …
     card_html: Mapped[str | None] = mapped_column(Text, nullable=True)
     renderer_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
@@ -271,7 +311,9 @@ class RepoTag(Base):
 
     __tablename__ = "repo_tags"
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class RepoApp(Base):
@@ -279,7 +321,9 @@ class RepoApp(Base):
 
     __tablename__ = "repo_apps"
     app: Mapped[str] = mapped_column(String(64), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class TagCount(Base):
@@ -298,15 +342,21 @@ class RepoSearchDocument(Base):
     """The text full-text search indexes for a repository (its id and its card text)."""
 
     __tablename__ = "repo_search_documents"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text, default="")
 
 
 class RepoLike(Base):
     __tablename__ = "repo_likes"
-    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True)
+    user_id: Mapped[int] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True
+    )
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -314,6 +364,8 @@ class RepoDownloadDay(Base):
     """Downloads of one repository on one day (UTC): the 30-day counter and trending derive from these."""
 
     __tablename__ = "repo_download_days"
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
+    )
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from hubstead.domain.tags.snapshot import JsonObject, RepoSnapshot, config_kind, transformers_config
 
-_SPECIAL_TOKENS = ("bos_token", "eos_token", "unk_token", "sep_token", "pad_token", "cls_token", "mask_token")
+_SPECIAL_TOKENS = (
+    "bos_token",
+    "eos_token",
+    "unk_token",
+    "sep_token",
+    "pad_token",
+    "cls_token",
+    "mask_token",
+)
 _TOKENIZER_KEYS = (*_SPECIAL_TOKENS, "chat_template", "use_default_system_prompt")
 _QUANT_KEYS = ("bits", "load_in_4bit", "load_in_8bit", "quant_method")
 
@@ -24,7 +32,9 @@ def project_config(snapshot: RepoSnapshot) -> JsonObject | None:
     elif kind == "diffusers":
         out["diffusers"] = {"_class_name": config.get("_class_name")}
     elif kind == "peft":
-        out["peft"] = {k: config[k] for k in ("base_model_name_or_path", "task_type") if k in config}
+        out["peft"] = {
+            k: config[k] for k in ("base_model_name_or_path", "task_type") if k in config
+        }
     tok = {k: v for k, v in (snapshot.tokenizer_config or {}).items() if k in _TOKENIZER_KEYS}
     if tok:
         out["tokenizer_config"] = tok
@@ -34,11 +44,45 @@ def project_config(snapshot: RepoSnapshot) -> JsonObject | None:
 # Mask tokens by model type for tokenizers that do not write it into tokenizer_config.json
 # (bert-base-uncased's only holds do_lower_case, yet the Hub reports "[MASK]").
 MASK_TOKEN_BY_MODEL_TYPE: dict[str, str] = {
-    **dict.fromkeys(("bert", "distilbert", "electra", "mobilebert", "albert", "deberta",
-                     "deberta-v2", "big_bird", "layoutlm", "ernie", "convbert", "roformer",
-                     "squeezebert", "modernbert", "tapas", "funnel", "megatron-bert"), "[MASK]"),
-    **dict.fromkeys(("roberta", "xlm-roberta", "xlm-roberta-xl", "camembert", "bart", "mbart",
-                     "longformer", "mpnet", "data2vec-text", "luke", "ibert", "esm"), "<mask>"),
+    **dict.fromkeys(
+        (
+            "bert",
+            "distilbert",
+            "electra",
+            "mobilebert",
+            "albert",
+            "deberta",
+            "deberta-v2",
+            "big_bird",
+            "layoutlm",
+            "ernie",
+            "convbert",
+            "roformer",
+            "squeezebert",
+            "modernbert",
+            "tapas",
+            "funnel",
+            "megatron-bert",
+        ),
+        "[MASK]",
+    ),
+    **dict.fromkeys(
+        (
+            "roberta",
+            "xlm-roberta",
+            "xlm-roberta-xl",
+            "camembert",
+            "bart",
+            "mbart",
+            "longformer",
+            "mpnet",
+            "data2vec-text",
+            "luke",
+            "ibert",
+            "esm",
+        ),
+        "<mask>",
+    ),
     **dict.fromkeys(("xlm", "flaubert"), "<special1>"),
 }
 

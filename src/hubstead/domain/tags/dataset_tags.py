@@ -12,16 +12,44 @@ _IMAGE_EXT = (".jpg", ".jpeg", ".png", ".webp", ".gif", ".bmp", ".tiff")
 _AUDIO_EXT = (".wav", ".mp3", ".flac", ".ogg", ".m4a", ".opus")
 _VIDEO_EXT = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 _FORMAT_BY_EXT: tuple[tuple[tuple[str, ...], str], ...] = (
-    ((".parquet",), "parquet"), ((".csv", ".tsv"), "csv"), ((".json", ".jsonl", ".json.gz", ".jsonl.gz"), "json"),
-    ((".arrow",), "arrow"), (_TEXT_EXT, "text"), ((".tar",), "webdataset"),
-    (_IMAGE_EXT, "imagefolder"), (_AUDIO_EXT, "audiofolder"), (_VIDEO_EXT, "videofolder"),
+    ((".parquet",), "parquet"),
+    ((".csv", ".tsv"), "csv"),
+    ((".json", ".jsonl", ".json.gz", ".jsonl.gz"), "json"),
+    ((".arrow",), "arrow"),
+    (_TEXT_EXT, "text"),
+    ((".tar",), "webdataset"),
+    (_IMAGE_EXT, "imagefolder"),
+    (_AUDIO_EXT, "audiofolder"),
+    (_VIDEO_EXT, "videofolder"),
 )
-_DATASET_KEYS = ("task_categories", "task_ids", "annotations_creators", "language_creators",
-                 "multilinguality", "source_datasets", "language", "license", "size_categories")
-_CV_TASKS = P.IMAGE_TASKS | {"text-to-image", "image-to-text", "unconditional-image-generation",
-                             "zero-shot-image-classification", "mask-generation"}
-_AUDIO_TASKS = frozenset({"automatic-speech-recognition", "audio-classification", "text-to-speech",
-                          "text-to-audio", "audio-to-audio", "voice-activity-detection"})
+_DATASET_KEYS = (
+    "task_categories",
+    "task_ids",
+    "annotations_creators",
+    "language_creators",
+    "multilinguality",
+    "source_datasets",
+    "language",
+    "license",
+    "size_categories",
+)
+_CV_TASKS = P.IMAGE_TASKS | {
+    "text-to-image",
+    "image-to-text",
+    "unconditional-image-generation",
+    "zero-shot-image-classification",
+    "mask-generation",
+}
+_AUDIO_TASKS = frozenset(
+    {
+        "automatic-speech-recognition",
+        "audio-classification",
+        "text-to-speech",
+        "text-to-audio",
+        "audio-to-audio",
+        "voice-activity-detection",
+    }
+)
 
 
 def _data_files(files: list[str]) -> list[str]:
@@ -63,7 +91,9 @@ def _dataset_libraries(formats: list[str]) -> list[str]:
     return libs
 
 
-def dataset_tags(card_metadata: JsonObject, files: list[str], region: str | None = "us") -> list[str]:
+def dataset_tags(
+    card_metadata: JsonObject, files: list[str], region: str | None = "us"
+) -> list[str]:
     """Tags of a dataset repo (best effort: the Hub's dataset rules are unpublished).
 
     Order follows real dataset payloads: the keyed card fields in a fixed order (not card

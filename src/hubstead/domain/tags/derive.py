@@ -47,9 +47,15 @@ def derive_model_data(snapshot: RepoSnapshot, region: str | None = "us") -> Deri
     mask_token = resolve_mask_token(snapshot)
     card = snapshot.card_metadata or {}
     widgets = card_widget_examples(card.get("widget")) or default_widget_inputs(
-        widget_type(pipeline, tags), str_list(card.get("language")), mask_token)
+        widget_type(pipeline, tags), str_list(card.get("language")), mask_token
+    )
     return DerivedModelData(
-        tags=tags, library_name=library, pipeline_tag=pipeline, transformers_info=info,
-        config=project_config(snapshot), mask_token=mask_token, widget_data=widgets,
+        tags=tags,
+        library_name=library,
+        pipeline_tag=pipeline,
+        transformers_info=info,
+        config=project_config(snapshot),
+        mask_token=mask_token,
+        widget_data=widgets,
         eval_results=eval_results(card.get("model-index")),
     )

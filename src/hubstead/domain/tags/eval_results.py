@@ -24,7 +24,7 @@ def is_eval_results_file(path: str) -> bool:
     """A YAML file directly inside `.eval_results/`."""
     if not path.startswith(EVAL_RESULTS_DIR):
         return False
-    name = path[len(EVAL_RESULTS_DIR):]
+    name = path[len(EVAL_RESULTS_DIR) :]
     return "/" not in name and name.endswith((".yaml", ".yml"))
 
 
@@ -35,7 +35,9 @@ def parse_eval_results_file(filename: str, text: str) -> list[dict[str, Any]]:
     except CardSyntaxError as error:
         return [{"filename": filename, "error": str(error)}]
     entries = document if isinstance(document, list) else [document]
-    problems = [problem for index, entry in enumerate(entries) if (problem := entry_problem(entry, index))]
+    problems = [
+        problem for index, entry in enumerate(entries) if (problem := entry_problem(entry, index))
+    ]
     if problems:
         return [{"filename": filename, "error": "; ".join(problems)}]
     return [{"filename": filename, "data": entry} for entry in entries]
@@ -67,5 +69,11 @@ def entry_problem(entry: Any, index: int) -> str | None:
 
 def is_wire_item(item: Any) -> bool:
     """Whether a stored item has the shape the client parses (older hubs stored flat rows)."""
-    return isinstance(item, dict) and isinstance(item.get("filename"), str) and (
-        "error" in item or (isinstance(item.get("data"), dict) and entry_problem(item["data"], 0) is None))
+    return (
+        isinstance(item, dict)
+        and isinstance(item.get("filename"), str)
+        and (
+            "error" in item
+            or (isinstance(item.get("data"), dict) and entry_problem(item["data"], 0) is None)
+        )
+    )

@@ -50,7 +50,11 @@ def _mlx(m: AppModel) -> bool:
 
 def _server_llm(m: AppModel, with_gguf: bool) -> bool:
     """vLLM/SGLang: a transformers (or server-quantized) text generator."""
-    loadable = "transformers" in m.tags or m.quant_method in QUANTIZED_FOR_SERVERS or (with_gguf and _gguf(m))
+    loadable = (
+        "transformers" in m.tags
+        or m.quant_method in QUANTIZED_FOR_SERVERS
+        or (with_gguf and _gguf(m))
+    )
     return loadable and m.pipeline_tag in TEXT_GENERATION_TASKS
 
 
@@ -77,7 +81,9 @@ LOCAL_APPS: dict[str, Callable[[AppModel], bool]] = {
     "atomic-chat": lambda m: _gguf(m) or _mlx(m),
     "backyard": _gguf,
     "sanctum": _gguf,
-    "jellybox": lambda m: _gguf(m) or ("safetensors" in m.tags and _diffusers_image(m, lora_too=True)),
+    "jellybox": lambda m: (
+        _gguf(m) or ("safetensors" in m.tags and _diffusers_image(m, lora_too=True))
+    ),
     "msty": _gguf,
     "recursechat": _gguf,
     "drawthings": lambda m: _diffusers_image(m, lora_too=True),
@@ -94,7 +100,12 @@ LOCAL_APPS: dict[str, Callable[[AppModel], bool]] = {
 }
 
 
-def compatible_apps(tags: list[str], pipeline_tag: str | None, library_name: str | None, config: dict[str, Any] | None) -> list[str]:
+def compatible_apps(
+    tags: list[str],
+    pipeline_tag: str | None,
+    library_name: str | None,
+    config: dict[str, Any] | None,
+) -> list[str]:
     """The local apps that can run this model, in the order of LOCAL_APPS."""
     model = AppModel(frozenset(str(t) for t in tags), pipeline_tag, library_name, config or {})
     return [name for name, runs in LOCAL_APPS.items() if runs(model)]

@@ -32,21 +32,33 @@ def _result_rows(model_name: str, result: JsonObject) -> list[JsonObject]:
     source = _mapping(result.get("source"))
     base = {
         "model_name": model_name,
-        "task_type": task.get("type"), "task_name": task.get("name"),
-        "dataset_type": dataset.get("type"), "dataset_name": dataset.get("name"),
-        "dataset_config": dataset.get("config"), "dataset_split": dataset.get("split"),
-        "dataset_revision": dataset.get("revision"), "dataset_args": dataset.get("args"),
-        "source_name": source.get("name"), "source_url": source.get("url"),
+        "task_type": task.get("type"),
+        "task_name": task.get("name"),
+        "dataset_type": dataset.get("type"),
+        "dataset_name": dataset.get("name"),
+        "dataset_config": dataset.get("config"),
+        "dataset_split": dataset.get("split"),
+        "dataset_revision": dataset.get("revision"),
+        "dataset_args": dataset.get("args"),
+        "source_name": source.get("name"),
+        "source_url": source.get("url"),
     }
     rows = []
     for metric in result.get("metrics") or []:
         if not isinstance(metric, dict) or "type" not in metric or "value" not in metric:
             continue
-        rows.append({**base,
-                     "metric_type": metric["type"], "metric_value": metric["value"],
-                     "metric_name": metric.get("name"), "metric_config": metric.get("config"),
-                     "metric_args": metric.get("args"), "verify_token": metric.get("verifyToken"),
-                     "verified": bool(metric.get("verified", False))})
+        rows.append(
+            {
+                **base,
+                "metric_type": metric["type"],
+                "metric_value": metric["value"],
+                "metric_name": metric.get("name"),
+                "metric_config": metric.get("config"),
+                "metric_args": metric.get("args"),
+                "verify_token": metric.get("verifyToken"),
+                "verified": bool(metric.get("verified", False)),
+            }
+        )
     return rows
 
 

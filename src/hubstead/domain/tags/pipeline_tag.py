@@ -10,16 +10,33 @@ from hubstead.domain.tags.transformers_info import compute_transformers_info
 def _diffusers_task(class_name: str) -> str | None:
     """Task of a diffusers pipeline class, from the naming conventions of diffusers."""
     name = class_name.lower()
-    if "img2img" in name or "imagetoimage" in name or "inpaint" in name or "instructpix2pix" in name:
+    if (
+        "img2img" in name
+        or "imagetoimage" in name
+        or "inpaint" in name
+        or "instructpix2pix" in name
+    ):
         return "image-to-image"
-    if "img2vid" in name or "imagetovideo" in name or "stablevideodiffusion" in name or "i2v" in name:
+    if (
+        "img2vid" in name
+        or "imagetovideo" in name
+        or "stablevideodiffusion" in name
+        or "i2v" in name
+    ):
         return "image-to-video"
     if "video" in name or "animatediff" in name or "text2vid" in name:
         return "text-to-video"
     if "audio" in name or "music" in name:
         return "text-to-audio"
-    if name in {"ddpmpipeline", "ddimpipeline", "pndmpipeline", "ldmsuperresolutionpipeline",
-                "scoresdevepipeline", "karrasvepipeline", "dancediffusionpipeline"}:
+    if name in {
+        "ddpmpipeline",
+        "ddimpipeline",
+        "pndmpipeline",
+        "ldmsuperresolutionpipeline",
+        "scoresdevepipeline",
+        "karrasvepipeline",
+        "dancediffusionpipeline",
+    }:
         return "unconditional-image-generation"
     return "text-to-image" if name.endswith("pipeline") else None
 

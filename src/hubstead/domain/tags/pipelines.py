@@ -38,16 +38,35 @@ def first_pipeline_in(tags: list[str]) -> str | None:
 
 # Pipeline types by what the model reads: the processor a snippet loads (text → tokenizer,
 # image → image processor) and the modality tags of datasets follow these groups.
-TEXT_TASKS: frozenset[str] = frozenset({
-    "text-classification", "token-classification", "table-question-answering",
-    "question-answering", "zero-shot-classification", "translation", "summarization",
-    "feature-extraction", "text-generation", "fill-mask", "sentence-similarity",
-    "multiple-choice", "text-ranking",
-})
-IMAGE_TASKS: frozenset[str] = frozenset({
-    "image-classification", "object-detection", "image-segmentation", "depth-estimation",
-    "image-feature-extraction", "image-to-image", "video-classification", "keypoint-detection",
-})
+TEXT_TASKS: frozenset[str] = frozenset(
+    {
+        "text-classification",
+        "token-classification",
+        "table-question-answering",
+        "question-answering",
+        "zero-shot-classification",
+        "translation",
+        "summarization",
+        "feature-extraction",
+        "text-generation",
+        "fill-mask",
+        "sentence-similarity",
+        "multiple-choice",
+        "text-ranking",
+    }
+)
+IMAGE_TASKS: frozenset[str] = frozenset(
+    {
+        "image-classification",
+        "object-detection",
+        "image-segmentation",
+        "depth-estimation",
+        "image-feature-extraction",
+        "image-to-image",
+        "video-classification",
+        "keypoint-detection",
+    }
+)
 
 
 # transformers Auto class → Hub pipeline_tag. Seq2SeqLM defaults to text-generation because
@@ -96,12 +115,39 @@ AUTO_CLASS_TASK: dict[str, str] = {
 }
 
 # Vision / audio encoders whose bare ``…Model`` means image (not text) feature extraction.
-VISION_MODEL_TYPES: frozenset[str] = frozenset({
-    "vit", "deit", "beit", "swin", "swinv2", "convnext", "convnextv2", "resnet", "regnet",
-    "efficientnet", "mobilenet_v1", "mobilenet_v2", "mobilevit", "dinov2", "dinov3_vit",
-    "levit", "poolformer", "pvt", "van", "bit", "focalnet", "hiera", "vit_mae", "vit_msn",
-    "segformer", "yolos", "data2vec-vision", "siglip_vision_model", "clip_vision_model",
-})
+VISION_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "vit",
+        "deit",
+        "beit",
+        "swin",
+        "swinv2",
+        "convnext",
+        "convnextv2",
+        "resnet",
+        "regnet",
+        "efficientnet",
+        "mobilenet_v1",
+        "mobilenet_v2",
+        "mobilevit",
+        "dinov2",
+        "dinov3_vit",
+        "levit",
+        "poolformer",
+        "pvt",
+        "van",
+        "bit",
+        "focalnet",
+        "hiera",
+        "vit_mae",
+        "vit_msn",
+        "segformer",
+        "yolos",
+        "data2vec-vision",
+        "siglip_vision_model",
+        "clip_vision_model",
+    }
+)
 
 # Model types whose Seq2SeqLM head is a translation or summarization model.
 SEQ2SEQ_TASK_BY_MODEL_TYPE: dict[str, str] = {
@@ -347,25 +393,76 @@ SUFFIX_AUTO_CLASS: tuple[tuple[str, str], ...] = (
 )
 
 # Model types whose ``…ForConditionalGeneration`` head is not a text seq2seq model.
-SPEECH_SEQ2SEQ_MODEL_TYPES: frozenset[str] = frozenset({
-    "whisper", "speech_to_text", "speech-encoder-decoder", "moonshine",
-})
-TEXT_TO_AUDIO_MODEL_TYPES: frozenset[str] = frozenset({
-    "musicgen", "musicgen_melody", "bark", "vits", "fastspeech2_conformer", "csm", "dia",
-})
-IMAGE_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset({
-    "blip", "git", "pix2struct", "kosmos-2", "vision-encoder-decoder",
-})
+SPEECH_SEQ2SEQ_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "whisper",
+        "speech_to_text",
+        "speech-encoder-decoder",
+        "moonshine",
+    }
+)
+TEXT_TO_AUDIO_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "musicgen",
+        "musicgen_melody",
+        "bark",
+        "vits",
+        "fastspeech2_conformer",
+        "csm",
+        "dia",
+    }
+)
+IMAGE_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "blip",
+        "git",
+        "pix2struct",
+        "kosmos-2",
+        "vision-encoder-decoder",
+    }
+)
 # Everything else with vision inputs: the VLM families (chat with images).
-IMAGE_TEXT_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset({
-    "llava", "llava_next", "llava_onevision", "llava_next_video", "paligemma", "idefics",
-    "idefics2", "idefics3", "qwen2_vl", "qwen2_5_vl", "qwen3_vl", "mllama", "gemma3", "gemma3n",
-    "blip-2", "instructblip", "florence2", "smolvlm", "pixtral", "mistral3", "llama4",
-    "internvl", "aria", "chameleon", "fuyu", "aya_vision", "emu3", "janus", "got_ocr2",
-})
-AUDIO_TEXT_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset({
-    "qwen2_audio", "voxtral", "granite_speech", "kyutai_speech_to_text",
-})
+IMAGE_TEXT_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "llava",
+        "llava_next",
+        "llava_onevision",
+        "llava_next_video",
+        "paligemma",
+        "idefics",
+        "idefics2",
+        "idefics3",
+        "qwen2_vl",
+        "qwen2_5_vl",
+        "qwen3_vl",
+        "mllama",
+        "gemma3",
+        "gemma3n",
+        "blip-2",
+        "instructblip",
+        "florence2",
+        "smolvlm",
+        "pixtral",
+        "mistral3",
+        "llama4",
+        "internvl",
+        "aria",
+        "chameleon",
+        "fuyu",
+        "aya_vision",
+        "emu3",
+        "janus",
+        "got_ocr2",
+    }
+)
+AUDIO_TEXT_TO_TEXT_MODEL_TYPES: frozenset[str] = frozenset(
+    {
+        "qwen2_audio",
+        "voxtral",
+        "granite_speech",
+        "kyutai_speech_to_text",
+    }
+)
 
 # Libraries (other than transformers) whose widget the Hub serves, and their tasks.
 LIBRARY_TASKS: dict[str, tuple[str, ...]] = {
@@ -392,8 +489,12 @@ LIBRARY_TASKS: dict[str, tuple[str, ...]] = {
     "sklearn": ("tabular-classification", "tabular-regression", "text-classification"),
     "spacy": ("token-classification", "text-classification", "sentence-similarity"),
     "span-marker": ("token-classification",),
-    "speechbrain": ("audio-classification", "audio-to-audio", "automatic-speech-recognition",
-                    "text-to-speech"),
+    "speechbrain": (
+        "audio-classification",
+        "audio-to-audio",
+        "automatic-speech-recognition",
+        "text-to-speech",
+    ),
     "stanza": ("token-classification",),
     "timm": ("image-classification", "image-feature-extraction"),
     "mindspore": ("image-classification",),

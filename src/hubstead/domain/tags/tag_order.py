@@ -49,7 +49,9 @@ def _has_pytorch(path: str) -> bool:
     name = basename(path)
     if not _is_root(path):
         return False
-    return (name.startswith("pytorch_model") and name.endswith(".bin")) or name.endswith((".pt", ".pth"))
+    return (name.startswith("pytorch_model") and name.endswith(".bin")) or name.endswith(
+        (".pt", ".pth")
+    )
 
 
 def _has_coreml(path: str) -> bool:
@@ -61,7 +63,10 @@ def _has_coreml(path: str) -> bool:
 FILE_FORMAT_RULES: tuple[tuple[str, Callable[[str], bool]], ...] = (
     ("pytorch", _has_pytorch),
     ("tf", lambda p: _is_root(p) and basename(p).startswith("tf_model") and p.endswith(".h5")),
-    ("jax", lambda p: _is_root(p) and basename(p).startswith("flax_model") and p.endswith(".msgpack")),
+    (
+        "jax",
+        lambda p: _is_root(p) and basename(p).startswith("flax_model") and p.endswith(".msgpack"),
+    ),
     ("tflite", lambda p: p.endswith(".tflite")),
     ("rust", lambda p: basename(p) == "rust_model.ot"),
     ("coreml", _has_coreml),
@@ -101,7 +106,9 @@ def base_model_relation(snapshot: RepoSnapshot, base_models: list[str]) -> str:
     files = snapshot.files
     if "adapter_config.json" in files or config_kind(snapshot.config) == "peft":
         return "adapter"
-    if any(f.endswith(".gguf") for f in files) or "quantization_config" in transformers_config(snapshot):
+    if any(f.endswith(".gguf") for f in files) or "quantization_config" in transformers_config(
+        snapshot
+    ):
         return "quantized"
     return "merge" if len(base_models) > 1 else "finetune"
 
@@ -123,8 +130,11 @@ def _task_specific_tags(config: JsonObject) -> list[str]:
 
 def _chat_template_present(snapshot: RepoSnapshot) -> bool:
     tok = snapshot.tokenizer_config or {}
-    return bool(tok.get("chat_template")) or "chat_template.jinja" in snapshot.files \
+    return (
+        bool(tok.get("chat_template"))
+        or "chat_template.jinja" in snapshot.files
         or "chat_template.json" in snapshot.files
+    )
 
 
 def _has_custom_code(config: JsonObject) -> bool:
@@ -135,8 +145,13 @@ def _has_custom_code(config: JsonObject) -> bool:
 # ---------------------------------------------------------------- the whole list
 
 
-def model_tags(snapshot: RepoSnapshot, library: str | None, pipeline: str | None,
-               info: TransformersInfo | None, region: str | None) -> list[str]:
+def model_tags(
+    snapshot: RepoSnapshot,
+    library: str | None,
+    pipeline: str | None,
+    info: TransformersInfo | None,
+    region: str | None,
+) -> list[str]:
     """The model's tag list in the Hub's order (module docstring)."""
     card = snapshot.card_metadata or {}
     config = transformers_config(snapshot)
@@ -159,8 +174,11 @@ def model_tags(snapshot: RepoSnapshot, library: str | None, pipeline: str | None
     tags += [f"license:{lic}" for lic in str_list(card.get("license"))]
     tags += ["model-index"] if card.get("model-index") else []
     pipeline_config = snapshot.config
-    if pipeline_config is not None and config_kind(pipeline_config) == "diffusers" \
-            and pipeline_config.get("_class_name"):
+    if (
+        pipeline_config is not None
+        and config_kind(pipeline_config) == "diffusers"
+        and pipeline_config.get("_class_name")
+    ):
         tags.append(f"diffusers:{pipeline_config['_class_name']}")
     tags += [f"region:{region}"] if region else []
     return unique(tags)

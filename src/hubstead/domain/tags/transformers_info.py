@@ -15,14 +15,32 @@ from hubstead.domain.tags.snapshot import JsonObject
 # {"auto_model", "pipeline_tag"?, "processor"?, "custom_class"?}: all values are strings.
 TransformersInfo: TypeAlias = dict[str, str]
 
-_AUDIO_MODEL_TYPES = frozenset({
-    "wav2vec2", "wav2vec2-bert", "wav2vec2-conformer", "hubert", "wavlm", "data2vec-audio",
-    "unispeech", "unispeech-sat", "sew", "sew-d", "whisper", "audio-spectrogram-transformer",
-})
-_NON_MODEL_AUTO_KEYS = frozenset({
-    "AutoConfig", "AutoTokenizer", "AutoProcessor", "AutoImageProcessor", "AutoFeatureExtractor",
-    "AutoVideoProcessor",
-})
+_AUDIO_MODEL_TYPES = frozenset(
+    {
+        "wav2vec2",
+        "wav2vec2-bert",
+        "wav2vec2-conformer",
+        "hubert",
+        "wavlm",
+        "data2vec-audio",
+        "unispeech",
+        "unispeech-sat",
+        "sew",
+        "sew-d",
+        "whisper",
+        "audio-spectrogram-transformer",
+    }
+)
+_NON_MODEL_AUTO_KEYS = frozenset(
+    {
+        "AutoConfig",
+        "AutoTokenizer",
+        "AutoProcessor",
+        "AutoImageProcessor",
+        "AutoFeatureExtractor",
+        "AutoVideoProcessor",
+    }
+)
 
 
 def _conditional_generation_auto_class(config: JsonObject) -> tuple[str, str | None]:
@@ -44,7 +62,9 @@ def _conditional_generation_auto_class(config: JsonObject) -> tuple[str, str | N
 def auto_class_for(architecture: str, config: JsonObject) -> tuple[str, str | None] | None:
     """(Auto class, task override) for an architecture: the table first, then the suffixes."""
     if architecture in P.ARCHITECTURE_AUTO_CLASS:
-        return P.ARCHITECTURE_AUTO_CLASS[architecture], P.ARCHITECTURE_TASK_OVERRIDES.get(architecture)
+        return P.ARCHITECTURE_AUTO_CLASS[architecture], P.ARCHITECTURE_TASK_OVERRIDES.get(
+            architecture
+        )
     if architecture.endswith("ForConditionalGeneration"):
         return _conditional_generation_auto_class(config)
     model_type = str(config.get("model_type", ""))
@@ -68,7 +88,9 @@ def task_for_auto_class(auto_class: str, config: JsonObject) -> str | None:
 
 def processor_for(task: str | None, model_type: str) -> str:
     """Pre-processing class the code snippet loads next to the model."""
-    if task == "audio-classification" or (task == "feature-extraction" and model_type in _AUDIO_MODEL_TYPES):
+    if task == "audio-classification" or (
+        task == "feature-extraction" and model_type in _AUDIO_MODEL_TYPES
+    ):
         return "AutoFeatureExtractor"
     if task in P.TEXT_TASKS:
         return "AutoTokenizer"
@@ -79,13 +101,18 @@ def processor_for(task: str | None, model_type: str) -> str:
 
 def _custom_code_info(architecture: str, auto_map: JsonObject) -> TransformersInfo | None:
     """Custom-code models: the auto_map entry that points at ``architectures[0]`` (else the first)."""
-    model_keys = [k for k, v in auto_map.items() if k not in _NON_MODEL_AUTO_KEYS and isinstance(v, str)]
+    model_keys = [
+        k for k, v in auto_map.items() if k not in _NON_MODEL_AUTO_KEYS and isinstance(v, str)
+    ]
     if not model_keys:
         return None
     matching = [k for k in model_keys if auto_map[k].rsplit(".", 1)[-1] == architecture]
     key = (matching or model_keys)[0]
-    info: dict[str, str | None] = {"auto_model": key, "custom_class": auto_map[key],
-            "pipeline_tag": P.AUTO_CLASS_TASK.get(key)}
+    info: dict[str, str | None] = {
+        "auto_model": key,
+        "custom_class": auto_map[key],
+        "pipeline_tag": P.AUTO_CLASS_TASK.get(key),
+    }
     for processor in ("AutoProcessor", "AutoTokenizer"):
         if processor in auto_map:
             info["processor"] = processor
@@ -96,7 +123,11 @@ def _custom_code_info(architecture: str, auto_map: JsonObject) -> TransformersIn
 def compute_transformers_info(config: JsonObject) -> TransformersInfo | None:
     """``transformersInfo``: Auto class, task and processor for ``architectures[0]``."""
     architectures = config.get("architectures")
-    if not isinstance(architectures, list) or not architectures or not isinstance(architectures[0], str):
+    if (
+        not isinstance(architectures, list)
+        or not architectures
+        or not isinstance(architectures[0], str)
+    ):
         return None
     architecture = architectures[0]
     standard = _standard_info(architecture, config)
@@ -117,6 +148,9 @@ def _standard_info(architecture: str, config: JsonObject) -> TransformersInfo | 
         return None
     auto_class, override = resolved
     task = override or task_for_auto_class(auto_class, config)
-    info: dict[str, str | None] = {"auto_model": auto_class, "pipeline_tag": task,
-            "processor": processor_for(task, str(config.get("model_type", "")))}
+    info: dict[str, str | None] = {
+        "auto_model": auto_class,
+        "pipeline_tag": task,
+        "processor": processor_for(task, str(config.get("model_type", ""))),
+    }
     return {k: v for k, v in info.items() if v is not None}

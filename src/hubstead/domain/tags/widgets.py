@@ -41,7 +41,7 @@ _AMAZON_EN = (
     "belonging to nine nations. The majority of the forest is contained within Brazil, with 60% "
     "of the rainforest, followed by Peru with 13%, Colombia with 10%, and with minor amounts in "
     "Venezuela, Ecuador, Bolivia, Guyana, Suriname and French Guiana. States or departments in "
-    "four nations contain \"Amazonas\" in their names. The Amazon represents over half of the "
+    'four nations contain "Amazonas" in their names. The Amazon represents over half of the '
     "planet's remaining rainforests, and comprises the largest and most biodiverse tract of "
     "tropical rainforest in the world, with an estimated 390 billion individual trees divided "
     "into 16,000 species."
@@ -54,30 +54,43 @@ _EN: _Samples = {
         "My name is Sarah and I live in London",
         "My name is Clara and I live in Berkeley, California.",
     ],
-    "table-question-answering": [{
-        "text": "How many stars does the transformers repository have?",
-        "table": {
-            "Repository": ["Transformers", "Datasets", "Tokenizers"],
-            "Stars": [36542, 4512, 3934],
-            "Contributors": [651, 77, 34],
-            "Programming language": ["Python", "Python", "Rust, Python and NodeJS"],
-        },
-    }],
+    "table-question-answering": [
+        {
+            "text": "How many stars does the transformers repository have?",
+            "table": {
+                "Repository": ["Transformers", "Datasets", "Tokenizers"],
+                "Stars": [36542, 4512, 3934],
+                "Contributors": [651, 77, 34],
+                "Programming language": ["Python", "Python", "Rust, Python and NodeJS"],
+            },
+        }
+    ],
     "question-answering": [
         {"text": "Where do I live?", "context": "My name is Wolfgang and I live in Berlin"},
         {"text": "Where do I live?", "context": "My name is Sarah and I live in London"},
         {"text": "What's my name?", "context": "My name is Clara and I live in Berkeley."},
-        {"text": "Which name is also used to describe the Amazon rainforest in English?",
-         "context": _AMAZON_EN},
+        {
+            "text": "Which name is also used to describe the Amazon rainforest in English?",
+            "context": _AMAZON_EN,
+        },
     ],
     "zero-shot-classification": [
-        {"text": "I have a problem with my iphone that needs to be resolved asap!",
-         "candidate_labels": "urgent, not urgent, phone, tablet, computer", "multi_class": True},
-        {"text": "Last week I upgraded my iOS version and ever since then my phone has been "
-                 "overheating whenever I use your app.",
-         "candidate_labels": "mobile, website, billing, account access", "multi_class": False},
+        {
+            "text": "I have a problem with my iphone that needs to be resolved asap!",
+            "candidate_labels": "urgent, not urgent, phone, tablet, computer",
+            "multi_class": True,
+        },
+        {
+            "text": "Last week I upgraded my iOS version and ever since then my phone has been "
+            "overheating whenever I use your app.",
+            "candidate_labels": "mobile, website, billing, account access",
+            "multi_class": False,
+        },
     ],
-    "translation": ["My name is Wolfgang and I live in Berlin", "My name is Sarah and I live in London"],
+    "translation": [
+        "My name is Wolfgang and I live in Berlin",
+        "My name is Sarah and I live in London",
+    ],
     "summarization": [_EIFFEL_EN],
     "conversational": [
         "Hi, what can you help me with?",
@@ -92,10 +105,16 @@ _EN: _Samples = {
         "Once upon a time,",
     ],
     "fill-mask": ["Paris is the <mask> of France.", "The goal of life is <mask>."],
-    "sentence-similarity": [{
-        "source_sentence": "That is a happy person",
-        "sentences": ["That is a happy dog", "That is a very happy person", "Today is a sunny day"],
-    }],
+    "sentence-similarity": [
+        {
+            "source_sentence": "That is a happy person",
+            "sentences": [
+                "That is a happy dog",
+                "That is a very happy person",
+                "Today is a sunny day",
+            ],
+        }
+    ],
 }
 
 _FR: _Samples = {
@@ -105,14 +124,22 @@ _FR: _Samples = {
         {"text": "Où est-ce que je vis?", "context": "Mon nom est Wolfgang et je vis à Berlin"},
     ],
     "translation": ["Mon nom est Wolfgang et je vis à Berlin"],
-    "text-generation": ["Mon nom est Julien et j'aime", "Mon nom est Thomas et mon principal",
-                        "Il était une fois"],
+    "text-generation": [
+        "Mon nom est Julien et j'aime",
+        "Mon nom est Thomas et mon principal",
+        "Il était une fois",
+    ],
     "fill-mask": ["Paris est la <mask> de la France."],
-    "sentence-similarity": [{
-        "source_sentence": "C'est une personne heureuse",
-        "sentences": ["C'est un chien heureux", "C'est une personne très heureuse",
-                      "Aujourd'hui est une journée ensoleillée"],
-    }],
+    "sentence-similarity": [
+        {
+            "source_sentence": "C'est une personne heureuse",
+            "sentences": [
+                "C'est un chien heureux",
+                "C'est une personne très heureuse",
+                "Aujourd'hui est une journée ensoleillée",
+            ],
+        }
+    ],
 }
 
 _ES: _Samples = {
@@ -122,14 +149,25 @@ _ES: _Samples = {
         {"text": "¿Dónde vivo?", "context": "Me llamo Wolfgang y vivo en Berlin"},
     ],
     "translation": ["Me llamo Wolfgang y vivo en Berlin"],
-    "text-generation": ["Me llamo Julien y me gusta", "Me llamo Thomas y mi principal",
-                        "Érase una vez,"],
-    "fill-mask": ["Mi nombre es <mask> y vivo en Nueva York.",
-                  "El español es un idioma muy <mask> en el mundo."],
-    "sentence-similarity": [{
-        "source_sentence": "Esa es una persona feliz",
-        "sentences": ["Ese es un perro feliz", "Esa es una persona muy feliz", "Hoy es un día soleado"],
-    }],
+    "text-generation": [
+        "Me llamo Julien y me gusta",
+        "Me llamo Thomas y mi principal",
+        "Érase una vez,",
+    ],
+    "fill-mask": [
+        "Mi nombre es <mask> y vivo en Nueva York.",
+        "El español es un idioma muy <mask> en el mundo.",
+    ],
+    "sentence-similarity": [
+        {
+            "source_sentence": "Esa es una persona feliz",
+            "sentences": [
+                "Ese es un perro feliz",
+                "Esa es una persona muy feliz",
+                "Hoy es un día soleado",
+            ],
+        }
+    ],
 }
 
 _IT: _Samples = {
@@ -162,15 +200,27 @@ _DE: _Samples = {
     "question-answering": [
         {"text": "Wo wohne ich?", "context": "Mein Name ist Wolfgang und ich lebe in Berlin"},
     ],
-    "sentence-similarity": [{
-        "source_sentence": "Das ist eine glückliche Person",
-        "sentences": ["Das ist ein glücklicher Hund", "Das ist eine sehr glückliche Person",
-                      "Heute ist ein sonniger Tag"],
-    }],
+    "sentence-similarity": [
+        {
+            "source_sentence": "Das ist eine glückliche Person",
+            "sentences": [
+                "Das ist ein glücklicher Hund",
+                "Das ist eine sehr glückliche Person",
+                "Heute ist ein sonniger Tag",
+            ],
+        }
+    ],
 }
 
 DEFAULT_WIDGET_INPUTS: dict[str, _Samples] = {
-    "en": _EN, "zh": _ZH, "fr": _FR, "es": _ES, "ru": _RU, "uk": _UK, "it": _IT, "de": _DE,
+    "en": _EN,
+    "zh": _ZH,
+    "fr": _FR,
+    "es": _ES,
+    "ru": _RU,
+    "uk": _UK,
+    "it": _IT,
+    "de": _DE,
 }
 
 
@@ -201,8 +251,9 @@ def _as_example(item: str | WidgetExample) -> WidgetExample:
     return {"text": item} if isinstance(item, str) else copy.deepcopy(item)
 
 
-def default_widget_inputs(widget: str | None, languages: list[str],
-                          mask_token: str | None = None) -> list[WidgetExample]:
+def default_widget_inputs(
+    widget: str | None, languages: list[str], mask_token: str | None = None
+) -> list[WidgetExample]:
     """Default examples for a widget type, in the first card language that has some, else English.
 
     English is the fallback because every language table is partial; an empty list means the

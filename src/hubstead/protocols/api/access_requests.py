@@ -46,7 +46,9 @@ def list_requests(ctx: Ctx, status: str):
 def handle_request(ctx: Ctx):
     body = _object(ctx)
     user, request_id = _target(body)
-    ctx.hub.gating.review(ctx.repo, user, request_id, body.get("status"), body.get("rejectionReason"))
+    ctx.hub.gating.review(
+        ctx.repo, user, request_id, body.get("status"), body.get("rejectionReason")
+    )
     return json_response({})
 
 
@@ -105,8 +107,19 @@ def _answers(ctx: Ctx) -> object:
 
 def _request_json(view: AccessRequestView) -> dict:
     """A list item as the Hub sends it, plus `requestId`, which huggingface_hub requires."""
-    user = {"_id": str(view.user_id), "user": view.name, "fullname": view.fullname, "type": "user", "email": view.email}
-    item: dict = {"user": user, "requestId": str(view.user_id), "timestamp": iso(view.created_at), "status": view.status}
+    user = {
+        "_id": str(view.user_id),
+        "user": view.name,
+        "fullname": view.fullname,
+        "type": "user",
+        "email": view.email,
+    }
+    item: dict = {
+        "user": user,
+        "requestId": str(view.user_id),
+        "timestamp": iso(view.created_at),
+        "status": view.status,
+    }
     if view.status != "pending":
         item["reviewedAt"] = iso(view.updated_at)
     if view.fields:

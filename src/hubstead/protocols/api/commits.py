@@ -18,7 +18,9 @@ from hubstead.services.access import Need
 from hubstead.services.commits import history_page_size
 
 router = Router()
-COMMIT_BODY = Body(limit=2 * GiB, spool=True)  # the client inlines small files (up to ~100 MB of base64 each)
+COMMIT_BODY = Body(
+    limit=2 * GiB, spool=True
+)  # the client inlines small files (up to ~100 MB of base64 each)
 
 
 @router.repo_route("GET", "/commits/{rev:rev}", need=Need.READ)
@@ -31,7 +33,9 @@ def list_commits(ctx: Ctx, rev: str) -> Response:
     headers = {"X-Total-Count": str(page.total)}
     if page.has_next:
         headers["Link"] = ctx.next_link(p=page_number + 1)
-    return json_response([wire.commit_item(info, formatted) for info in page.commits], headers=headers)
+    return json_response(
+        [wire.commit_item(info, formatted) for info in page.commits], headers=headers
+    )
 
 
 @router.route("POST", r"/api/validate-yaml")
@@ -39,7 +43,9 @@ def validate_yaml(ctx: Ctx) -> Response:
     body = ctx.json()
     content = body.get("content", "")
     if not isinstance(content, str):
-        return json_response({"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400)
+        return json_response(
+            {"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400
+        )
     repo_type = RepoType.parse(body.get("repoType")).value
     result = validate_card_text(content, repo_type)
     errors = [hub_message(m) for m in result.errors]
@@ -50,7 +56,10 @@ def validate_yaml(ctx: Ctx) -> Response:
         # `ModelCard.validate()` asks for text and raises ValueError with the body verbatim
         lines = "\n".join(f"- {message}" for message in errors + warnings)
         return Response(lines, status_code=status, media_type="text/plain; charset=utf-8")
-    payload = {"errors": [{"message": m} for m in errors], "warnings": [{"message": m} for m in warnings]}
+    payload = {
+        "errors": [{"message": m} for m in errors],
+        "warnings": [{"message": m} for m in warnings],
+    }
     return json_response(payload, status)
 
 
@@ -58,7 +67,9 @@ def validate_yaml(ctx: Ctx) -> Response:
 def preupload(ctx: Ctx, rev: str) -> Response:
     body = ctx.json()
     revision = "main" if rev in ("None", "") else rev
-    return json_response(ctx.hub.files.preupload(ctx.repo, revision, body.get("files"), body.get("gitIgnore")))
+    return json_response(
+        ctx.hub.files.preupload(ctx.repo, revision, body.get("files"), body.get("gitIgnore"))
+    )
 
 
 @router.repo_route("POST", "/commit/{rev:rev}", need=upload_need, body=COMMIT_BODY)
@@ -71,8 +82,13 @@ def commit(ctx: Ctx, rev: str) -> Response:
     assert principal is not None  # WRITE and UPLOAD both need a signed-in caller
     handle = ctx.repo
     result = ctx.hub.commits.commit(handle, principal, rev, request, ctx.flag("create_pr"))
-    data = {"success": True, "commitOid": result.oid, "commitUrl": ctx.url_for("repo.commit", repo=handle, oid=result.oid),
-            "commitMessage": request.header.summary, "hookOutput": ""}
+    data = {
+        "success": True,
+        "commitOid": result.oid,
+        "commitUrl": ctx.url_for("repo.commit", repo=handle, oid=result.oid),
+        "commitMessage": request.header.summary,
+        "hookOutput": "",
+    }
     if result.pr_num is not None:
         data["pullRequestUrl"] = ctx.url_for("repo.discussion", repo=handle, num=result.pr_num)
     return json_response(data)

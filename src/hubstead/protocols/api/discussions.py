@@ -47,9 +47,13 @@ def _page(ctx: Ctx) -> int:
 def list_discussions(ctx: Ctx) -> Response:
     """A page of discussions, newest first, filtered by type, status, author and title search."""
     handle = ctx.repo
-    query = ListFilter(kind=ctx.query.get("type") or "all", status=ctx.query.get("status") or "all",
-                       author=ctx.query.get("author") or None, search=(ctx.query.get("search") or "").strip() or None,
-                       page=_page(ctx))
+    query = ListFilter(
+        kind=ctx.query.get("type") or "all",
+        status=ctx.query.get("status") or "all",
+        author=ctx.query.get("author") or None,
+        search=(ctx.query.get("search") or "").strip() or None,
+        page=_page(ctx),
+    )
     return json_response(wire.discussion_page(ctx.hub.discussions.list(handle, query), handle))
 
 
@@ -58,8 +62,14 @@ def create_discussion(ctx: Ctx) -> Response:
     handle = ctx.repo
     body = _body(ctx)
     pull_request = bool(body.get("pullRequest"))
-    num = ctx.hub.discussions.create(handle, ctx.principal, body.get("title"), body.get("description"), pull_request)
-    data: dict = {"url": ctx.url_for("repo.discussion", repo=handle, num=num), "num": num, "pullRequest": pull_request}
+    num = ctx.hub.discussions.create(
+        handle, ctx.principal, body.get("title"), body.get("description"), pull_request
+    )
+    data: dict = {
+        "url": ctx.url_for("repo.discussion", repo=handle, num=num),
+        "num": num,
+        "pullRequest": pull_request,
+    }
     if pull_request:
         data["references"] = {"base": "refs/heads/main"}
     return json_response(data)
@@ -85,14 +95,19 @@ def comment(ctx: Ctx, num: str) -> Response:
 @router.repo_route("POST", DISCUSSION + "/title", need=Need.READ)
 def rename(ctx: Ctx, num: str) -> Response:
     handle = ctx.repo
-    return _event("newTitle", ctx.hub.discussions.rename(handle, ctx.principal, int(num), _body(ctx).get("title")))
+    return _event(
+        "newTitle",
+        ctx.hub.discussions.rename(handle, ctx.principal, int(num), _body(ctx).get("title")),
+    )
 
 
 @router.repo_route("POST", DISCUSSION + "/status", need=Need.READ)
 def change_status(ctx: Ctx, num: str) -> Response:
     handle = ctx.repo
     body = _body(ctx)
-    view = ctx.hub.discussions.set_status(handle, ctx.principal, int(num), body.get("status"), body.get("comment"))
+    view = ctx.hub.discussions.set_status(
+        handle, ctx.principal, int(num), body.get("status"), body.get("comment")
+    )
     return _event("newStatus", view)
 
 
@@ -107,11 +122,16 @@ def merge(ctx: Ctx, num: str) -> Response:
 @router.repo_route("POST", COMMENT + "/edit", need=Need.READ)
 def edit_comment(ctx: Ctx, num: str, event_id: str) -> Response:
     handle = ctx.repo
-    view = ctx.hub.discussions.edit_comment(handle, ctx.principal, int(num), event_id, _body(ctx).get("content"))
+    view = ctx.hub.discussions.edit_comment(
+        handle, ctx.principal, int(num), event_id, _body(ctx).get("content")
+    )
     return _event("updatedComment", view)
 
 
 @router.repo_route("POST", COMMENT + "/hide", need=Need.READ)
 def hide_comment(ctx: Ctx, num: str, event_id: str) -> Response:
     handle = ctx.repo
-    return _event("updatedComment", ctx.hub.discussions.hide_comment(handle, ctx.principal, int(num), event_id))
+    return _event(
+        "updatedComment",
+        ctx.hub.discussions.hide_comment(handle, ctx.principal, int(num), event_id),
+    )

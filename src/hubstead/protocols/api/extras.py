@@ -22,7 +22,10 @@ from hubstead.services.attachments import VIDEO_LIMIT
 from hubstead.services.repos import RepoExists
 
 router = Router()
-ATTACHMENT_BODY = Body(limit=VIDEO_LIMIT, too_large=f"Attachments must be smaller than {VIDEO_LIMIT // (1024 * 1024)} MB")
+ATTACHMENT_BODY = Body(
+    limit=VIDEO_LIMIT,
+    too_large=f"Attachments must be smaller than {VIDEO_LIMIT // (1024 * 1024)} MB",
+)
 SPACE_RUNTIME_OPTIONS = ("hardware", "sleepTimeSeconds", "secrets", "variables", "volumes")
 KERNELS_UNSUPPORTED = "Kernel repositories are not supported on this hub"
 
@@ -51,17 +54,23 @@ def duplicate_repo(ctx: Ctx):
     visibility = body.get("visibility")
     if visibility is not None:
         if visibility not in ("public", "private"):
-            raise BadRequest("'visibility' must be 'public' or 'private' ('protected' Spaces are not supported on this hub)")
+            raise BadRequest(
+                "'visibility' must be 'public' or 'private' ('protected' Spaces are not supported on this hub)"
+            )
         private = visibility == "private"
     runtime = [key for key in SPACE_RUNTIME_OPTIONS if body.get(key) is not None]
     if runtime:
-        raise BadRequest(f"Spaces are stored but not run on this hub: {', '.join(runtime)} cannot be set")
+        raise BadRequest(
+            f"Spaces are stored but not run on this hub: {', '.join(runtime)} cannot be set"
+        )
     if body.get("resourceGroupId") is not None:
         raise BadRequest("Resource groups are not supported on this hub")
     try:
         handle = ctx.hub.duplicator.duplicate(ctx.principal, source, target_id, private)
     except RepoExists as exists:
-        return conflict_with_url(exists.message, ctx.url_for("repo.page", repo=RepoName(repo_type, exists.repo_id)))
+        return conflict_with_url(
+            exists.message, ctx.url_for("repo.page", repo=RepoName(repo_type, exists.repo_id))
+        )
     return json_response({"url": ctx.url_for("repo.page", repo=handle), "filesCopyPending": False})
 
 
@@ -71,7 +80,9 @@ def duplicate_repo(ctx: Ctx):
 @router.repo_route("GET", "/safetensors-metadata/{path:path}", form=API_MODELS, need=Need.DOWNLOAD)
 def sharded_safetensors_metadata(ctx: Ctx, path: str):
     """The index (less its weight_map) and every shard's header, on `main` (or `?revision=`)."""
-    return json_response(ctx.hub.weights.sharded_metadata(ctx.repo, ctx.query.get("revision") or "main", path))
+    return json_response(
+        ctx.hub.weights.sharded_metadata(ctx.repo, ctx.query.get("revision") or "main", path)
+    )
 
 
 # -- attachments ------------------------------------------------------------------------------
@@ -80,18 +91,24 @@ def sharded_safetensors_metadata(ctx: Ctx, path: str):
 @router.route("POST", r"/uploads", body=ATTACHMENT_BODY)
 def upload_attachment(ctx: Ctx):
     """The bytes are the body, their type the Content-Type; answers the file's URL as text."""
-    name = ctx.hub.attachments.store(ctx.principal, ctx.request.headers.get("content-type", ""), ctx.body)
+    name = ctx.hub.attachments.store(
+        ctx.principal, ctx.request.headers.get("content-type", ""), ctx.body
+    )
     return PlainTextResponse(ctx.url_for("attachment", file=name))
 
 
 @router.route("GET HEAD", r"/-/uploads/{file}", name="attachment")
 def attachment(ctx: Ctx, file: str):
     path, content_type = ctx.hub.attachments.open(file)
-    return FileResponse(path, media_type=content_type, headers={
-        "Cache-Control": "public, max-age=31536000, immutable",  # named by content: never changes
-        "X-Content-Type-Options": "nosniff",
-        "Content-Security-Policy": "default-src 'none'; sandbox",
-    })
+    return FileResponse(
+        path,
+        media_type=content_type,
+        headers={
+            "Cache-Control": "public, max-age=31536000, immutable",  # named by content: never changes
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )
 
 
 # -- features this hub does not have ----------------------------------------------------------
@@ -122,7 +139,9 @@ def space_templates(ctx: Ctx):
 
 @router.route("GET", r"/api/spaces/semantic-search")
 def space_semantic_search(ctx: Ctx):
-    raise BadRequest("Semantic search of Spaces is not supported on this hub: list Spaces with ?search= instead")
+    raise BadRequest(
+        "Semantic search of Spaces is not supported on this hub: list Spaces with ?search= instead"
+    )
 
 
 @router.route("GET", r"/api/agent-harnesses")

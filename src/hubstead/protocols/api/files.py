@@ -38,10 +38,24 @@ def encode_offset(offset: int) -> str:
 def list_tree(ctx: Ctx, rev: str, path: str = "") -> Response:
     expand = ctx.flag("expand")
     size = tree_page_size(expand, ctx.query.get("limit"))
-    page = ctx.hub.files.tree_page(ctx.repo, rev, path, ctx.flag("recursive"), expand,
-                                   decode_offset(ctx.query.get("cursor")), size)
-    headers = {"Link": ctx.next_link(cursor=encode_offset(page.next_offset))} if page.next_offset is not None else {}
-    entries = [wire.tree_entry(e, page.last_commits.get(e.path), page.xet_hashes.get(e.path)) for e in page.entries]
+    page = ctx.hub.files.tree_page(
+        ctx.repo,
+        rev,
+        path,
+        ctx.flag("recursive"),
+        expand,
+        decode_offset(ctx.query.get("cursor")),
+        size,
+    )
+    headers = (
+        {"Link": ctx.next_link(cursor=encode_offset(page.next_offset))}
+        if page.next_offset is not None
+        else {}
+    )
+    entries = [
+        wire.tree_entry(e, page.last_commits.get(e.path), page.xet_hashes.get(e.path))
+        for e in page.entries
+    ]
     return json_response(entries, headers=headers)
 
 

@@ -33,8 +33,14 @@ def _item(ctx: Ctx, row: Any, card: object, repo_type: RepoType, shape: ItemShap
     repo = RepoView.of(row)
     item = wire.repo_summary(repo)
     item["sha"] = repo.head_sha
-    item.update(wire.card_fields(repo.type.value, card, with_card_data=shape.with_card_data,
-                                 with_config=shape.with_config))
+    item.update(
+        wire.card_fields(
+            repo.type.value,
+            card,
+            with_card_data=shape.with_card_data,
+            with_config=shape.with_config,
+        )
+    )
     if shape.with_siblings:
         item["siblings"] = [{"rfilename": path} for path in ctx.hub.repos.head_files(row)]
     return wire.listing_item(item, repo_type, shape.expand, shape.full, shape.extra)
@@ -52,9 +58,19 @@ def full_text_search(ctx: Ctx) -> Response:
     q = ctx.query
     repo_type = RepoType.parse(q.get("type")) if q.get("type") else None
     limit = q.get("limit", "20")
-    hits = ctx.hub.discovery.full_text(ctx.principal, q.get("q", ""), repo_type, int(limit) if limit.isdigit() else 20)
-    return json_response({
-        "hits": [{"repoId": f"{row.namespace}/{row.name}", "repoType": row.type, "score": round(float(score), 6)}
-                 for row, score in hits],
-        "numHits": len(hits),
-    })
+    hits = ctx.hub.discovery.full_text(
+        ctx.principal, q.get("q", ""), repo_type, int(limit) if limit.isdigit() else 20
+    )
+    return json_response(
+        {
+            "hits": [
+                {
+                    "repoId": f"{row.namespace}/{row.name}",
+                    "repoType": row.type,
+                    "score": round(float(score), 6),
+                }
+                for row, score in hits
+            ],
+            "numHits": len(hits),
+        }
+    )

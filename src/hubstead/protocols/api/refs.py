@@ -39,5 +39,7 @@ def tag(ctx: Ctx, tag: str) -> Response:
     principal = ctx.principal
     assert principal is not None  # Need.WRITE
     account = ctx.hub.accounts.account(principal.name)
-    ctx.hub.refs.create_tag(ctx.repo, principal, tag, new_tag, body.get("message"), account.email if account else None)
+    ctx.hub.refs.create_tag(
+        ctx.repo, principal, tag, new_tag, body.get("message"), account.email if account else None
+    )
     return json_response({})

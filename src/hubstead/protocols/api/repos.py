@@ -57,7 +57,9 @@ def create_repo(ctx: Ctx) -> Response:
         private = body["visibility"] != "public"
     try:
         # no `private` nor `visibility` (None): the namespace's default decides
-        handle = ctx.hub.repos.create(ctx.principal, repo_type, repo_id, None if private is None else bool(private))
+        handle = ctx.hub.repos.create(
+            ctx.principal, repo_type, repo_id, None if private is None else bool(private)
+        )
     except RepoExists as exists:
         return conflict_with_url(exists.message, repo_url(ctx, repo_type, exists.repo_id))
     url = ctx.url_for("repo.page", repo=handle)  # the stored spelling of the id
@@ -109,9 +111,13 @@ def repo_info(ctx: Ctx, rev: str = "main") -> Response:
     handle = ctx.repo
     expand = expand_fields(ctx.query, handle.type)
     revision = ctx.hub.repos.at_revision(handle, rev)
-    info = wire.repo_info(revision, blobs=ctx.flag("blobs"), card=ctx.hub.cards.for_commit(handle, revision.sha))
+    info = wire.repo_info(
+        revision, blobs=ctx.flag("blobs"), card=ctx.hub.cards.for_commit(handle, revision.sha)
+    )
     if expand:
-        info = {key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand}
+        info = {
+            key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand
+        }
     return json_response(info)
 
 
@@ -133,16 +139,27 @@ def like(ctx: Ctx) -> Response:
 
 @router.repo_route("GET", "/likers", need=Need.READ)
 def likers(ctx: Ctx) -> Response:
-    return json_response([{"user": user.name, "fullname": user.fullname or user.name,
-                           "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url), "type": "user"}
-                          for user in ctx.hub.counters.likers(ctx.repo)])
+    return json_response(
+        [
+            {
+                "user": user.name,
+                "fullname": user.fullname or user.name,
+                "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url),
+                "type": "user",
+            }
+            for user in ctx.hub.counters.likers(ctx.repo)
+        ]
+    )
 
 
 @router.route("GET", r"/api/users/{user}/likes")
 def user_likes(ctx: Ctx, user: str) -> Response:
     ctx.hub.profiles.account(user, "user")  # 404 for someone who does not exist
     likes = [
-        {"createdAt": wire.iso(when), "repo": {"name": f"{row.namespace}/{row.name}", "type": row.type}}
+        {
+            "createdAt": wire.iso(when),
+            "repo": {"name": f"{row.namespace}/{row.name}", "type": row.type},
+        }
         for when, row in ctx.hub.counters.liked_by(user)
         if access.can_read(ctx.principal, row.namespace, row.private)
     ]

@@ -35,7 +35,9 @@ def super_squash(ctx: Ctx, branch: str):
         raise BadRequest("'message' must be a string")
     message = (message or "").strip() or f"Super-squash branch '{branch}'"
     account = ctx.hub.accounts.account(ctx.principal.name)
-    commit = ctx.hub.refs.super_squash(handle, ctx.principal, branch, message + "\n", account.email if account else None)
+    commit = ctx.hub.refs.super_squash(
+        handle, ctx.principal, branch, message + "\n", account.email if account else None
+    )
     return json_response({"commitOid": commit})
 
 
@@ -55,8 +57,14 @@ def list_lfs_files(ctx: Ctx):
 def _lfs_file(item: LfsFileInfo) -> dict:
     """What `LFSFileInfo` reads: `fileOid` (what deletion takes), `oid`, `size`, `pushedAt`,
     `filename` and `ref` (None when no ref reaches the object any more); `xetHash` when known."""
-    data = {"fileOid": item.oid, "oid": item.oid, "size": item.size, "pushedAt": iso(item.pushed_at),
-            "filename": item.filename, "ref": item.ref}
+    data = {
+        "fileOid": item.oid,
+        "oid": item.oid,
+        "size": item.size,
+        "pushedAt": iso(item.pushed_at),
+        "filename": item.filename,
+        "ref": item.ref,
+    }
     if item.xet_hash is not None:
         data["xetHash"] = item.xet_hash
     return data
@@ -67,7 +75,7 @@ def delete_lfs_files(ctx: Ctx):
     handle = ctx.repo
     deletions = _body(ctx).get("deletions")
     if not isinstance(deletions, dict):
-        raise BadRequest("'deletions' must be an object: {\"sha\": [...], \"rewriteHistory\": bool}")
+        raise BadRequest('\'deletions\' must be an object: {"sha": [...], "rewriteHistory": bool}')
     oids = _oids(deletions.get("sha"), "'deletions.sha'")
     rewrite = deletions.get("rewriteHistory", False)
     if not isinstance(rewrite, bool):
@@ -85,7 +93,7 @@ def duplicate_lfs_files(ctx: Ctx):
     target = _target(ctx, body.get("target"))
     files = body.get("files")
     if not isinstance(files, list) or not all(isinstance(item, dict) for item in files):
-        raise BadRequest("'files' must be a list of {\"sha256\", \"xetHash\", \"filename\"}")
+        raise BadRequest('\'files\' must be a list of {"sha256", "xetHash", "filename"}')
     oids = _oids([item.get("sha256") for item in files], "'files[].sha256'")
     failures = ctx.hub.lfs_files.duplicate(source, target, oids)
     return json_response({"failed": [{"sha256": f.oid, "error": f.error} for f in failures]})
@@ -95,7 +103,7 @@ def _target(ctx: Ctx, value: object) -> RepoHandle:
     """The target named in the body: resolved with the router's rules, then a write token (the
     links it gets are checked by the service: only objects the caller could upload anyway)."""
     if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise BadRequest("'target' must be {\"type\": ..., \"name\": \"namespace/name\"}")
+        raise BadRequest('\'target\' must be {"type": ..., "name": "namespace/name"}')
     repo_type = RepoType.parse(value.get("type"))
     try:
         repo_id = RepoId.parse(value["name"])

@@ -58,14 +58,25 @@ def _user_overview(ctx: Ctx, profile: Profile) -> dict:
 
 
 def _org_summary(ctx: Ctx, org) -> dict:
-    return {"_id": _account_id(org.id), "name": org.name, "fullname": org.fullname or org.name,
-            "avatarUrl": avatar_url(org.avatar_url, org.name, ctx.base_url), "type": "org"}
+    return {
+        "_id": _account_id(org.id),
+        "name": org.name,
+        "fullname": org.fullname or org.name,
+        "avatarUrl": avatar_url(org.avatar_url, org.name, ctx.base_url),
+        "type": "org",
+    }
 
 
 def _member(ctx: Ctx, member: Member, show_role: bool) -> dict:
     user = member.account
-    data = {"_id": _account_id(user.id), "user": user.name, "fullname": user.fullname or user.name,
-            "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url), "type": "user", "isPro": False}
+    data = {
+        "_id": _account_id(user.id),
+        "user": user.name,
+        "fullname": user.fullname or user.name,
+        "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url),
+        "type": "user",
+        "isPro": False,
+    }
     if show_role:
         data["role"] = member.role
     return data
@@ -79,9 +90,17 @@ def user_overview(ctx: Ctx, name: str):
 @router.route("GET", rf"/api/organizations/{NAME}/overview")
 def organization_overview(ctx: Ctx, name: str):
     profile = ctx.hub.profiles.organization(name, ctx.principal)
-    data = {**_org_summary(ctx, profile.account), "isVerified": False, "numUsers": profile.num_users,
-            "numModels": profile.num_models, "numDatasets": profile.num_datasets, "numSpaces": profile.num_spaces,
-            "numFollowers": 0, "numPapers": 0, "createdAt": iso(profile.account.created_at)}
+    data = {
+        **_org_summary(ctx, profile.account),
+        "isVerified": False,
+        "numUsers": profile.num_users,
+        "numModels": profile.num_models,
+        "numDatasets": profile.num_datasets,
+        "numSpaces": profile.num_spaces,
+        "numFollowers": 0,
+        "numPapers": 0,
+        "createdAt": iso(profile.account.created_at),
+    }
     if ctx.principal is not None:
         data["isFollowing"] = False
     return json_response(data)
@@ -92,7 +111,9 @@ def organization_members(ctx: Ctx, name: str):
     """Every member, by name; their role is shown to the organization's members only."""
     members = ctx.hub.profiles.members(name)
     principal = ctx.principal
-    show_role = principal is not None and (principal.is_admin or any(m.account.id == principal.user_id for m in members))
+    show_role = principal is not None and (
+        principal.is_admin or any(m.account.id == principal.user_id for m in members)
+    )
     return json_response([_member(ctx, member, show_role) for member in members])
 
 
@@ -123,13 +144,23 @@ def _storage_page(ctx: Ctx, items: list[RepoStorage]):
     total = sum(item.storage for item in items) or 1
     page = ctx.query.get("p", "0")
     start = int(page) * STORAGE_PAGE if page.isdigit() else 0
-    chunk = items[start:start + STORAGE_PAGE]
-    headers = {"Link": ctx.next_link(p=start // STORAGE_PAGE + 1)} if start + STORAGE_PAGE < len(items) else {}
-    return json_response([{
-        "id": f"{item.row.namespace}/{item.row.name}",
-        "type": item.row.type,
-        "updatedAt": iso(item.row.last_modified),
-        "visibility": "private" if item.row.private else "public",
-        "storage": item.storage,
-        "storagePercent": round(100 * item.storage / total, 2),
-    } for item in chunk], headers=headers)
+    chunk = items[start : start + STORAGE_PAGE]
+    headers = (
+        {"Link": ctx.next_link(p=start // STORAGE_PAGE + 1)}
+        if start + STORAGE_PAGE < len(items)
+        else {}
+    )
+    return json_response(
+        [
+            {
+                "id": f"{item.row.namespace}/{item.row.name}",
+                "type": item.row.type,
+                "updatedAt": iso(item.row.last_modified),
+                "visibility": "private" if item.row.private else "public",
+                "storage": item.storage,
+                "storagePercent": round(100 * item.storage / total, 2),
+            }
+            for item in chunk
+        ],
+        headers=headers,
+    )

@@ -25,9 +25,20 @@ from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
 
 __all__ = [
-    "MAX_DEDUP_XORBS", "MAX_SHARD_BODY", "MAX_XORB_BODY", "TOKEN_TTL",
-    "ChunkInfo", "GlobalDedup", "Piece", "Plan", "Reconstructor", "XetIngest", "XetService", "XetToken",
-    "XetTokens", "parse_byte_range",
+    "MAX_DEDUP_XORBS",
+    "MAX_SHARD_BODY",
+    "MAX_XORB_BODY",
+    "TOKEN_TTL",
+    "ChunkInfo",
+    "GlobalDedup",
+    "Piece",
+    "Plan",
+    "Reconstructor",
+    "XetIngest",
+    "XetService",
+    "XetToken",
+    "XetTokens",
+    "parse_byte_range",
 ]
 
 
@@ -49,8 +60,14 @@ class XetService:
     def sign_fetch(self, xorb: str, byte_range: str, expires: int) -> str:
         return self.tokens.sign_fetch(xorb, byte_range, expires)
 
-    def check_fetch(self, xorb: str, byte_range: str | None, expires: str | None, signature: str | None,
-                    requested: str | None) -> None:
+    def check_fetch(
+        self,
+        xorb: str,
+        byte_range: str | None,
+        expires: str | None,
+        signature: str | None,
+        requested: str | None,
+    ) -> None:
         self.tokens.check_fetch(xorb, byte_range, expires, signature, requested)
 
     # -- uploads ------------------------------------------------------------------------------
@@ -74,8 +91,13 @@ class XetService:
     def plan(self, file_hex: str, size: int, start: int, end: int) -> Plan:
         return self.reconstructor.plan(file_hex, size, start, end)
 
-    def reconstruction(self, token: XetToken, file_hex: str, range_header: str | None,
-                       fetch_url: Callable[[str, int, int], str]) -> dict[str, Any]:
+    def reconstruction(
+        self,
+        token: XetToken,
+        file_hex: str,
+        range_header: str | None,
+        fetch_url: Callable[[str, int, int], str],
+    ) -> dict[str, Any]:
         return self.reconstructor.reconstruction(token, file_hex, range_header, fetch_url)
 
     def stream(self, file_hex: str, size: int, start: int, end: int) -> Iterator[bytes]:

@@ -19,7 +19,9 @@ TERMS = XetFileTerm.__table__
 FILES = XetFile.__table__
 LFS = LfsObject.__table__
 LINKS = RepoLfsObject.__table__
-CHUNKS_OF_XORB = select(CHUNKS).where(CHUNKS.c.xorb_hash == bindparam("xorb")).order_by(CHUNKS.c.index)
+CHUNKS_OF_XORB = (
+    select(CHUNKS).where(CHUNKS.c.xorb_hash == bindparam("xorb")).order_by(CHUNKS.c.index)
+)
 TERMS_OF_FILE = select(TERMS).where(TERMS.c.file_hash == bindparam("file")).order_by(TERMS.c.seq)
 
 

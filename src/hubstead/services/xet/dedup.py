@@ -41,13 +41,17 @@ class GlobalDedup:
         eligible = hashing.is_global_dedup_candidate(hashing.hex_to_hash(chunk_hex))
         with self.db.engine.connect() as connection:
             hits = connection.execute(
-                select(CHUNKS.c.xorb_hash, CHUNKS.c.index).where(CHUNKS.c.chunk_hash == chunk_hex).limit(8)
+                select(CHUNKS.c.xorb_hash, CHUNKS.c.index)
+                .where(CHUNKS.c.chunk_hash == chunk_hex)
+                .limit(8)
             ).all()
             for hit in hits:
                 condition = [TERMS.c.xorb_hash == hit.xorb_hash]
                 if not eligible:
                     condition += [TERMS.c.seq == 0, TERMS.c.chunk_start == hit.index]
-                owner = connection.execute(select(TERMS.c.file_hash).where(*condition).limit(1)).first()
+                owner = connection.execute(
+                    select(TERMS.c.file_hash).where(*condition).limit(1)
+                ).first()
                 if owner is not None:
                     break
             else:

@@ -55,24 +55,41 @@ class XetIngest:
         if len(data) > MAX_XORB_BODY:
             raise HubError("Xorb too large", status=413)
         with self.db.engine.connect() as connection:
-            if connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first() is not None:
+            if (
+                connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first()
+                is not None
+            ):
                 return False
         try:
             parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY)
         except (XorbError, ValueError) as error:
             raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
         if parsed.footer is not None:
-            data = data[: parsed.chunk_bytes_len]  # serve chunk bytes only; the index is in the database
+            data = data[
+                : parsed.chunk_bytes_len
+            ]  # serve chunk bytes only; the index is in the database
         self.blobs.put_xorb(xorb, data)
         rows = [
-            {"xorb_hash": xorb, "index": c.index, "chunk_hash": hashing.hash_to_hex(c.hash), "unpacked_size": c.size,
-             "serialized_start": c.offset, "serialized_end": c.end}
+            {
+                "xorb_hash": xorb,
+                "index": c.index,
+                "chunk_hash": hashing.hash_to_hex(c.hash),
+                "unpacked_size": c.size,
+                "serialized_start": c.offset,
+                "serialized_end": c.end,
+            }
             for c in parsed.chunks
         ]
         try:
             with self.db.session() as session:
-                session.add(XetXorb(hash=xorb, serialized_size=len(data), unpacked_size=parsed.unpacked_length,
-                                    num_chunks=len(parsed.chunks)))
+                session.add(
+                    XetXorb(
+                        hash=xorb,
+                        serialized_size=len(data),
+                        unpacked_size=parsed.unpacked_length,
+                        num_chunks=len(parsed.chunks),
+                    )
+                )
                 session.flush()
                 session.execute(insert(XetChunk), rows)
         except IntegrityError:
@@ -96,7 +113,10 @@ class XetIngest:
         missing = sorted(name for name, chunks in known.items() if not chunks)
         if missing:
             raise BadRequest(f"Invalid shard: xorb {missing[0]} was not uploaded")
-        by_raw = {hashing.hex_to_hash(name): [(hashing.hex_to_hash(c.hash), c.size) for c in chunks] for name, chunks in known.items()}
+        by_raw = {
+            hashing.hex_to_hash(name): [(hashing.hex_to_hash(c.hash), c.size) for c in chunks]
+            for name, chunks in known.items()
+        }
         try:
             for entry in shard.xorbs:
                 verify_cas_entry(entry, by_raw[entry.xorb_hash])
@@ -108,7 +128,9 @@ class XetIngest:
             self._register_file(token, file, known)
         return 1
 
-    def _register_file(self, token: XetToken, file: FileEntry, known: dict[str, list[ChunkInfo]]) -> None:
+    def _register_file(
+        self, token: XetToken, file: FileEntry, known: dict[str, list[ChunkInfo]]
+    ) -> None:
         file_hex = file.file_hash_hex
         sha256 = file.sha256_hex
         if sha256 is not None:
@@ -117,11 +139,20 @@ class XetIngest:
             if session.get(XetFile, file_hex) is None:
                 session.add(XetFile(hash=file_hex, size=file.size, sha256=sha256))
                 session.flush()
-                session.execute(insert(XetFileTerm), [
-                    {"file_hash": file_hex, "seq": seq, "xorb_hash": hashing.hash_to_hex(t.xorb_hash),
-                     "chunk_start": t.chunk_start, "chunk_end": t.chunk_end, "unpacked_size": t.unpacked_length}
-                    for seq, t in enumerate(file.terms)
-                ])
+                session.execute(
+                    insert(XetFileTerm),
+                    [
+                        {
+                            "file_hash": file_hex,
+                            "seq": seq,
+                            "xorb_hash": hashing.hash_to_hex(t.xorb_hash),
+                            "chunk_start": t.chunk_start,
+                            "chunk_end": t.chunk_end,
+                            "unpacked_size": t.unpacked_length,
+                        }
+                        for seq, t in enumerate(file.terms)
+                    ],
+                )
         if sha256 is None:
             return
         try:
@@ -130,7 +161,9 @@ class XetIngest:
                 if lfs is None:
                     session.add(LfsObject(oid=sha256, size=file.size, xet_hash=file_hex))
                 elif lfs.size != file.size:
-                    raise BadRequest(f"Invalid shard: {sha256} is known with size {lfs.size}, not {file.size}")
+                    raise BadRequest(
+                        f"Invalid shard: {sha256} is known with size {lfs.size}, not {file.size}"
+                    )
                 elif lfs.xet_hash is None:
                     lfs.xet_hash = file_hex
         except IntegrityError:
@@ -142,12 +175,18 @@ class XetIngest:
         except IntegrityError:
             pass
 
-    def _check_sha256(self, file: FileEntry, known: dict[str, list[ChunkInfo]], claimed: str) -> None:
+    def _check_sha256(
+        self, file: FileEntry, known: dict[str, list[ChunkInfo]], claimed: str
+    ) -> None:
         """Recompute the file's SHA-256 from the stored chunks: commits name files by it."""
         digest = hashlib.sha256()
         for term in file.terms:
             xorb = hashing.hash_to_hex(term.xorb_hash)
-            for data in decode_chunks(self.blobs, xorb, known[xorb][term.chunk_start : term.chunk_end]):
+            for data in decode_chunks(
+                self.blobs, xorb, known[xorb][term.chunk_start : term.chunk_end]
+            ):
                 digest.update(data)
         if digest.hexdigest() != claimed:
-            raise BadRequest(f"Invalid shard: file {file.file_hash_hex} does not have the SHA-256 {claimed}")
+            raise BadRequest(
+                f"Invalid shard: file {file.file_hash_hex} does not have the SHA-256 {claimed}"
+            )

@@ -65,9 +65,13 @@ class Reconstructor:
         check_hex(file_hex, "file hash")
         with self.db.engine.connect() as connection:
             if token is None:
-                row = connection.execute(select(FILES.c.size).where(FILES.c.hash == file_hex)).first()
+                row = connection.execute(
+                    select(FILES.c.size).where(FILES.c.hash == file_hex)
+                ).first()
             else:
-                row = connection.execute(_FILE_IN_REPO, {"file": file_hex, "repo": token.repo_row_id}).first()
+                row = connection.execute(
+                    _FILE_IN_REPO, {"file": file_hex, "repo": token.repo_row_id}
+                ).first()
         if row is None:
             raise NotFound(f"Unknown file {file_hex}")
         return int(row.size)
@@ -97,12 +101,26 @@ class Reconstructor:
                     last -= 1
                 if skip is None:
                     skip = start - cumulative
-                pieces.append(Piece(term.xorb_hash, first, last, length, chunks[first].start, chunks[last - 1].end))
+                pieces.append(
+                    Piece(
+                        term.xorb_hash,
+                        first,
+                        last,
+                        length,
+                        chunks[first].start,
+                        chunks[last - 1].end,
+                    )
+                )
                 cumulative += length
         return Plan(pieces, skip or 0, max(0, end - start))
 
-    def reconstruction(self, token: XetToken, file_hex: str, range_header: str | None,
-                       fetch_url: Callable[[str, int, int], str]) -> dict[str, Any]:
+    def reconstruction(
+        self,
+        token: XetToken,
+        file_hex: str,
+        range_header: str | None,
+        fetch_url: Callable[[str, int, int], str],
+    ) -> dict[str, Any]:
         """The v1 reconstruction answer for (a range of) a file. Each piece is fetched from a URL
         the blob store presigns where it can, else from `fetch_url(xorb, first, last)` (the hub's
         own signed /cas/fetch URL; `last` inclusive)."""
@@ -114,14 +132,24 @@ class Reconstructor:
         expires = int(time.time()) + FETCH_URL_TTL
         fetch_info: dict[str, list[dict[str, Any]]] = {}
         for piece in plan.pieces:
-            url = (self.blobs.presigned_xorb_url(piece.xorb, (piece.byte_start, piece.byte_end), expires)
-                   or fetch_url(piece.xorb, piece.byte_start, piece.byte_end - 1))
-            fetch_info.setdefault(piece.xorb, []).append({
-                "range": {"start": piece.start, "end": piece.end},
-                "url": url,
-                "url_range": {"start": piece.byte_start, "end": piece.byte_end - 1},
-            })
-        terms = [{"hash": p.xorb, "unpacked_length": p.unpacked, "range": {"start": p.start, "end": p.end}} for p in plan.pieces]
+            url = self.blobs.presigned_xorb_url(
+                piece.xorb, (piece.byte_start, piece.byte_end), expires
+            ) or fetch_url(piece.xorb, piece.byte_start, piece.byte_end - 1)
+            fetch_info.setdefault(piece.xorb, []).append(
+                {
+                    "range": {"start": piece.start, "end": piece.end},
+                    "url": url,
+                    "url_range": {"start": piece.byte_start, "end": piece.byte_end - 1},
+                }
+            )
+        terms = [
+            {
+                "hash": p.xorb,
+                "unpacked_length": p.unpacked,
+                "range": {"start": p.start, "end": p.end},
+            }
+            for p in plan.pieces
+        ]
         return {"offset_into_first_range": plan.skip, "terms": terms, "fetch_info": fetch_info}
 
     def stream(self, file_hex: str, size: int, start: int, end: int) -> Iterator[bytes]:
@@ -131,7 +159,9 @@ class Reconstructor:
         with self.db.engine.connect() as connection:
             chunk_tables = {p.xorb: chunks_of(connection, p.xorb) for p in plan.pieces}
         for piece in plan.pieces:
-            for data in decode_chunks(self.blobs, piece.xorb, chunk_tables[piece.xorb][piece.start : piece.end]):
+            for data in decode_chunks(
+                self.blobs, piece.xorb, chunk_tables[piece.xorb][piece.start : piece.end]
+            ):
                 if skip:
                     cut = min(skip, len(data))
                     data, skip = data[cut:], skip - cut

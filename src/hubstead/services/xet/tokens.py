@@ -30,8 +30,14 @@ class XetTokens:
         self.signer = signer
 
     def issue_token(self, repo_row_id: int, scope: str) -> tuple[str, int]:
-        expires, signature = self.signer.sign("xet-token", repo_row_id, scope, expires=int(time.time()) + TOKEN_TTL)
-        body = base64.urlsafe_b64encode(json.dumps([repo_row_id, scope, expires]).encode()).decode().rstrip("=")
+        expires, signature = self.signer.sign(
+            "xet-token", repo_row_id, scope, expires=int(time.time()) + TOKEN_TTL
+        )
+        body = (
+            base64.urlsafe_b64encode(json.dumps([repo_row_id, scope, expires]).encode())
+            .decode()
+            .rstrip("=")
+        )
         return f"xet_{body}.{signature}", expires
 
     def check_token(self, authorization: str | None, scope: str) -> XetToken:
@@ -41,11 +47,14 @@ class XetTokens:
             raise Unauthorized("A Xet access token is required")
         body, _, signature = token[4:].rpartition(".")
         try:
-            repo_row_id, granted, expires = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+            repo_row_id, granted, expires = json.loads(
+                base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
+            )
         except (ValueError, TypeError):
             raise Unauthorized("Invalid Xet access token") from None
-        if not (isinstance(repo_row_id, int) and isinstance(granted, str) and isinstance(expires, int)) \
-                or not self.signer.matches(signature, expires, "xet-token", repo_row_id, granted):
+        if not (
+            isinstance(repo_row_id, int) and isinstance(granted, str) and isinstance(expires, int)
+        ) or not self.signer.matches(signature, expires, "xet-token", repo_row_id, granted):
             raise Unauthorized("Invalid Xet access token")
         if expires < time.time():
             raise Unauthorized("Expired Xet access token")
@@ -59,8 +68,14 @@ class XetTokens:
         handed out."""
         return self.signer.sign("xet-fetch", xorb, byte_range, expires=expires)[1]
 
-    def check_fetch(self, xorb: str, byte_range: str | None, expires: str | None, signature: str | None,
-                    requested: str | None) -> None:
+    def check_fetch(
+        self,
+        xorb: str,
+        byte_range: str | None,
+        expires: str | None,
+        signature: str | None,
+        requested: str | None,
+    ) -> None:
         if not expires or not expires.isdigit() or not signature or not byte_range:
             raise Forbidden("Missing or malformed signature")
         if int(expires) < time.time():

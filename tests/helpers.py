@@ -1,0 +1,103 @@
+"""Helpers shared by the test modules: running the clients as a user would, and git.
+
+One copy each: test modules import them from here instead of defining their own.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from huggingface_hub import HfApi
+
+BIN = Path(sys.executable).parent  # the venv's `hf`, `hubstead`…
+CLIENTS = Path(__file__).parent / "clients"  # client scripts run in subprocesses
+
+
+def client_env(hub, token: str | None, home: Path) -> dict[str, str]:
+    """The environment of a client process pointed at `hub`, with its own cache in `home`."""
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_XET": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "NO_COLOR": "1",
+    }
+    if token:
+        env["HF_TOKEN"] = token
+    return env
+
+
+def run(args: list[str], env: dict[str, str], timeout: int = 300) -> subprocess.CompletedProcess:
+    """Run a command that must succeed; its output is in the assertion message if it does not."""
+    result = subprocess.run(args, env=env, capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{args} failed:\n{result.stdout}\n{result.stderr}"
+    return result
+
+
+def anonymous(target) -> HfApi:
+    """A client without a token, for a live hub or an endpoint URL."""
+    return HfApi(endpoint=getattr(target, "endpoint", target), token=False)
+
+
+def git_environment(home: Path) -> dict[str, str]:
+    """git with its own home and identity, git-lfs installed, `main` as the default branch."""
+    if shutil.which("git-lfs") is None:  # never a silent skip: scripts/test installs git-lfs
+        raise RuntimeError("git-lfs is required for these tests (scripts/test installs it)")
+    home.mkdir(parents=True, exist_ok=True)
+    env = {
+        **os.environ,
+        "HOME": str(home),
+        "GIT_TERMINAL_PROMPT": "0",
+        "GIT_CONFIG_NOSYSTEM": "1",
+        "GIT_AUTHOR_NAME": "Alice",
+        "GIT_AUTHOR_EMAIL": "alice@example.com",
+        "GIT_COMMITTER_NAME": "Alice",
+        "GIT_COMMITTER_EMAIL": "alice@example.com",
+    }
+    for args in (
+        ["lfs", "install", "--skip-repo"],
+        ["config", "--global", "init.defaultBranch", "main"],
+    ):
+        subprocess.run(["git", *args], env=env, check=True, capture_output=True, timeout=60)
+    return env
+
+
+def admin_cli(hub, *args: str, stdin: str = "", extra_env: dict[str, str] | None = None):
+    """Run `hubstead ARGS` against the live hub's database, in this process.
+
+    The command runs exactly the code of `python -m hubstead` (argument parsing, the HUBSTEAD_*
+    environment, exit codes and output) without a new interpreter per call: the admin commands
+    are tested by the dozen, and a process start costs about a second. The commands that start
+    a server or depend on a fresh process (`serve`, first start) are still run as processes.
+    """
+    import contextlib
+    import io
+
+    from hubstead import cli
+
+    env = {k: v for k, v in hub.server_env().items() if k.startswith("HUBSTEAD_")}
+    env.update(extra_env or {})
+    saved_env, saved_stdin = dict(os.environ), sys.stdin
+    out, err = io.StringIO(), io.StringIO()
+    os.environ.update(env)
+    sys.stdin = io.StringIO(stdin)
+    code = 0
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                cli.main(list(args))
+            except SystemExit as exit_:
+                code = (
+                    exit_.code if isinstance(exit_.code, int) else (0 if exit_.code is None else 1)
+                )
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
+        sys.stdin = saved_stdin
+    return subprocess.CompletedProcess(["hubstead", *args], code, out.getvalue(), err.getvalue())
