@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from helpers import git_environment  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, git_environment  # noqa: E402
 from hubstead.testing import LiveHub  # noqa: E402
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
@@ -67,3 +67,29 @@ def pytest_sessionfinish(session, exitstatus):
 def git_env(tmp_path) -> dict[str, str]:
     """A git (with git-lfs) environment of its own for one test."""
     return git_environment(tmp_path / "git-home")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright, one per test module that uses it. Module scope on
+    purpose: Playwright's sync API keeps an event loop running in the thread while it is open,
+    which would break `asyncio.run` in the modules a worker runs afterwards."""
+    if not Path(CHROMIUM).exists():  # never a silent skip: scripts/test installs chromium
+        raise RuntimeError(
+            f"{CHROMIUM} is required for the browser tests (scripts/test installs it)"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser tab (its own cookies) at desktop width."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    tab = context.new_page()
+    yield tab
+    context.close()

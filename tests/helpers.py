@@ -101,3 +101,24 @@ def admin_cli(hub, *args: str, stdin: str = "", extra_env: dict[str, str] | None
         os.environ.update(saved_env)
         sys.stdin = saved_stdin
     return subprocess.CompletedProcess(["hubstead", *args], code, out.getvalue(), err.getvalue())
+
+
+CHROMIUM = "/usr/bin/chromium"  # Debian's, installed by scripts/lib/browser.sh; never downloaded
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+AXE = Path(__file__).resolve().parents[1] / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def serious_accessibility_violations(page) -> list[dict]:
+    """axe-core's serious and critical violations on the page as it is now."""
+    page.add_script_tag(path=str(AXE))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    return [
+        {
+            "id": v["id"],
+            "impact": v["impact"],
+            "help": v["help"],
+            "nodes": [n["target"] for n in v["nodes"]][:5],
+        }
+        for v in result["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]

@@ -551,6 +551,23 @@ def test_upload_attachment(api: HfApi, anonymous: HfApi, hub, tmp_path: Path):
     with pytest.raises(HfHubHTTPError) as unauthenticated:
         anonymous.upload_attachment(image)
     assert unauthenticated.value.response.status_code == 401
+    # the caller is judged before the body is read: an anonymous oversized upload is a 401
+    oversized = httpx.post(
+        f"{hub.endpoint}/uploads",
+        content=b"\0" * (51 * 1024 * 1024),
+        headers={"Content-Type": "video/mp4"},
+        timeout=60,
+    )
+    assert oversized.status_code == 401
+    read_only = httpx.post(
+        f"{hub.endpoint}/uploads",
+        content=PNG,
+        headers={
+            "Content-Type": "image/png",
+            "Authorization": f"Bearer {hub.tokens['alice_read']}",
+        },
+    )
+    assert read_only.status_code == 403
     with pytest.raises(ValueError):  # the client checks the extension first
         api.upload_attachment(tmp_path / "notes.txt")
     assert httpx.get(f"{hub.endpoint}/-/uploads/{'0' * 64}.png").status_code == 404

@@ -9,9 +9,10 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from hubstead import web as web_ui
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import avatars, git_http, lfs_api, resolve, web, xet_api
+from hubstead.protocols import avatars, git_http, lfs_api, resolve, xet_api
 from hubstead.protocols.api import (
     access_requests,
     commits,
@@ -29,6 +30,7 @@ from hubstead.protocols.http import error_response
 from hubstead.protocols.routing import Router
 from hubstead.services.repos import RepoMoved
 from hubstead.settings import Settings
+from hubstead.web.errors import error_page, wants_page
 
 log = logging.getLogger("hubstead")
 
@@ -57,7 +59,7 @@ def build_router() -> Router:
     # /api paths 404, or 405 when an earlier route has the path with other methods.
     router.include(fallback.router)
     router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
-    router.include(web.router)  # last: its /{namespace}/{name} pattern would shadow the others
+    router.include(web_ui.router)  # last: its /{namespace}/{name} patterns would shadow others
     return router
 
 
@@ -82,10 +84,10 @@ class HubApp:
             log.info(
                 "%s %s -> %d %s", request.method, request.url.path, error.status, error.message
             )
-            response = error_response(error, request.method)
+            response = _error(request, error)
         except Exception:
             log.exception("Unhandled error on %s %s", request.method, request.url.path)
-            response = error_response(HubError("Internal server error", status=500), request.method)
+            response = _error(request, HubError("Internal server error", status=500))
         response.headers["X-Request-Id"] = request_id
         await response(scope, receive, send)
 
@@ -98,6 +100,13 @@ class HubApp:
                 self.hub.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
+
+
+def _error(request: Request, error: HubError) -> Response:
+    """A browser gets the site's error page; API clients the Hub's error format."""
+    if wants_page(request):
+        return error_page(error)
+    return error_response(error, request.method)
 
 
 def _redirect_moved(request: Request, moved: RepoMoved) -> Response:

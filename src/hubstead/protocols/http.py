@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials
 from hubstead.hub import Hub
 from hubstead.protocols.urls import BoundUrls, UrlMap
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
 
 _UNSET: Any = object()
@@ -173,3 +173,23 @@ def json_response(data: Any, status: int = 200, headers: dict[str, str] | None =
 def conflict_with_url(message: str, url: str) -> Response:
     """409 for a repository that already exists, with its URL (what `exist_ok` reads)."""
     return json_response({"error": message, "url": url}, 409, headers={"X-Error-Message": message})
+
+
+# Opaque page cursors (tree pages, access-request lists): the offset, base64-encoded.
+
+
+def decode_offset(raw: str | None) -> int:
+    """The offset an opaque `cursor` of a tree page carries (0 for the first page)."""
+    if not raw:
+        return 0
+    try:
+        offset = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
+    except ValueError:
+        offset = -1
+    if offset < 0:
+        raise BadRequest("Invalid cursor")
+    return offset
+
+
+def encode_offset(offset: int) -> str:
+    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")

@@ -58,12 +58,10 @@ class Body:
     """How a route takes its request body."""
 
     limit: int = SMALL_BODY
-    spool: bool = (
-        False  # into a SpooledTemporaryFile (`ctx.body_file`), for large bodies parsed as a stream
-    )
-    stream: bool = (
-        False  # not read by the router: the (async) handler streams it to its destination
-    )
+    # into a SpooledTemporaryFile (`ctx.body_file`), for large bodies parsed as a stream
+    spool: bool = False
+    # not read by the router: the (async) handler streams it to its destination
+    stream: bool = False
     too_large: str = "Request body too large"
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import enum
 
 from hubstead.domain.errors import Forbidden, RepoNotFound
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 
 READ_ONLY_TOKEN = "This token has read access only: a write token is needed for this action"
 

@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, delete, func, select
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from hubstead.domain.avatars import avatar_url, check_avatar_url
 from hubstead.domain.errors import BadRequest, Conflict, InvalidCredentials, NotFound
 from hubstead.domain.repo_ids import validate_name_part
+from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.models import AccessToken, Account, Membership
 
@@ -54,29 +55,6 @@ TOKEN_ROLES = ("read", "write")
 DEFAULT_CACHE_SECONDS = 5.0
 MIN_PASSWORD_LENGTH = 8
 MAX_FULLNAME_LENGTH = 256
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who is making a request: the user, what their token allows, and their org roles."""
-
-    user_id: int
-    name: str
-    token_role: str
-    token_name: str
-    is_admin: bool = False
-    org_roles: dict[str, str] = field(default_factory=dict)
-    token_created_at: dt.datetime | None = None
-
-    @property
-    def can_write(self) -> bool:
-        return self.token_role == "write"
-
-    def namespace_role(self, namespace: str) -> str | None:
-        """The user's role in a namespace: their own is "admin", an org's is their membership."""
-        if namespace == self.name:
-            return "admin"
-        return self.org_roles.get(namespace)
 
 
 @dataclass(frozen=True)

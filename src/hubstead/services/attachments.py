@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 from hubstead.domain.errors import BadRequest, Forbidden, NotFound, PayloadTooLarge, Unauthorized
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 
 IMAGE_LIMIT = 10 * 1024 * 1024
 VIDEO_LIMIT = 50 * 1024 * 1024
@@ -64,14 +64,19 @@ class AttachmentService:
     def __init__(self, root: Path):
         self.root = root
 
-    def store(self, principal: Principal | None, content_type: str, data: bytes) -> str:
-        """Keep the file; returns its name (`<sha256>.<ext>`)."""
+    @staticmethod
+    def check_uploader(principal: Principal | None) -> None:
+        """Only a signed-in caller with a write token may upload (checked before the body)."""
         if principal is None:
             raise Unauthorized("You must be signed in to upload an attachment")
         if not principal.can_write:
             raise Forbidden(
                 "This token has read access only: a write token is needed to upload an attachment"
             )
+
+    def store(self, principal: Principal | None, content_type: str, data: bytes) -> str:
+        """Keep the file; returns its name (`<sha256>.<ext>`)."""
+        self.check_uploader(principal)
         content_type = content_type.split(";", 1)[0].strip().lower()
         if content_type not in FORMATS:
             raise BadRequest(

@@ -14,9 +14,9 @@ from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, Delet
 from hubstead.domain.errors import BadRequest, Conflict, PreconditionFailed, RevisionNotFound
 from hubstead.domain.lfs_pointer import LfsPointer
 from hubstead.domain.upload_policy import lfs_patterns, matches_any
-from hubstead.services.accounts import Principal
 from hubstead.services.discussions import DiscussionService
 from hubstead.services.lfs import LfsService
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import (
@@ -48,6 +48,14 @@ class HistoryPage:
     commits: list[CommitInfo]
     total: int
     has_next: bool
+
+
+@dataclass(frozen=True)
+class CommitDetail:
+    """A commit and its unified diff against its first parent (cut at a size limit)."""
+
+    info: CommitInfo
+    diff: str
 
 
 def history_page_size(limit: str | None) -> int:
@@ -96,6 +104,13 @@ class CommitService:
         the git store, so a page costs its own commits, not the whole log, once walked."""
         commits, total = handle.git.log_page(handle.git.resolve(revision), page * size, size)
         return HistoryPage(commits, total, (page + 1) * size < total)
+
+    @staticmethod
+    def show(handle: RepoHandle, revision: str, max_bytes: int = 2_000_000) -> CommitDetail:
+        """One commit (a full or abbreviated id, or a ref) and the diff it made to its parent."""
+        git = handle.git
+        oid = git.resolve_abbreviated(revision)
+        return CommitDetail(git.commit_info(oid), git.commit_diff(oid, max_bytes))
 
     def commit(
         self,

@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, Unauthorized
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
 from hubstead.storage.database import Database
 from hubstead.storage.models import Account, RepoDownloadDay, RepoLike, Repository

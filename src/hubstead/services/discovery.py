@@ -29,7 +29,7 @@ from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_la
 from hubstead.domain.errors import BadRequest
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.pipelines import PIPELINE_SET
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.models import (
     RepoApp,
@@ -215,6 +215,15 @@ class DiscoveryService:
             next_cursor = encode_cursor([key, last.id])
         return rows, next_cursor
 
+    def count(self, principal: Principal | None, repo_type: RepoType) -> int:
+        """How many repositories of a type this caller may see."""
+        statement = (
+            select(func.count())
+            .select_from(R)
+            .where(R.c.type == repo_type.value, visible(principal))
+        )
+        return int(self._run(statement)[0][0])
+
     def _rarest_tag(self, repo_type: RepoType, tags: list[str], limit: int) -> str | None:
         """The tag to start from, when starting from its rows beats walking the sort index.
 
@@ -341,6 +350,20 @@ class DiscoveryService:
             groups[kind].append({"id": tag, "label": label, "type": kind, "count": count})
         return groups
 
+    def metrics(self, principal: Principal | None) -> list[tuple[str, int]]:
+        """Metric types used in the `model-index` results of the model cards this caller may
+        see, with how many models use each, most used first. Reads the stored cards of models
+        whose card has a model-index (a scan of those cards: cards are few next to files)."""
+        statement = (
+            select(C.c.card_data)
+            .join(R, R.c.id == C.c.repo_id)
+            .where(R.c.type == RepoType.MODEL.value, visible(principal))
+        )
+        counts: Counter[str] = Counter()
+        for (card_data,) in self._run(statement):
+            counts.update(_model_index_metrics(card_data))
+        return sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+
     # -- full-text search ---------------------------------------------------------------------
 
     def full_text(
@@ -382,6 +405,21 @@ class DiscoveryService:
             .limit(limit)
         )
         return [(row, row.score) for row in self._run(statement)]
+
+
+def _model_index_metrics(card_data: object) -> set[str]:
+    """The metric types named in a card's `model-index` block (each counted once per card)."""
+    found: set[str] = set()
+    entries = card_data.get("model-index") if isinstance(card_data, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        results = entry.get("results") if isinstance(entry, dict) else None
+        for result in results if isinstance(results, list) else []:
+            metrics = result.get("metrics") if isinstance(result, dict) else None
+            for metric in metrics if isinstance(metrics, list) else []:
+                kind = metric.get("type") if isinstance(metric, dict) else None
+                if isinstance(kind, str) and kind.strip():
+                    found.add(kind.strip())
+    return found
 
 
 @lru_cache(maxsize=65536)

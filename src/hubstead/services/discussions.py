@@ -20,7 +20,7 @@ from sqlalchemy import func, select, update
 from hubstead.domain.errors import BadRequest, Conflict, Forbidden, NotFound
 from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services import access
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle, RepoService, author_email, iso
 from hubstead.services.urls import Paths, markdown_prefixes
 from hubstead.storage.database import Database

@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 from hubstead.domain.errors import Forbidden, HubError
 from hubstead.domain.repo_ids import RepoId
 from hubstead.services import access
-from hubstead.services.accounts import Principal
 from hubstead.services.lfs import available_objects
+from hubstead.services.principal import Principal
 from hubstead.services.repos import (
     _REPO_BY_NAME,
     RepoExists,

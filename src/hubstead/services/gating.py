@@ -20,8 +20,8 @@ from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, GatedRepo, NotFound
 from hubstead.domain.gating import STATUSES, check_answers, check_rejection_reason, refusal_message
-from hubstead.services.accounts import Principal
 from hubstead.services.cards import CardService
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
 from hubstead.storage.database import Database
 from hubstead.storage.models import AccessRequest, Account, utcnow

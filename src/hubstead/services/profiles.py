@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from hubstead.domain.errors import Forbidden, NotFound, Unauthorized
 from hubstead.services import access
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
 from hubstead.storage.models import (

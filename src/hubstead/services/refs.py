@@ -5,7 +5,7 @@ from __future__ import annotations
 import pygit2
 
 from hubstead.domain.errors import BadRequest, Conflict, Forbidden, RevisionNotFound
-from hubstead.services.accounts import Principal
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle, RepoService, author_email
 from hubstead.storage.gitrepo import signature
 

@@ -15,8 +15,8 @@ from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError
 from hubstead.domain.gitattributes import default_gitattributes
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services import access
-from hubstead.services.accounts import Principal
 from hubstead.services.listing_index import ListingIndex
+from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, TreeEntry, signature
 from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow

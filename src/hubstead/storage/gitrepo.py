@@ -484,6 +484,19 @@ class GitRepo:
             return patch
         return patch[: patch.rfind("\n", 0, max_bytes) + 1]
 
+    def commit_diff(self, commit: str, max_bytes: int) -> str:
+        """The unified diff a commit made to its first parent (to nothing for a root commit),
+        cut like `diff`. LFS files show their pointer change."""
+        current = self._repo[commit].peel(pygit2.Commit)
+        if current.parents:
+            diff = self._repo.diff(current.parents[0].tree, current.tree)
+        else:
+            diff = current.tree.diff_to_tree(swap=True)
+        patch = diff.patch or ""
+        if len(patch) <= max_bytes:
+            return patch
+        return patch[: patch.rfind("\n", 0, max_bytes) + 1]
+
     def conflicting_files(self, base: str, head: str) -> list[str]:
         """Paths a merge of `head` into `base` would leave in conflict (none for fast-forwards)."""
         if base == head or self._repo.descendant_of(pygit2.Oid(hex=head), pygit2.Oid(hex=base)):

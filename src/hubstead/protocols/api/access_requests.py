@@ -9,13 +9,12 @@ with `POST /api/{type}s/{id}/user-access-request/cancel`.
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import parse_qsl
 
 from starlette.responses import RedirectResponse
 
 from hubstead.domain.errors import BadRequest
-from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.http import Ctx, decode_offset, encode_offset, json_response
 from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import WEB
 from hubstead.services import access
@@ -36,9 +35,9 @@ ASKING_TOKEN = "This token has read access only: a write token is needed to requ
 # Reviewing requests takes write access to the repository, as on the Hub.
 @router.repo_route("GET", ACCESS + "/(?P<status>pending|accepted|rejected)", need=Need.WRITE)
 def list_requests(ctx: Ctx, status: str):
-    offset, limit = _cursor(ctx), _limit(ctx)
+    offset, limit = decode_offset(ctx.query.get("cursor")), _limit(ctx)
     views, more = ctx.hub.gating.requests(ctx.repo, status, offset, limit)
-    headers = {"Link": ctx.next_link(cursor=_encode_cursor(offset + limit))} if more else {}
+    headers = {"Link": ctx.next_link(cursor=encode_offset(offset + limit))} if more else {}
     return json_response([_request_json(view) for view in views], headers=headers)
 
 
@@ -134,20 +133,3 @@ def _limit(ctx: Ctx) -> int:
     if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
         raise BadRequest(f"'limit' must be a number from {MIN_LIMIT} to {MAX_LIMIT}")
     return int(raw)
-
-
-def _cursor(ctx: Ctx) -> int:
-    raw = ctx.query.get("cursor")
-    if not raw:
-        return 0
-    try:
-        offset = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
-    except ValueError:
-        offset = -1
-    if offset < 0:
-        raise BadRequest("Invalid cursor")
-    return offset
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")

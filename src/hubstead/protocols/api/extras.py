@@ -10,12 +10,13 @@
 
 from __future__ import annotations
 
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, PlainTextResponse
 
 from hubstead.domain.errors import BadRequest, NotFound, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId
 from hubstead.protocols.http import Ctx, conflict_with_url, json_response
-from hubstead.protocols.routing import Body, Router
+from hubstead.protocols.routing import Body, Router, read_body
 from hubstead.protocols.urls import API_DATASETS, API_MODELS, RepoName
 from hubstead.services.access import Need
 from hubstead.services.attachments import VIDEO_LIMIT
@@ -88,12 +89,17 @@ def sharded_safetensors_metadata(ctx: Ctx, path: str):
 # -- attachments ------------------------------------------------------------------------------
 
 
-@router.route("POST", r"/uploads", body=ATTACHMENT_BODY)
-def upload_attachment(ctx: Ctx):
-    """The bytes are the body, their type the Content-Type; answers the file's URL as text."""
-    name = ctx.hub.attachments.store(
-        ctx.principal, ctx.request.headers.get("content-type", ""), ctx.body
-    )
+@router.route("POST", r"/uploads")
+async def upload_attachment(ctx: Ctx):
+    """The bytes are the body, their type the Content-Type; answers the file's URL as text.
+
+    The caller is checked before the body (up to 50 MB) is read, so an anonymous or read-only
+    caller cannot make the hub take in a body it will refuse."""
+    principal = await run_in_threadpool(lambda: ctx.principal)
+    ctx.hub.attachments.check_uploader(principal)
+    await read_body(ctx, ATTACHMENT_BODY)
+    content_type = ctx.request.headers.get("content-type", "")
+    name = await run_in_threadpool(ctx.hub.attachments.store, principal, content_type, ctx.body)
     return PlainTextResponse(ctx.url_for("attachment", file=name))
 
 

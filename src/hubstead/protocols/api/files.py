@@ -2,36 +2,18 @@
 
 from __future__ import annotations
 
-import base64
 from urllib.parse import parse_qs
 
 from starlette.responses import Response
 
 from hubstead.domain.errors import BadRequest
 from hubstead.protocols import wire
-from hubstead.protocols.http import Ctx, json_response
+from hubstead.protocols.http import Ctx, decode_offset, encode_offset, json_response
 from hubstead.protocols.routing import Router
 from hubstead.services.access import Need
 from hubstead.services.files import tree_page_size
 
 router = Router()
-
-
-def decode_offset(raw: str | None) -> int:
-    """The offset an opaque `cursor` of a tree page carries (0 for the first page)."""
-    if not raw:
-        return 0
-    try:
-        offset = int(base64.urlsafe_b64decode(raw.encode() + b"==").decode())
-    except ValueError:
-        offset = -1
-    if offset < 0:
-        raise BadRequest("Invalid cursor")
-    return offset
-
-
-def encode_offset(offset: int) -> str:
-    return base64.urlsafe_b64encode(str(offset).encode()).decode().rstrip("=")
 
 
 @router.repo_route("GET", r"/tree/{rev:rev}(?:/{path:any})?", need=Need.READ)

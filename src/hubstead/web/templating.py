@@ -1,0 +1,36 @@
+"""The Jinja2 environment of the web UI and the one way views render a page.
+
+Autoescape is on for every template and undefined names are errors (StrictUndefined), so a
+typo fails a test instead of rendering an empty string.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
+from starlette.responses import HTMLResponse
+
+from hubstead import __version__
+from hubstead.protocols.http import Ctx
+from hubstead.web.assets import asset
+
+ENV = Environment(
+    loader=PackageLoader("hubstead.web", "templates"),
+    autoescape=select_autoescape(default=True, default_for_string=True),
+    undefined=StrictUndefined,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENV.globals.update(asset=asset, version=__version__)
+
+
+def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    """Render `template` with the request's context (`url_for`, the signed-in user, the query)."""
+    page = ENV.get_template(template).render(
+        url_for=ctx.url_for if ctx is not None else None,
+        request_path=ctx.request.url.path if ctx is not None else "/",
+        query=ctx.query if ctx is not None else {},
+        **context,
+    )
+    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-cache"})
