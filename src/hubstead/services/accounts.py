@@ -24,6 +24,7 @@ from hubstead.domain.avatars import avatar_url, check_avatar_url
 from hubstead.domain.errors import BadRequest, Conflict, InvalidCredentials, NotFound
 from hubstead.domain.repo_ids import validate_name_part
 from hubstead.services.principal import Principal
+from hubstead.services.repos import find_account
 from hubstead.storage.database import Database
 from hubstead.storage.models import AccessToken, Account, Membership
 
@@ -552,10 +553,7 @@ class AccountService:
 
 def _name_taken(session, name: str) -> bool:
     """Account names, like repository ids, ignore case: `Alice` is taken when `alice` exists."""
-    return (
-        session.scalar(select(Account.id).where(func.lower(Account.name) == name.lower()))
-        is not None
-    )
+    return find_account(session, name) is not None
 
 
 def _token_fields(principal: Principal) -> dict:

@@ -14,25 +14,18 @@ from __future__ import annotations
 import subprocess
 import uuid
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert
 from sqlalchemy.exc import IntegrityError
 
-from hubstead.domain.errors import Forbidden, HubError
+from hubstead.domain.errors import HubError
 from hubstead.domain.repo_ids import RepoId
 from hubstead.services import access
 from hubstead.services.lfs import available_objects
 from hubstead.services.principal import Principal
-from hubstead.services.repos import (
-    _REPO_BY_NAME,
-    RepoExists,
-    RepoHandle,
-    RepoService,
-    _drop_redirect,
-    _name_params,
-)
+from hubstead.services.repos import RepoExists, RepoHandle, RepoService, _drop_redirect, claim_name
 from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
-from hubstead.storage.models import Account, RepoLfsObject, RepoRef, Repository, utcnow
+from hubstead.storage.models import RepoLfsObject, RepoRef, Repository, utcnow
 
 COPIED_REFS = ("+refs/heads/*:refs/heads/*", "+refs/tags/*:refs/tags/*")
 
@@ -51,18 +44,7 @@ class RepoDuplicator:
         principal = access.require_write_token(principal)
         repo_type = source.type
         with self.db.session() as session:
-            owner = session.scalar(
-                select(Account.name).where(func.lower(Account.name) == target.namespace.lower())
-            )
-            if owner is not None:  # account names, like repository ids, ignore case
-                target = RepoId(owner, target.name)
-            if owner is None or not access.can_write(principal, target.namespace):
-                raise Forbidden(
-                    f'You don\'t have the rights to create a {repo_type.value} under the namespace "{target.namespace}"'
-                )
-            existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, target)).first()
-            if existing is not None:
-                raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
+            target = RepoId(claim_name(session, principal, repo_type, target).name, target.name)
 
         key = uuid.uuid4().hex
         store = self.repos.git

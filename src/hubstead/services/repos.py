@@ -201,18 +201,8 @@ class RepoService:
         default: private under an organization that asks for it, public otherwise."""
         principal = access.require_write_token(principal)
         with self.db.session() as session:
-            owner = session.scalar(
-                select(Account).where(func.lower(Account.name) == repo_id.namespace.lower())
-            )
-            if owner is not None:  # account names, like repository ids, ignore case
-                repo_id = RepoId(owner.name, repo_id.name)
-            if owner is None or not access.can_write(principal, repo_id.namespace):
-                raise Forbidden(
-                    f'You don\'t have the rights to create a {repo_type.value} under the namespace "{repo_id.namespace}"'
-                )
-            existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first()
-            if existing is not None:
-                raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
+            owner = claim_name(session, principal, repo_type, repo_id)
+            repo_id = RepoId(owner.name, repo_id.name)
             user = session.get(Account, principal.user_id)
             key = uuid.uuid4().hex
             row = Repository(
@@ -281,12 +271,10 @@ class RepoService:
     ) -> RepoId:
         handle = self.get(repo_type, source, principal, need="admin")
         with self.db.session() as session:
-            owner = session.scalar(
-                select(Account.name).where(func.lower(Account.name) == target.namespace.lower())
-            )
+            owner = find_account(session, target.namespace)
         if owner is None:
             raise BadRequest(f"No user or organization named {target.namespace!r}")
-        target = RepoId(owner, target.name)  # account names, like repository ids, ignore case
+        target = RepoId(owner.name, target.name)
         if not access.can_write(principal, target.namespace):
             raise Forbidden(
                 f'You don\'t have the rights to create a {repo_type.value} under the namespace "{target.namespace}"'
@@ -355,6 +343,27 @@ def _drop_redirect(session, repo_type: RepoType, repo_id: RepoId) -> None:
             func.lower(RepoRedirect.name) == repo_id.name.lower(),
         )
     )
+
+
+def find_account(session, name: str) -> Account | None:
+    """The user or organization called `name`: account names, like repository ids, ignore case
+    (`Alice` is `alice`), and what is stored is the spelling every answer uses."""
+    return session.scalar(select(Account).where(func.lower(Account.name) == name.lower()))
+
+
+def claim_name(session, principal: Principal, repo_type: RepoType, repo_id: RepoId) -> Account:
+    """Check that `principal` may create `repo_id` (a namespace they may write to, a name no
+    repository has in any case) and return the namespace's account (whose spelling is kept)."""
+    owner = find_account(session, repo_id.namespace)
+    namespace = owner.name if owner is not None else repo_id.namespace
+    if owner is None or not access.can_write(principal, namespace):
+        raise Forbidden(
+            f'You don\'t have the rights to create a {repo_type.value} under the namespace "{namespace}"'
+        )
+    existing = session.execute(_REPO_BY_NAME, _name_params(repo_type, repo_id)).first()
+    if existing is not None:
+        raise RepoExists(repo_type, RepoId(existing.namespace, existing.name))
+    return owner
 
 
 def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:

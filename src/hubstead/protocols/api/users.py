@@ -31,15 +31,22 @@ def _account_id(account_id: int) -> str:
     return f"{account_id:024x}"
 
 
-def _user_overview(ctx: Ctx, profile: Profile) -> dict:
-    user = profile.account
-    data = {
+def _user_summary(ctx: Ctx, user) -> dict:
+    """What every answer about a user carries (overviews, member lists)."""
+    return {
         "_id": _account_id(user.id),
         "user": user.name,
         "fullname": user.fullname or user.name,
         "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url),
         "type": "user",
         "isPro": False,
+    }
+
+
+def _user_overview(ctx: Ctx, profile: Profile) -> dict:
+    user = profile.account
+    data = {
+        **_user_summary(ctx, user),
         "createdAt": iso(user.created_at),
         "numModels": profile.num_models,
         "numDatasets": profile.num_datasets,
@@ -68,15 +75,7 @@ def _org_summary(ctx: Ctx, org) -> dict:
 
 
 def _member(ctx: Ctx, member: Member, show_role: bool) -> dict:
-    user = member.account
-    data = {
-        "_id": _account_id(user.id),
-        "user": user.name,
-        "fullname": user.fullname or user.name,
-        "avatarUrl": avatar_url(user.avatar_url, user.name, ctx.base_url),
-        "type": "user",
-        "isPro": False,
-    }
+    data = _user_summary(ctx, member.account)
     if show_role:
         data["role"] = member.role
     return data

@@ -693,6 +693,11 @@ def commit_page(ctx: Ctx, oid: str) -> Response:
 # --------------------------------------------------------------------------- community
 
 
+def _author_name(accounts: dict, account_id: int | None) -> str:
+    """The author's name, or "deleted user" for an account that no longer exists."""
+    return accounts[account_id].name if account_id in accounts else "deleted user"
+
+
 @page_route("/discussions")
 def discussions(ctx: Ctx) -> Response:
     handle = ctx.repo
@@ -709,9 +714,7 @@ def discussions(ctx: Ctx) -> Response:
             "title": item.row.title,
             "status": item.row.status,
             "is_pr": item.row.is_pull_request,
-            "author": accounts[item.row.author_id].name
-            if item.row.author_id in accounts
-            else "deleted user",
+            "author": _author_name(accounts, item.row.author_id),
             "date": when(item.row.created_at),
             "comments": item.num_comments,
             "href": links.discussion(item.row.num),
@@ -739,7 +742,7 @@ def discussion(ctx: Ctx, num: str) -> Response:
     accounts = timeline.people.accounts
 
     def name(account_id: int | None) -> str:
-        return accounts[account_id].name if account_id in accounts else "deleted user"
+        return _author_name(accounts, account_id)
 
     events = []
     for event in timeline.events:
