@@ -5,6 +5,7 @@ One copy each: test modules import them from here instead of defining their own.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -122,3 +123,47 @@ def serious_accessibility_violations(page) -> list[dict]:
         for v in result["violations"]
         if v["impact"] in ("serious", "critical")
     ]
+
+
+XET_SCENARIO = CLIENTS / "xet_scenario.py"
+
+
+def run_xet_scenario(
+    hub,
+    name: str,
+    home: Path,
+    python: Path | str = sys.executable,
+    token_user: str = "alice",
+    xet: bool = True,
+    timeout: int = 600,
+    **args,
+) -> dict:
+    """Run one scenario of tests/clients/xet_scenario.py with `python` (this venv's, or an older
+    client's) against `hub`, as `token_user`; returns the JSON the scenario prints last.
+    With `xet=False` the client is told to disable Xet and upload through LFS."""
+    env = {
+        **os.environ,
+        "HF_ENDPOINT": hub.endpoint,
+        "HF_TOKEN": hub.tokens[token_user],
+        "HF_HOME": str(home),
+        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
+        "HF_HUB_DISABLE_TELEMETRY": "1",
+        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
+        "HF_XET_CLIENT_RETRY_BASE_DELAY": "100ms",
+    }
+    # the test process disables Xet for itself; another interpreter must not see our paths
+    for variable in ("HF_HUB_DISABLE_XET", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
+        env.pop(variable, None)
+    if not xet:
+        env["HF_HUB_DISABLE_XET"] = "1"
+    result = subprocess.run(
+        [str(python), str(XET_SCENARIO), name, json.dumps(args)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    assert result.returncode == 0, (
+        f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
+    )
+    return json.loads(result.stdout.strip().splitlines()[-1])

@@ -28,9 +28,8 @@ from huggingface_hub.errors import (
     RevisionNotFoundError,
 )
 
+from helpers import run_xet_scenario
 from hubstead.domain.hashing import sha256_hex
-
-XET_SCENARIO = Path(__file__).parent / "clients" / "xet_scenario.py"
 
 
 @pytest.fixture(scope="module")
@@ -183,37 +182,41 @@ def test_super_squash_errors(api: HfApi, bob: HfApi, alice_read: HfApi):
     assert [c.title for c in api.list_repo_commits(repo_id)] == ["initial commit"]
 
 
-def test_super_squash_never_loses_a_concurrent_commit(api: HfApi, hf_home: Path):
-    """Commits racing squashes all keep their files: a squash that loses the compare-and-swap
-    squashes the new head instead, and commits rebuild on the squashed head."""
-    repo_id = api.create_repo("squash-race").repo_id
+def race_commits(api: HfApi, repo_id: str, commits: int, other, at: int) -> None:
+    """Upload `commits` files f{n}.txt from as many threads while `other` (a history rewrite)
+    runs in one more thread, started after the first `at` of them; every call must succeed."""
     errors: list[BaseException] = []
 
-    def commit(number: int) -> None:
+    def guarded(call, *args) -> None:
         try:
-            api.upload_file(
-                repo_id=repo_id,
-                path_in_repo=f"f{number}.txt",
-                path_or_fileobj=f"n{number}".encode(),
-            )
+            call(*args)
         except BaseException as exc:  # reported below
             errors.append(exc)
 
-    def squash() -> None:
-        try:
-            for _ in range(4):
-                api.super_squash_history(repo_id=repo_id)
-        except BaseException as exc:
-            errors.append(exc)
+    def commit(number: int) -> None:
+        api.upload_file(
+            repo_id=repo_id, path_in_repo=f"f{number}.txt", path_or_fileobj=f"n{number}".encode()
+        )
 
-    threads = [threading.Thread(target=commit, args=(n,)) for n in range(12)] + [
-        threading.Thread(target=squash)
-    ]
+    threads = [threading.Thread(target=guarded, args=(commit, n)) for n in range(commits)]
+    threads.insert(at, threading.Thread(target=guarded, args=(other,)))
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert errors == []
+
+
+def test_super_squash_never_loses_a_concurrent_commit(api: HfApi, hf_home: Path):
+    """Commits racing squashes all keep their files: a squash that loses the compare-and-swap
+    squashes the new head instead, and commits rebuild on the squashed head."""
+    repo_id = api.create_repo("squash-race").repo_id
+
+    def squash() -> None:
+        for _ in range(4):
+            api.super_squash_history(repo_id=repo_id)
+
+    race_commits(api, repo_id, 12, squash, at=12)
     files = snapshot(api, repo_id, hf_home)
     assert {path: content for path, content in files.items() if path != ".gitattributes"} == {
         f"f{n}.txt": f"n{n}".encode() for n in range(12)
@@ -334,31 +337,7 @@ def test_rewriting_history_keeps_concurrent_commits(api: HfApi, hf_home: Path):
     repo_id = api.create_repo("lfs-rewrite-race").repo_id
     api.upload_file(path_or_fileobj=b"to be deleted", path_in_repo="doomed.bin", repo_id=repo_id)
     doomed = list(api.list_lfs_files(repo_id))
-    errors: list[BaseException] = []
-
-    def commit(number: int) -> None:
-        try:
-            api.upload_file(
-                repo_id=repo_id,
-                path_in_repo=f"f{number}.txt",
-                path_or_fileobj=f"n{number}".encode(),
-            )
-        except BaseException as exc:  # reported below
-            errors.append(exc)
-
-    def delete() -> None:
-        try:
-            api.permanently_delete_lfs_files(repo_id, doomed)
-        except BaseException as exc:
-            errors.append(exc)
-
-    threads = [threading.Thread(target=commit, args=(n,)) for n in range(10)]
-    threads.insert(5, threading.Thread(target=delete))
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    race_commits(api, repo_id, 10, lambda: api.permanently_delete_lfs_files(repo_id, doomed), at=5)
     files = snapshot(api, repo_id, hf_home)
     assert {path: content for path, content in files.items() if path != ".gitattributes"} == {
         f"f{n}.txt": f"n{n}".encode() for n in range(10)
@@ -563,21 +542,14 @@ def test_cross_repository_copy_of_a_xet_file(hub, api: HfApi, tmp_path: Path):
     target = api.create_repo("acme/xet-copy-target").repo_id
     data = os.urandom(300_000)
     (tmp_path / "w.bin").write_bytes(data)
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": hub.endpoint,
-        "HF_TOKEN": hub.tokens["alice"],
-        "HF_HOME": str(tmp_path / "home"),
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-    }
-    env.pop("HF_HUB_DISABLE_XET", None)
-    args = {"path": str(tmp_path / "w.bin"), "path_in_repo": "w.bin", "repo": source}
-    subprocess.run(
-        [sys.executable, str(XET_SCENARIO), "upload_file", json.dumps(args)],
-        env=env,
-        check=True,
-        capture_output=True,
+    run_xet_scenario(
+        hub,
+        "upload_file",
+        tmp_path / "home",
         timeout=300,
+        path=str(tmp_path / "w.bin"),
+        path_in_repo="w.bin",
+        repo=source,
     )
     [info] = api.get_paths_info(source, ["w.bin"])
     assert info.xet_hash is not None

@@ -10,10 +10,8 @@ Xet whenever hf_xet is installed. hf_xet 1.2, paired with 0.36, speaks an older 
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import random
-import subprocess
 import sys
 from pathlib import Path
 
@@ -21,8 +19,9 @@ import httpx
 import huggingface_hub
 import pytest
 
+from helpers import run_xet_scenario
+
 ROOT = Path(__file__).resolve().parents[1]
-SCENARIO = Path(__file__).parent / "clients" / "xet_scenario.py"
 CLIENTS_LIST = Path(__file__).parent / "clients" / "old-clients.txt"
 MB = 1024 * 1024
 SIZE = 4 * MB
@@ -46,34 +45,6 @@ def client(request) -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return python
-
-
-def run_scenario(hub, python: Path, name: str, home: Path, xet: bool = True, **args) -> dict:
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": hub.endpoint,
-        "HF_TOKEN": hub.tokens["alice"],
-        "HF_HOME": str(home),
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
-        "HF_XET_CLIENT_RETRY_BASE_DELAY": "100ms",
-    }
-    for variable in ("HF_HUB_DISABLE_XET", "PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV"):
-        env.pop(variable, None)
-    if not xet:
-        env["HF_HUB_DISABLE_XET"] = "1"
-    result = subprocess.run(
-        [str(python), str(SCENARIO), name, json.dumps(args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, (
-        f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def pseudo_random(size: int, seed: int) -> bytes:
@@ -327,3 +298,8 @@ def test_batch_answers_xet_only_when_offered(hub, api):
         answer["transfer"] == "basic"
         and "/-/lfs/" in answer["objects"][0]["actions"]["download"]["href"]
     )
+
+
+def run_scenario(hub, python: Path, name: str, home: Path, xet: bool = True, **args) -> dict:
+    """A scenario run by one client release's interpreter."""
+    return run_xet_scenario(hub, name, home, python=python, xet=xet, timeout=300, **args)

@@ -17,36 +17,11 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
+from helpers import run_xet_scenario as run_scenario
 from hubstead.xet import hashing
 from hubstead.xet.xorb import CompressionScheme, serialize_chunk
 
-SCENARIO = Path(__file__).parent / "clients" / "xet_scenario.py"
 MB = 1024 * 1024
-
-
-def run_scenario(hub, name: str, home: Path, token_user: str = "alice", **args) -> dict:
-    env = {
-        **os.environ,
-        "HF_ENDPOINT": hub.endpoint,
-        "HF_TOKEN": hub.tokens[token_user],
-        "HF_HOME": str(home),
-        "HF_HUB_DISABLE_PROGRESS_BARS": "1",
-        "HF_HUB_DISABLE_TELEMETRY": "1",
-        "HF_XET_CLIENT_RETRY_MAX_ATTEMPTS": "2",
-        "HF_XET_CLIENT_RETRY_BASE_DELAY": "100ms",
-    }
-    env.pop("HF_HUB_DISABLE_XET", None)
-    result = subprocess.run(
-        [sys.executable, str(SCENARIO), name, json.dumps(args)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert result.returncode == 0, (
-        f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
-    )
-    return json.loads(result.stdout.strip().splitlines()[-1])
 
 
 def sha256_file(path: Path) -> str:
