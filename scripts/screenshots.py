@@ -20,6 +20,7 @@ OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CARD = """---
 license: apache-2.0
+base_model: alice/tiny-bert
 language: en
 pipeline_tag: text-classification
 library_name: transformers
@@ -63,7 +64,28 @@ PAGES = {
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
+# the model tree of tiny-sentiment: its base model, and models derived from it
+FAMILY = [
+    (
+        "tiny-bert",
+        "---\nlicense: apache-2.0\nlanguage: en\npipeline_tag: fill-mask\n---\n# tiny-bert\n",
+    ),
+    (
+        "tiny-sentiment-lora",
+        "---\nbase_model: alice/tiny-sentiment\nbase_model_relation: adapter\n---\n# LoRA\n",
+    ),
+    (
+        "tiny-sentiment-int8",
+        "---\nbase_model: alice/tiny-sentiment\nbase_model_relation: quantized\n---\n# int8\n",
+    ),
+    ("tiny-sentiment-fr", "---\nbase_model: alice/tiny-sentiment\nlanguage: fr\n---\n# French\n"),
+]
+
+
 def seed(api: HfApi) -> None:
+    for name, card in FAMILY:
+        member = api.create_repo(name).repo_id
+        api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=member)
     repo = api.create_repo("tiny-sentiment").repo_id
     api.upload_file(path_or_fileobj=CARD.encode(), path_in_repo="README.md", repo_id=repo)
     config = b'{"model_type": "bert", "architectures": ["BertForSequenceClassification"]}'
@@ -91,6 +113,11 @@ def main() -> int:
                         page.goto(hub.endpoint + path)
                         target = OUT / f"{name}-{width}-{scheme}.png"
                         page.screenshot(path=str(target))
+                        print(target.relative_to(OUT.parents[1]))
+                    if width == "desktop":  # the whole model page: side panel, tree and widget
+                        page.goto(hub.endpoint + PAGES["model"])
+                        target = OUT / f"model-full-{width}-{scheme}.png"
+                        page.screenshot(path=str(target), full_page=True)
                         print(target.relative_to(OUT.parents[1]))
                     context.close()
             browser.close()

@@ -23,7 +23,7 @@ from hubstead.services.accounts import Principal
 from hubstead.services.discovery import DiscoveryService, ListQuery, parse_parameter_range
 from hubstead.services.listing_index import ListingIndex
 from hubstead.storage.database import Database
-from hubstead.storage.models import RepoApp, Repository, RepoTag, TagCount
+from hubstead.storage.models import RepoApp, RepoCount, Repository, RepoTag, TagCount
 from hubstead.testing import PostgresDatabase
 
 SEEDED = 3000
@@ -102,10 +102,10 @@ def test_both_plans_page_like_a_brute_force_answer(db, tags, sort):
     descending = sort != "id"
     public = [r for r in repos if not r.private and set(tags) <= repo_tags.get(r.id, set())]
     expected = [r.id for r in sorted(public, key=lambda r: _sort_key(r, sort), reverse=descending)]
-    auto = DiscoveryService(db)
-    walking = DiscoveryService(db)
+    auto = DiscoveryService(db, ListingIndex(db))
+    walking = DiscoveryService(db, ListingIndex(db))
     walking._rarest_tag = lambda repo_type, tags_, limit: None
-    starting = DiscoveryService(db)
+    starting = DiscoveryService(db, ListingIndex(db))
     starting._rarest_tag = lambda repo_type, tags_, limit: min(
         tags_, key=lambda t: starting.tag_totals(repo_type, [t]).get(t, 0)
     )
@@ -117,7 +117,7 @@ def test_both_plans_page_like_a_brute_force_answer(db, tags, sort):
 
 
 def test_plan_choice_follows_tag_counts(db):
-    service = DiscoveryService(db)
+    service = DiscoveryService(db, ListingIndex(db))
     assert service._rarest_tag(RepoType.MODEL, ["transformers", "en"], 50) is None
     assert service._rarest_tag(RepoType.MODEL, ["medical", "license:mit"], 50) == "medical"
     assert service._rarest_tag(RepoType.MODEL, ["transformers", "no-such-tag"], 50) == "no-such-tag"
@@ -125,7 +125,7 @@ def test_plan_choice_follows_tag_counts(db):
 
 def test_apps_and_parameter_filters_match_brute_force(db):
     repos, repo_tags, repo_apps = _truth(db)
-    service = DiscoveryService(db)
+    service = DiscoveryService(db, ListingIndex(db))
     query = ListQuery(RepoType.MODEL, apps=["llama.cpp", "drawthings"], sort="downloads", limit=100)
     expected = {
         r.id
@@ -155,6 +155,7 @@ def _recount(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
     for row in repos:
         for tag in repo_tags.get(row.id, ()):
             counts[(row.type, tag, bool(row.private))] += 1
+        counts[(row.type, "<all>", bool(row.private))] += 1
     keys = {(t, tag) for t, tag, _ in counts}
     return {key: (counts[(*key, False)], counts[(*key, True)]) for key in keys}
 
@@ -164,7 +165,12 @@ def _maintained(db: Database) -> dict[tuple[str, str], tuple[int, int]]:
         rows = session.execute(
             select(TagCount.repo_type, TagCount.tag, TagCount.public_count, TagCount.private_count)
         )
-        return {(t, tag): (pub, priv) for t, tag, pub, priv in rows if pub or priv}
+        maintained = {(t, tag): (pub, priv) for t, tag, pub, priv in rows if pub or priv}
+        totals = session.execute(
+            select(RepoCount.repo_type, RepoCount.public_count, RepoCount.private_count)
+        )
+        maintained.update({(t, "<all>"): (pub, priv) for t, pub, priv in totals if pub or priv})
+        return maintained
 
 
 def test_counts_stay_exact_under_concurrent_changes(db):
@@ -183,6 +189,14 @@ def test_counts_stay_exact_under_concurrent_changes(db):
         "text-generation",
     ]
     errors: list[BaseException] = []
+    with db.session() as session:  # as every real writer does, keep each pipeline among the tags
+        from hubstead.storage.models import RepoCard
+
+        pipelines = dict(
+            session.execute(
+                select(RepoCard.repo_id, RepoCard.pipeline_tag).where(RepoCard.repo_id.in_(victims))
+            ).all()
+        )
 
     def churn(seed: int) -> None:
         rng = random.Random(seed)
@@ -192,9 +206,10 @@ def test_counts_stay_exact_under_concurrent_changes(db):
                 action = rng.random()
                 with db.session() as session:
                     if action < 0.6:
-                        index.replace(
-                            session, repo_id, rng.sample(vocabulary, rng.randint(0, 5)), "text"
-                        )
+                        tags = rng.sample(vocabulary, rng.randint(0, 5))
+                        if pipelines.get(repo_id) and pipelines[repo_id] not in tags:
+                            tags.append(pipelines[repo_id])
+                        index.replace(session, repo_id, tags, "text")
                     else:
                         index.set_private(session, repo_id, rng.random() < 0.5)
         except BaseException as error:  # noqa: BLE001 - reported by the main thread
@@ -213,14 +228,14 @@ def test_counts_stay_exact_under_concurrent_changes(db):
 
 
 def test_facets_read_the_maintained_counts(db):
-    service = DiscoveryService(db)
+    service = DiscoveryService(db, ListingIndex(db))
     recount = _recount(db)
     facets = service.facets(None, RepoType.MODEL, per_facet=10_000)
     listed = {item["id"]: item["count"] for items in facets.values() for item in items}
     expected = {
         tag: pub
         for (t, tag), (pub, _) in recount.items()
-        if t == "model" and pub and not tag.startswith("region:")
+        if t == "model" and pub and not tag.startswith("region:") and tag != "<all>"
     }
     assert listed == expected
     admin = Principal(user_id=0, name="root", token_role="read", token_name="t", is_admin=True)
@@ -229,5 +244,74 @@ def test_facets_read_the_maintained_counts(db):
     assert listed == {
         tag: pub + priv
         for (t, tag), (pub, priv) in recount.items()
-        if t == "model" and not tag.startswith("region:")
+        if t == "model" and not tag.startswith("region:") and tag != "<all>"
     }
+
+
+@pytest.mark.parametrize("tags", FILTERS, ids=["+".join(t) for t in FILTERS])
+def test_filtered_counts_match_brute_force(db, tags):
+    repos, repo_tags, _ = _truth(db)
+    service = DiscoveryService(db, ListingIndex(db))
+    public = [r for r in repos if not r.private and set(tags) <= repo_tags.get(r.id, set())]
+    assert service.count(None, RepoType.MODEL, ListQuery(RepoType.MODEL, tags=tags)) == (
+        len(public),
+        True,
+    )
+
+
+def test_totals_follow_the_caller(db):
+    repos, _, _ = _truth(db)
+    service = DiscoveryService(db, ListingIndex(db))
+    models = [r for r in repos if r.type == "model"]
+    public = sum(not r.private for r in models)
+    assert service.count(None, RepoType.MODEL) == (public, True)
+    admin = Principal(user_id=0, name="root", token_role="read", token_name="t", is_admin=True)
+    assert service.count(admin, RepoType.MODEL) == (len(models), True)
+    owner = next(r.namespace for r in models if r.private)
+    member = Principal(
+        user_id=0,
+        name="someone",
+        token_role="read",
+        token_name="t",
+        is_admin=False,
+        org_roles={owner: "read"},
+    )
+    own = sum(r.private and r.namespace == owner for r in models)
+    assert own and service.count(member, RepoType.MODEL) == (public + own, True)
+
+
+def test_a_broad_filtered_count_stops_at_the_cap(db, monkeypatch):
+    import hubstead.services.discovery as discovery
+
+    monkeypatch.setattr(discovery, "COUNT_CAP", 50)
+    service = DiscoveryService(db, ListingIndex(db))
+    assert service.count(None, RepoType.MODEL, ListQuery(RepoType.MODEL, tags=["en"])) == (
+        50,
+        False,
+    )
+
+
+@pytest.mark.parametrize(
+    ("pipeline", "tags"),
+    [("text-generation", ["en"]), ("text-classification", []), ("fill-mask", ["en", "pytorch"])],
+)
+def test_pipeline_filter_matches_brute_force(db, pipeline, tags):
+    """A `pipeline_tag=` listing may start from the pipeline's tag rows: still exactly the
+    models whose card has that pipeline, for both the pages and the count."""
+    from hubstead.storage.models import RepoCard
+
+    repos, repo_tags, _ = _truth(db)
+    with db.session() as session:
+        pipelines = dict(session.execute(select(RepoCard.repo_id, RepoCard.pipeline_tag)).all())
+    expected = {
+        r.id
+        for r in repos
+        if not r.private
+        and r.type == "model"
+        and pipelines.get(r.id) == pipeline
+        and set(tags) <= repo_tags.get(r.id, set())
+    }
+    service = DiscoveryService(db, ListingIndex(db))
+    query = ListQuery(RepoType.MODEL, tags=tags, pipeline_tag=pipeline, sort="likes", limit=50)
+    assert expected and set(_all_pages(service, query)) == expected
+    assert service.count(None, RepoType.MODEL, query) == (len(expected), True)

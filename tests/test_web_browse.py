@@ -366,3 +366,60 @@ def test_browser_private_repo_hidden_from_anonymous(hub, catalog, page):
 def test_browser_accessibility(hub, catalog, page, path):
     page.goto(hub.endpoint + path)
     assert serious_accessibility_violations(page) == []
+
+
+def _total(html: str) -> str:
+    found = re.search(r"data-total>([^<]+)<", html)
+    assert found, "no total in the list heading"
+    return found.group(1)
+
+
+def test_heading_counts_the_matches(hub, catalog):
+    assert _total(get(hub, "/models").text) == "7"
+    assert _total(get(hub, "/models", pipeline_tag="text-classification").text) == "3"
+    assert (
+        _total(get(hub, "/models", pipeline_tag="text-classification", language="fr").text) == "1"
+    )
+    assert _total(get(hub, "/models", search="bert").text) == "2"
+    assert _total(get(hub, "/models", license="bsd").text) == "0"
+    assert _total(get(hub, "/datasets", language="en").text) == "1"
+    signed_in = httpx.get(
+        hub.endpoint + "/models",
+        params={"pipeline_tag": "text-classification"},
+        headers={**HTML, "Authorization": f"Bearer {hub.tokens['alice']}"},
+        timeout=30,
+    )
+    assert _total(signed_in.text) == "4"  # and her private classifier
+
+
+def test_language_list_names_the_codes(hub, catalog):
+    html = get(hub, "/languages").text
+    row = re.search(r"<code>fr</code></th>\s*<td>([^<]+)</td>", html)
+    assert row and row.group(1) == "French"
+
+
+def test_browser_phone_folds_the_filters(hub, catalog, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    try:
+        phone = context.new_page()
+        phone.goto(f"{hub.endpoint}/models?language=fr")
+        panel = phone.locator("details.filters-panel")
+        assert panel.get_attribute("open") is None  # folded: the results come first
+        assert "(1 active)" in phone.locator("summary").inner_text()
+        task = phone.get_by_role("link", name=re.compile(r"^Text Classification"))
+        assert not task.is_visible()
+        phone.locator("details.filters-panel > summary").click()
+        assert task.is_visible()
+        task.click()
+        phone.wait_for_load_state()
+        assert set(listed(phone.content())) == {catalog["classifier-fr"]}
+        assert serious_accessibility_violations(phone) == []
+    finally:
+        context.close()
+    wide = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        desk = wide.new_page()
+        desk.goto(f"{hub.endpoint}/models")
+        assert desk.locator("details.filters-panel").get_attribute("open") is not None
+    finally:
+        wide.close()

@@ -308,3 +308,90 @@ def test_dataset_page(api: HfApi, endpoint: str, page):
     page.get_by_role("link", name="Files and versions").click()
     page.wait_for_load_state()
     assert page.url.endswith(f"/datasets/{repo_id}/tree/main")
+
+
+def _card(**fields: object) -> str:
+    lines = ["---"]
+    for key, value in fields.items():
+        if isinstance(value, list):
+            lines += [f"{key}:"] + [f"- {item}" for item in value]
+        else:
+            lines.append(f"{key}: {value}")
+    return "\n".join(lines) + "\n---\n# A model of the family\n"
+
+
+@pytest.fixture(scope="module")
+def family(api: HfApi) -> dict[str, str]:
+    """A base model; a fine-tune, an adapter and a quantization of it (and a private fine-tune
+    of alice); a fine-tune of the fine-tune; a model whose base is not on this hub."""
+    cards = {
+        "tree-base": _card(license="mit"),
+        "tree-ft": _card(base_model="alice/tree-base"),
+        "tree-adapter": _card(base_model="alice/tree-base", base_model_relation="adapter"),
+        "tree-quant": _card(base_model="alice/tree-base", base_model_relation="quantized"),
+        "tree-ft-ft": _card(base_model="alice/tree-ft"),
+        "tree-orphan": _card(base_model="someone/not-here", language=["en", "xx"]),
+    }
+    ids = {}
+    for name, readme in cards.items():
+        ids[name] = api.create_repo(name).repo_id
+        api.upload_file(
+            path_or_fileobj=readme.encode(), path_in_repo="README.md", repo_id=ids[name]
+        )
+    ids["private-ft"] = api.create_repo("tree-private-ft", private=True).repo_id
+    api.upload_file(
+        path_or_fileobj=_card(base_model="alice/tree-base").encode(),
+        path_in_repo="README.md",
+        repo_id=ids["private-ft"],
+    )
+    return ids
+
+
+def _tree(endpoint: str, repo_id: str, token: str | None = None) -> str:
+    headers = {**PAGE, **({"Authorization": f"Bearer {token}"} if token else {})}
+    html = httpx.get(f"{endpoint}/{repo_id}", headers=headers).text
+    found = re.search(r'<ol class="model-tree".*?</ol>', html, re.S)
+    return found.group(0) if found else ""
+
+
+def test_model_tree_counts_what_derives_from_a_model(family, endpoint: str, hub):
+    tree = _tree(endpoint, family["tree-base"])
+    counts = dict(
+        re.findall(r">(Adapters|Finetunes|Quantizations|Merges)</a> <span[^>]*>(\d+) model", tree)
+    )
+    assert counts == {"Adapters": "1", "Finetunes": "1", "Quantizations": "1"}
+    assert 'href="/models?other=base_model%3Afinetune%3Aalice%2Ftree-base"' in tree
+    # alice also sees her private fine-tune
+    mine = _tree(endpoint, family["tree-base"], hub.tokens["alice"])
+    assert re.search(r">Finetunes</a> <span[^>]*>2 models", mine)
+    listed = httpx.get(
+        f"{endpoint}/models", params={"other": "base_model:finetune:alice/tree-base"}, headers=PAGE
+    ).text
+    assert "alice/tree-ft" in listed and "alice/tree-private-ft" not in listed
+
+
+def test_model_tree_walks_up_to_the_root(family, endpoint: str, page):
+    page.goto(f"{endpoint}/{family['tree-ft-ft']}")
+    nodes = page.locator(".model-tree .tree-node")
+    texts = [nodes.nth(i).inner_text() for i in range(nodes.count())]
+    assert texts[0].lower().startswith("base model") and "alice/tree-base" in texts[0]
+    assert "alice/tree-ft" in texts[1] and "finetuned" in texts[1]
+    assert "alice/tree-ft-ft" in texts[2] and "this model" in texts[2]
+    # the header names the base once; the relation tag only feeds the tree
+    assert page.locator('a.chip[data-tag="base_model:alice/tree-ft"]').count() == 1
+    assert page.locator('.chip[data-tag="base_model:finetune:alice/tree-ft"]').count() == 0
+    page.locator(".model-tree a", has_text="alice/tree-base").click()
+    page.wait_for_load_state()
+    assert page.url.endswith("/alice/tree-base")
+    no_violations(page)
+
+
+def test_unknown_identifiers_are_flagged_not_linked(family, endpoint: str, page):
+    page.goto(f"{endpoint}/{family['tree-orphan']}")
+    missing = page.locator(".model-tree .tree-missing")
+    assert "someone/not-here" in missing.inner_text() and "not on this hub" in missing.inner_text()
+    assert page.locator('a.chip[data-tag="en"]').inner_text() == "English"
+    unknown = page.locator('.chip.unknown[data-tag="xx"]')
+    assert unknown.count() == 1 and "not a known language code" in unknown.inner_text()
+    assert page.locator('a.chip[data-tag="xx"]').count() == 0
+    no_violations(page)

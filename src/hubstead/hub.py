@@ -18,6 +18,7 @@ from hubstead.services.gating import GatingService
 from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
+from hubstead.services.model_tree import ModelTreeService
 from hubstead.services.profiles import ProfileService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
@@ -59,7 +60,8 @@ class Hub:
         )
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.gating = GatingService(self.db, self.cards)
-        self.discovery = DiscoveryService(self.db)
+        self.discovery = DiscoveryService(self.db, self.index)
+        self.model_trees = ModelTreeService(self.repos, self.cards, self.discovery)
         self.counters = CounterService(self.db)
         self.profiles = ProfileService(self.db, self.git)
         self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)

@@ -14,12 +14,13 @@ planners pick the first even for two rare tags and read most of the table.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import datetime as dt
 import json
 import math
 import re
 import time
-from collections import Counter
+from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -29,6 +30,7 @@ from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_la
 from hubstead.domain.errors import BadRequest
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.pipelines import PIPELINE_SET
+from hubstead.services.listing_index import ListingIndex
 from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.models import (
@@ -74,9 +76,9 @@ FORMAT_TAGS = (
     "mlx",
 )
 MAX_PAGE = 1000
-TOTALS_TTL = (
-    60.0  # seconds a process trusts its repository totals (only the plan choice reads them)
-)
+COUNT_CAP = 10_000  # a filtered list counts its matches up to this many
+COUNT_TTL = 30.0  # seconds a process reuses a filtered count (other processes' changes show after)
+COUNT_CACHE_SIZE = 512
 # For this transaction only: listings read a hot working set through indexes, so a random page
 # costs about as much as a sequential one (PostgreSQL's default of 4 makes it scan 100,000 rows to
 # avoid 1,500 index lookups), and a worker's start-up costs more than the few thousand rows save.
@@ -129,6 +131,21 @@ def parse_parameter_range(value: str) -> tuple[int | None, int | None]:
     return bounds.get("min"), bounds.get("max")
 
 
+def _viewer(principal: Principal | None) -> tuple:
+    """What decides which repositories a caller sees (the key of cached counts)."""
+    if principal is None:
+        return ()
+    if principal.is_admin:
+        return ("admin",)
+    return (principal.name, *sorted(principal.org_roles))
+
+
+def _unfiltered(query: ListQuery) -> bool:
+    """True when a query narrows nothing (its order and page aside)."""
+    plain = dataclasses.replace(query, sort=None, descending=True, limit=MAX_PAGE, cursor=None)
+    return plain == ListQuery(repo_type=query.repo_type)
+
+
 def encode_cursor(values: list) -> str:
     return base64.urlsafe_b64encode(json.dumps(values, default=str).encode()).decode().rstrip("=")
 
@@ -144,9 +161,10 @@ def decode_cursor(cursor: str) -> list:
 
 
 class DiscoveryService:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, index: ListingIndex):
         self.db = db
-        self._totals: dict[str, tuple[float, int]] = {}
+        self.index = index
+        self._counts: OrderedDict[tuple, tuple[int, float, tuple[int, bool]]] = OrderedDict()
 
     # -- listings -----------------------------------------------------------------------------
 
@@ -156,14 +174,40 @@ class DiscoveryService:
         if sort not in SORTS:
             raise BadRequest(f'"sort" must be one of [{", ".join(SORTS)}]')
         limit = max(1, min(query.limit, MAX_PAGE))
+        statement, rarest = self._matching(principal, query, limit)
+        statement, key, order = self._order(statement, sort, query)
+        if rarest is not None:
+            statement = self._from_candidates(statement, key, query.descending)
+        else:
+            statement = statement.order_by(*order)
+        rows = self._run(statement.limit(limit + 1))
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            key = (
+                f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
+            )
+            next_cursor = encode_cursor([key, last.id])
+        return rows, next_cursor
+
+    def _matching(self, principal: Principal | None, query: ListQuery, limit: int):
+        """The repositories a query matches and this caller may see (unordered), and the tag
+        the statement starts from (None: it walks the repositories)."""
         tags = list(dict.fromkeys(query.tags))
-        rarest = self._rarest_tag(query.repo_type, tags, limit)
+        # A model's pipeline tag is always one of its tags (domain.tags), so its tag rows can be
+        # where a `pipeline_tag=` listing starts; the card's own column is still checked below.
+        planned = list(
+            dict.fromkeys([*tags, *([query.pipeline_tag] if query.pipeline_tag else [])])
+        )
+        rarest = self._rarest_tag(query.repo_type, planned, limit)
         statement = select(R).where(R.c.type == query.repo_type.value, visible(principal))
-        for tag in tags:
+        for tag in planned:
+            if tag != rarest and tag not in tags:
+                continue
             if tag == rarest:
-                start = T.alias(
-                    "rarest"
-                )  # an alias, so the other tags' EXISTS still correlate to R only
+                # an alias, so the other tags' EXISTS still correlate to R only
+                start = T.alias("rarest")
                 statement = statement.join(
                     start, and_(start.c.repo_id == R.c.id, start.c.tag == tag)
                 )
@@ -199,30 +243,48 @@ class DiscoveryService:
             statement = statement.where(
                 R.c.gated.is_not(None) if query.gated else R.c.gated.is_(None)
             )
-        statement, key, order = self._order(statement, sort, query)
-        if rarest is not None:
-            statement = self._from_candidates(statement, key, query.descending)
-        else:
-            statement = statement.order_by(*order)
-        rows = self._run(statement.limit(limit + 1))
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            key = (
-                f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
-            )
-            next_cursor = encode_cursor([key, last.id])
-        return rows, next_cursor
+        return statement, rarest
 
-    def count(self, principal: Principal | None, repo_type: RepoType) -> int:
-        """How many repositories of a type this caller may see."""
-        statement = (
-            select(func.count())
-            .select_from(R)
-            .where(R.c.type == repo_type.value, visible(principal))
-        )
-        return int(self._run(statement)[0][0])
+    def count(
+        self, principal: Principal | None, repo_type: RepoType, query: ListQuery | None = None
+    ) -> tuple[int, bool]:
+        """How many repositories of a type this caller may see, and of those how many a query
+        matches; (count, exact). Without filters the count is the maintained totals plus the
+        caller's own private repositories. A filtered count stops at COUNT_CAP (then it is not
+        exact: "10,000+"), so a broad filter never costs a scan of the whole table."""
+        # (a filtered count is remembered for COUNT_TTL seconds, or until this process changes
+        # a listing: the same filters are asked again and again, each count reads thousands of
+        # index entries)
+        if query is None or _unfiltered(query):
+            public, private = self.index.totals(repo_type.value)
+            if principal is not None and principal.is_admin:
+                return public + private, True
+            if principal is None:
+                return public, True
+            own = self._run(
+                select(func.count())
+                .select_from(R)
+                .where(
+                    R.c.type == repo_type.value,
+                    R.c.private.is_(True),
+                    R.c.namespace.in_([principal.name, *principal.org_roles]),
+                )
+            )[0][0]
+            return public + int(own), True
+        key = (_viewer(principal), repr(dataclasses.replace(query, sort=None, cursor=None)))
+        now = time.monotonic()
+        cached = self._counts.get(key)
+        if cached is not None and cached[0] == self.index.generation and cached[1] > now:
+            self._counts.move_to_end(key)
+            return cached[2]
+        statement, _ = self._matching(principal, query, COUNT_CAP)
+        capped = statement.with_only_columns(R.c.id).limit(COUNT_CAP + 1).subquery()
+        matches = int(self._run(select(func.count()).select_from(capped))[0][0])
+        answer = (min(matches, COUNT_CAP), matches <= COUNT_CAP)
+        self._counts[key] = (self.index.generation, now + COUNT_TTL, answer)
+        while len(self._counts) > COUNT_CACHE_SIZE:
+            self._counts.popitem(last=False)
+        return answer
 
     def _rarest_tag(self, repo_type: RepoType, tags: list[str], limit: int) -> str | None:
         """The tag to start from, when starting from its rows beats walking the sort index.
@@ -232,7 +294,7 @@ class DiscoveryService:
         if not tags:
             return None
         counts = self.tag_totals(repo_type, tags)
-        total = max(self._total(repo_type), 1)
+        total = max(sum(self.index.totals(repo_type.value)), 1)
         rarest = min(tags, key=lambda t: counts.get(t, 0))
         matches = total * math.prod(min(counts.get(t, 0), total) / total for t in tags)
         walked = total if matches < 1 else min(total, limit * total / matches)
@@ -253,23 +315,43 @@ class DiscoveryService:
             .order_by(direction(matched.c.sort_key), direction(matched.c.id))
         )
 
+    def visible_tag_counts(
+        self, principal: Principal | None, repo_type: RepoType, tags: list[str]
+    ) -> dict[str, int]:
+        """How many repositories this caller may see carry each tag: the maintained public
+        counts, plus (signed in) the caller's own private repositories carrying it."""
+        admin = principal is not None and principal.is_admin
+        column = (N.c.public_count + N.c.private_count) if admin else N.c.public_count
+        counts: Counter[str] = Counter(
+            dict(
+                self._run(
+                    select(N.c.tag, column).where(
+                        N.c.repo_type == repo_type.value, N.c.tag.in_(tags)
+                    )
+                )
+            )
+        )
+        if principal is not None and not admin:
+            own = (
+                select(T.c.tag, func.count())
+                .join(R, R.c.id == T.c.repo_id)
+                .where(
+                    T.c.tag.in_(tags),
+                    R.c.type == repo_type.value,
+                    R.c.private.is_(True),
+                    R.c.namespace.in_([principal.name, *principal.org_roles]),
+                )
+                .group_by(T.c.tag)
+            )
+            counts.update(dict(self._run(own)))
+        return dict(counts)
+
     def tag_totals(self, repo_type: RepoType, tags: list[str]) -> dict[str, int]:
         """How many repositories (public and private) carry each tag, from the maintained counts."""
         statement = select(N.c.tag, N.c.public_count + N.c.private_count).where(
             N.c.repo_type == repo_type.value, N.c.tag.in_(tags)
         )
         return {tag: count for tag, count in self._run(statement)}
-
-    def _total(self, repo_type: RepoType) -> int:
-        """Repositories of a type, re-counted at most once a minute per process."""
-        cached = self._totals.get(repo_type.value)
-        now = time.monotonic()
-        if cached is None or cached[0] < now:
-            count = self._run(
-                select(func.count()).select_from(R).where(R.c.type == repo_type.value)
-            )[0][0]
-            cached = self._totals[repo_type.value] = (now + TOTALS_TTL, count)
-        return cached[1]
 
     def _order(self, statement, sort: str, query: ListQuery):
         """Order by the sort key then the id, and start after the cursor's (key, id)."""

@@ -104,6 +104,7 @@ class RepoDuplicator:
                 session.add(row)
                 _drop_redirect(session, source.type, target)
                 session.flush()
+                self.repos.index.added(session, row.type, bool(row.private))
                 session.add_all(
                     RepoRef(repo_id=row.id, ref=ref, target=sha, updated_at=now)
                     for ref, sha in refs.items()

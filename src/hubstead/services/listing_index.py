@@ -1,6 +1,7 @@
 """The rows listings, facets and search read, kept in step with each repository.
 
-Per repository: its tags (`repo_tags`), the local apps that run it (`repo_apps`), its parameter
+Per type: how many public and private repositories exist (`repo_counts`), for the lists'
+totals. Per repository: its tags (`repo_tags`), the local apps that run it (`repo_apps`), its parameter
 count and its search document. Per tag: how many public and private repositories carry it
 (`tag_counts`), so the filter sidebar reads a few thousand counters instead of counting every
 tag of every repository.
@@ -15,18 +16,26 @@ from __future__ import annotations
 
 from collections import Counter
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from hubstead.domain.tags.local_apps import compatible_apps
 from hubstead.storage.database import Database
-from hubstead.storage.models import RepoApp, RepoSearchDocument, Repository, RepoTag, TagCount
+from hubstead.storage.models import (
+    RepoApp,
+    RepoCount,
+    RepoSearchDocument,
+    Repository,
+    RepoTag,
+    TagCount,
+)
 
 R = Repository.__table__
 T = RepoTag.__table__
 A = RepoApp.__table__
 N = TagCount.__table__
+C = RepoCount.__table__
 
 
 def index_rows(
@@ -49,6 +58,9 @@ def parameter_total(derived: dict) -> int | None:
 class ListingIndex:
     def __init__(self, db: Database):
         self.db = db
+        # Bumped by every change this process makes: caches of derived counts compare it, so
+        # a process sees its own changes at once (other processes' within the caches' TTL).
+        self.generation = 0
 
     # -- writes (each inside the caller's transaction) ---------------------------------------
 
@@ -63,6 +75,7 @@ class ListingIndex:
         derived: dict | None = None,
     ) -> None:
         """Replace one repository's rows after its default branch changed."""
+        self._changed(session)
         row = self._lock(session, repo_row_id)
         if row is None:
             return
@@ -95,18 +108,27 @@ class ListingIndex:
         session.execute(delete(RepoSearchDocument).where(RepoSearchDocument.repo_id == repo_row_id))
         session.execute(insert(RepoSearchDocument), [document])
 
+    def added(self, session: Session, repo_type: str, private: bool) -> None:
+        """Count a new repository; call in the transaction that inserts its row."""
+        self._changed(session)
+        self._bump_total(session, repo_type, 1, private)
+
     def set_private(self, session: Session, repo_row_id: int, private: bool) -> None:
         """Flip a repository's visibility and move its tags between the public and private counts."""
+        self._changed(session)
         row = self._lock(session, repo_row_id)
         if row is None or bool(row.private) == private:
             return
         session.execute(update(R).where(R.c.id == repo_row_id).values(private=private))
+        self._bump_total(session, row.type, -1, bool(row.private))
+        self._bump_total(session, row.type, 1, private)
         tags = session.execute(select(T.c.tag).where(T.c.repo_id == repo_row_id)).scalars().all()
         self._bump(session, row.type, {tag: -1 for tag in tags}, bool(row.private))
         self._bump(session, row.type, {tag: 1 for tag in tags}, private)
 
     def forget(self, session: Session, repo_row_id: int) -> None:
         """Take a repository out of the counts; call in the transaction that deletes it."""
+        self._changed(session)
         row = self._lock(session, repo_row_id)
         if row is None:
             return
@@ -116,15 +138,25 @@ class ListingIndex:
             .all()
         )
         self._bump(session, row.type, {tag: -1 for tag in removed}, bool(row.private))
+        self._bump_total(session, row.type, -1, bool(row.private))
 
     def rebuild_counts(self) -> int:
-        """Recount every tag from `repo_tags` (after bulk loads, or to repair); returns the rows.
+        """Recount every tag from `repo_tags` and the totals from `repositories` (after bulk
+        loads, or to repair); returns the tag rows.
 
         On PostgreSQL the table is locked first: a writer that has not bumped yet waits, and its
         bump then applies to a recount that did not see its uncommitted tags, so nothing is lost."""
         with self.db.session() as session:
             if not self.db.is_sqlite:
-                session.execute(text("LOCK TABLE tag_counts IN EXCLUSIVE MODE"))
+                session.execute(text("LOCK TABLE tag_counts, repo_counts IN EXCLUSIVE MODE"))
+            session.execute(delete(C))
+            session.execute(
+                text(
+                    "INSERT INTO repo_counts (repo_type, public_count, private_count) "
+                    "SELECT type, SUM(CASE WHEN private THEN 0 ELSE 1 END), SUM(CASE WHEN private THEN 1 ELSE 0 END) "
+                    "FROM repositories GROUP BY type"
+                )
+            )
             session.execute(delete(N))
             session.execute(
                 text(
@@ -173,3 +205,33 @@ class ListingIndex:
             for tag, change in sorted(changes.items())
         ]
         session.execute(statement, rows)
+
+    def _changed(self, session: Session) -> None:
+        """Count a change now and again once its transaction commits: a count read in between
+        (before the commit) is then not trusted afterwards."""
+        self.generation += 1
+
+        def committed(_session: Session) -> None:
+            self.generation += 1
+
+        event.listen(session, "after_commit", committed, once=True)
+
+    def _bump_total(self, session: Session, repo_type: str, change: int, private: bool) -> None:
+        """Add `change` to one column of a type's totals, creating the row if missing."""
+        column = "private_count" if private else "public_count"
+        dialect = postgresql if not self.db.is_sqlite else sqlite
+        statement = dialect.insert(C)
+        statement = statement.on_conflict_do_update(
+            index_elements=[C.c.repo_type],
+            set_={column: C.c[column] + getattr(statement.excluded, column)},
+        )
+        values = {"repo_type": repo_type, "public_count": 0, "private_count": 0, column: change}
+        session.execute(statement, [values])
+
+    def totals(self, repo_type: str) -> tuple[int, int]:
+        """(public, private) repositories of a type."""
+        with self.db.engine.connect() as connection:
+            row = connection.execute(
+                select(C.c.public_count, C.c.private_count).where(C.c.repo_type == repo_type)
+            ).first()
+        return (int(row[0]), int(row[1])) if row is not None else (0, 0)

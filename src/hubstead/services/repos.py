@@ -215,6 +215,7 @@ class RepoService:
             session.add(row)
             _drop_redirect(session, repo_type, repo_id)
             session.flush()
+            self.index.added(session, row.type, bool(row.private))
             try:
                 git = self.git.init(key)
                 sig = signature(user.name, author_email(user.email, user.name))

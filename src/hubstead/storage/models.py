@@ -288,6 +288,8 @@ class RepoCard(Base):
     listings and search read it instead of opening git."""
 
     __tablename__ = "repo_cards"
+    # (pipeline_tag, repo_id): a `pipeline_tag=` filter or count reads the index alone
+    __table_args__ = (Index("ix_repo_cards_pipeline_tag_repo_id", "pipeline_tag", "repo_id"),)
     repo_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )
@@ -295,7 +297,7 @@ class RepoCard(Base):
     card_data: Mapped[dict] = mapped_column(JSON, default=dict)
     card_text: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list] = mapped_column(JSON, default=list)
-    pipeline_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    pipeline_tag: Mapped[str | None] = mapped_column(String(64), nullable=True)
     library_name: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     derived: Mapped[dict] = mapped_column(
         JSON, default=dict
@@ -334,6 +336,17 @@ class TagCount(Base):
     __tablename__ = "tag_counts"
     repo_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     tag: Mapped[str] = mapped_column(String(255), primary_key=True)
+    public_count: Mapped[int] = mapped_column(Integer, default=0)
+    private_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class RepoCount(Base):
+    """How many repositories of a type exist, public and private apart: the lists' and the home
+    page's totals read this row instead of counting `repositories` on every request. Kept exact
+    by ListingIndex in the transaction that creates, deletes or flips a repository."""
+
+    __tablename__ = "repo_counts"
+    repo_type: Mapped[str] = mapped_column(String(16), primary_key=True)
     public_count: Mapped[int] = mapped_column(Integer, default=0)
     private_count: Mapped[int] = mapped_column(Integer, default=0)
 

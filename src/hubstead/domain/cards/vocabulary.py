@@ -25,6 +25,9 @@ The special values `multilingual` and `code` are also accepted (huggingface_hub'
 from __future__ import annotations
 
 import re
+from functools import lru_cache
+
+import pycountry
 
 # ---------------------------------------------------------------------------------------------
 # Licenses: id -> full name, in the order of the Hub's documentation table.
@@ -142,6 +145,33 @@ def is_language_code(value: str) -> bool:
         or value in SPECIAL_LANGUAGE_VALUES
         or _THREE_LETTER_CODE.fullmatch(value) is not None
     )
+
+
+# Names pycountry lacks: the special values, and `bh` (withdrawn from ISO 639-1, still listed)
+SPECIAL_LANGUAGE_NAMES = {"multilingual": "Multilingual", "code": "Code", "bh": "Bihari languages"}
+
+
+@lru_cache(maxsize=4096)
+def language_name(code: str) -> str | None:
+    """The English name of a language code (ISO 639-1, 639-2/3 or a special value), from the
+    ISO 639-3 table pycountry carries; None for codes it does not know."""
+    if code in SPECIAL_LANGUAGE_NAMES:
+        return SPECIAL_LANGUAGE_NAMES[code]
+    if len(code) == 2:
+        language = pycountry.languages.get(alpha_2=code)
+    elif len(code) == 3:
+        language = pycountry.languages.get(alpha_3=code) or pycountry.languages.get(
+            bibliographic=code
+        )
+    else:
+        return None
+    return str(language.name) if language is not None else None
+
+
+def is_known_language(code: str) -> bool:
+    """A code that names a language: stricter than `is_language_code`, which accepts any
+    well-formed three-letter code (see the module docstring)."""
+    return language_name(code) is not None
 
 
 # Dataset cards: `multilinguality` values offered by the Hub's dataset tagger.

@@ -23,6 +23,16 @@
     input.addEventListener("input", apply);
     apply();
   }
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", setup);
-  else setup();
+  // On a phone the filter panel starts folded (its summary says how many filters are active);
+  // without this script it stays open, as on a wide screen.
+  function fold() {
+    var narrow = window.matchMedia && window.matchMedia("(max-width: 50rem)").matches;
+    if (!narrow) return;
+    document.querySelectorAll("details[data-collapse-narrow]").forEach(function (panel) {
+      panel.open = false;
+    });
+  }
+  function start() { fold(); setup(); }
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
 })();

@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from starlette.datastructures import QueryParams
 from starlette.responses import Response
 
-from hubstead.domain.cards.vocabulary import ISO_639_1_CODES, LICENSES
+from hubstead.domain.cards.vocabulary import ISO_639_1_CODES, LICENSES, language_name
 from hubstead.domain.repo_ids import RepoType
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.listing_query import list_query
@@ -172,7 +172,7 @@ def home(ctx: Ctx) -> Response:
                 "type": repo_type.value,
                 "title": "Models" if repo_type is RepoType.MODEL else "Datasets",
                 "path": list_path(repo_type),
-                "count": ctx.hub.discovery.count(ctx.principal, repo_type),
+                "count": ctx.hub.discovery.count(ctx.principal, repo_type)[0],
                 **lists,
             }
         )
@@ -258,6 +258,7 @@ def repo_list(ctx: Ctx, rtype: str) -> Response:
         for value, _, label in SORT_CHOICES
     ]
     title = "Models" if repo_type is RepoType.MODEL else "Datasets"
+    total, exact = ctx.hub.discovery.count(ctx.principal, repo_type, base)
     return render(
         ctx,
         "browse/list.html",
@@ -265,7 +266,8 @@ def repo_list(ctx: Ctx, rtype: str) -> Response:
         repo_type=repo_type.value,
         path=path,
         items=repo_items(ctx, repo_type, rows),
-        total=ctx.hub.discovery.count(ctx.principal, repo_type),
+        total=f"{total:,}" if exact else f"{total:,}+",
+        filtered=bool(chips or search),
         sidebar=sidebar,
         chips=chips,
         clear_url=_url(path, [(k, v) for k, v in keep if k not in FILTER_PARAMS]),
@@ -394,7 +396,13 @@ def languages(ctx: Ctx) -> Response:
     datasets = _counts(ctx, RepoType.DATASET, "language")
     codes = set(ISO_639_1_CODES) | set(models) | set(datasets)
     rows = [
-        _identifier(code, code, "language", models.get(code, 0), datasets.get(code, 0))
+        _identifier(
+            code,
+            language_name(code) or "",
+            "language",
+            models.get(code, 0),
+            datasets.get(code, 0),
+        )
         for code in codes
     ]
     rows.sort(key=lambda r: (-(r["models"] + r["datasets"]), r["id"]))
@@ -404,7 +412,7 @@ def languages(ctx: Ctx) -> Response:
         title="Languages",
         intro="Language codes (ISO 639) that model and dataset cards declare.",
         rows=rows,
-        show_name=False,
+        show_name=True,
     )
 
 
@@ -413,7 +421,7 @@ def licenses(ctx: Ctx) -> Response:
     models = _counts(ctx, RepoType.MODEL, "license")
     datasets = _counts(ctx, RepoType.DATASET, "license")
     names = dict(LICENSES)
-    names.update({k: k for k in [*models, *datasets] if k not in names})
+    names.update({k: "" for k in [*models, *datasets] if k not in names})
     rows = [
         _identifier(lid, name, "license", models.get(lid, 0), datasets.get(lid, 0))
         for lid, name in names.items()
@@ -432,7 +440,7 @@ def licenses(ctx: Ctx) -> Response:
 def _identifier(value: str, name: str, param: str, models: int, datasets: int) -> dict:
     return {
         "id": value,
-        "name": name,
+        "name": name,  # "" for an identifier the hub does not know (flagged)
         "models": models,
         "datasets": datasets,
         "models_url": _url("/models", [(param, value)]),

@@ -21,6 +21,7 @@ from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 from starlette.responses import RedirectResponse, Response
 
+from hubstead.domain.cards.vocabulary import LICENSE_IDS, LICENSES, language_name
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.library import KNOWN_LIBRARIES
@@ -30,6 +31,7 @@ from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import BLOB, SITE, WEB
 from hubstead.services.access import Need
 from hubstead.services.discussions import ListFilter
+from hubstead.services.model_tree import RELATIONS
 from hubstead.services.repos import RepoHandle
 from hubstead.web.templating import render
 
@@ -154,11 +156,21 @@ def highlight_css() -> str:
 # --------------------------------------------------------------------------- the card page
 
 
+# how a model derives from the one above it in the model tree
+RELATION_WORDS = {
+    "adapter": "adapter",
+    "finetune": "finetuned",
+    "quantized": "quantized",
+    "merge": "merged",
+}
+
+
 @dataclass(frozen=True)
 class Tag:
     label: str
     tag: str
-    href: str
+    href: str | None  # None: an identifier this hub does not know, shown unlinked and flagged
+    note: str = ""  # why it is flagged
 
 
 def _as_list(value: object) -> list[str]:
@@ -169,11 +181,25 @@ def _as_list(value: object) -> list[str]:
     return []
 
 
+def _language_tag(links: Links, code: str) -> Tag:
+    name = language_name(code)
+    if name is None:
+        return Tag(code, code, None, "not a known language code (ISO 639)")
+    return Tag(name, code, links.listing(language=code))
+
+
+def _license_tag(links: Links, tag: str, value: str) -> Tag:
+    if value in LICENSE_IDS:
+        return Tag(value, tag, links.listing(license=value))
+    return Tag(value, tag, None, "not a known license identifier")
+
+
 def tag_groups(
     links: Links, tags: list[str], card_data: dict, pipeline: str | None, library: str | None
 ) -> list[tuple[str, list[Tag]]]:
     """The repository's tags, grouped and labelled as the Hub shows them, each linked to the
-    listing filtered by it; internal tags (region, deploy…) are left out."""
+    listing filtered by it; internal tags (region, deploy…) are left out. A language code or a
+    license the hub does not know links nowhere and is flagged: a typo in a card shows."""
     languages = set(_as_list(card_data.get("language")))
     groups: dict[str, list[Tag]] = {
         "Task": [],
@@ -195,12 +221,14 @@ def tag_groups(
         if tag == library or tag in KNOWN_LIBRARIES:
             groups["Libraries"].append(Tag(tag, tag, links.listing(library=tag)))
         elif tag in languages:
-            groups["Languages"].append(Tag(tag, tag, links.listing(language=tag)))
+            groups["Languages"].append(_language_tag(links, tag))
         elif kind == "license" and value:
-            groups["License"].append(Tag(value, tag, links.listing(license=value)))
+            groups["License"].append(_license_tag(links, tag, value))
         elif kind == "dataset" and value:
             groups["Datasets"].append(Tag(value, tag, links.listing(other=tag)))
         elif kind == "base_model" and value:
+            if value.split(":", 1)[0] in RELATIONS:  # base_model:finetune:X (the model tree)
+                continue
             groups["Base model"].append(Tag(value, tag, links.listing(other=tag)))
         elif kind == "arxiv" and value:
             groups["arXiv"].append(Tag(f"arxiv:{value}", tag, links.listing(other=tag)))
@@ -419,8 +447,14 @@ def repo_page(ctx: Ctx) -> Response:
         parameters=parameters,
         total_parameters=total_parameters,
         license_name=str(license_name) if license_name else None,
+        license_full_name=LICENSES.get(str(license_name)) if license_name else None,
         datasets=datasets,
         base_models=base_models,
+        model_tree=ctx.hub.model_trees.tree(ctx.principal, str(handle.id), tags)
+        if handle.type is RepoType.MODEL
+        else None,
+        relation_words=RELATION_WORDS,
+        relation_labels=RELATIONS,
         eval_rows=eval_results(card_data.get("model-index")),
         widget_examples=widget_examples(derived.get("widgetData")),
         snippets=usage_snippets(
