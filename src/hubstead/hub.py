@@ -15,6 +15,7 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.duplication import RepoDuplicator
 from hubstead.services.files import FileService
 from hubstead.services.gating import GatingService
+from hubstead.services.inference import InferenceService
 from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
@@ -67,3 +68,6 @@ class Hub:
         self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)
         self.weights = WeightsService(self.files, self.xet)
         self.attachments = AttachmentService(settings.data_dir / "uploads")
+        self.inference = InferenceService(
+            settings.inference, settings.data_dir, self.cards, self.files, self.xet
+        )

@@ -70,6 +70,7 @@ class Settings:
     lfs_multipart_chunk_size: int = 100 * 1024 * 1024
     blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
     quiet: bool = False  # the server logs warnings only
+    inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
 
     @property
     def repos_dir(self) -> Path:
@@ -96,6 +97,43 @@ class Settings:
             lfs_multipart_chunk_size=int(_env("LFS_MULTIPART_CHUNK_SIZE", str(100 * 1024 * 1024))),
             blob_store=_blob_store(_env("BLOB_STORE") or "local"),
             quiet=bool(_env("QUIET")),
+            inference=InferenceSettings.from_env(),
+        )
+
+
+@dataclass(frozen=True)
+class InferenceSettings:
+    """The inference API (docs/configuration.md): worker processes per web process, the memory
+    their loaded models may take, how long a request may wait and run, input limits."""
+
+    enabled: bool = True
+    workers: int = 1
+    memory_mb: int = 4096  # per worker: loaded models past it are evicted, least recent first
+    threads: int = 0  # torch threads per worker (0: the CPU count divided among the workers)
+    queue_per_worker: int = 16  # waiting jobs a worker takes before the hub answers 503
+    timeout: float = 120.0  # seconds a request may run (504 past it)
+    wait_for_model: bool = False  # a cold model: wait instead of answering 503 + estimated_time
+    max_body_mb: int = 20  # request bodies (images, audio, JSON)
+    max_chars: int = 100_000  # characters of text per input
+    allow_pickle: bool = False  # load .bin/.pt weights (a pickle runs code when loaded)
+
+    @classmethod
+    def from_env(cls) -> InferenceSettings:
+        def flag(name: str, default: bool) -> bool:
+            value = _env(name)
+            return default if value is None else value.lower() in ("1", "true", "yes", "on")
+
+        return cls(
+            enabled=flag("INFERENCE", True),
+            workers=int(_env("INFERENCE_WORKERS", "1")),
+            memory_mb=int(_env("INFERENCE_MEMORY_MB", "4096")),
+            threads=int(_env("INFERENCE_THREADS", "0")),
+            queue_per_worker=int(_env("INFERENCE_QUEUE", "16")),
+            timeout=float(_env("INFERENCE_TIMEOUT", "120")),
+            wait_for_model=flag("INFERENCE_WAIT_FOR_MODEL", False),
+            max_body_mb=int(_env("INFERENCE_MAX_BODY_MB", "20")),
+            max_chars=int(_env("INFERENCE_MAX_CHARS", "100000")),
+            allow_pickle=flag("INFERENCE_ALLOW_PICKLE", False),
         )
 
 

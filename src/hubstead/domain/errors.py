@@ -21,6 +21,12 @@ class HubError(Exception):
         if status is not None:
             self.status = status
         self.headers = dict(headers or {})
+        self.extra: dict[str, object] = {}  # more fields of the JSON error body
+
+    def with_body(self, extra: dict[str, object]) -> HubError:
+        """The same error, its JSON body carrying `extra` next to `error` (`estimated_time`…)."""
+        self.extra = dict(extra)
+        return self
 
 
 class BadRequest(HubError):

@@ -12,7 +12,7 @@ from starlette.types import Receive, Scope, Send
 from hubstead import web as web_ui
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import avatars, git_http, lfs_api, resolve, xet_api
+from hubstead.protocols import avatars, git_http, inference_api, lfs_api, resolve, xet_api
 from hubstead.protocols.api import (
     access_requests,
     commits,
@@ -42,6 +42,7 @@ def build_router() -> Router:
     router.include(lfs_api.router)  # before resolve and git: its paths are more specific
     router.include(git_http.router)
     router.include(resolve.router)
+    router.include(inference_api.router)  # POST /models/ns/name: before the web pages
     for api in (
         access_requests,
         discussions,
@@ -97,6 +98,7 @@ class HubApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                self.hub.inference.close()
                 self.hub.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

@@ -157,7 +157,9 @@ def error_response(error: HubError, method: str, extra: dict[str, Any] | None = 
     if method == "HEAD":
         return Response(status_code=error.status, headers=headers)
     return JSONResponse(
-        {"error": error.message, **(extra or {})}, status_code=error.status, headers=headers
+        {"error": error.message, **error.extra, **(extra or {})},
+        status_code=error.status,
+        headers=headers,
     )
 
 

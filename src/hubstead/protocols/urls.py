@@ -88,6 +88,10 @@ API_MODELS = Form("api", r"/api/models/(?P<ns>[^/]+)/(?P<name>[^/]+)", RepoType.
 API_DATASETS = Form("api", r"/api/datasets/(?P<ns>[^/]+)/(?P<name>[^/]+)", RepoType.DATASET)
 WEB = Form("web", rf"/{_WEB_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+)")
 GIT = Form("git", rf"/{_WEB_PREFIX}(?P<ns>[^/]+)/(?P<name>[^/]+?)(?:\.git)?")
+# the inference API: /models/ns/name (the classic serverless path) and /hf-inference/models/…
+INFERENCE = Form(
+    "inference", r"/(?:hf-inference/)?models/(?P<ns>[^/]+)/(?P<name>[^/]+)", RepoType.MODEL
+)
 REPO_GROUPS = frozenset({"rtype", "prefix", "ns", "name"})
 
 

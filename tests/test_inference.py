@@ -1,0 +1,187 @@
+"""The inference API (issue 12) through the official client: tiny models built here from a
+config with random weights (tests/tiny_models.py), uploaded to a live hub, run by its worker
+processes and read back through InferenceClient's own parsers."""
+
+from __future__ import annotations
+
+import io
+import struct
+import wave
+
+import httpx
+import pytest
+from huggingface_hub import HfApi, InferenceClient
+from huggingface_hub.errors import HfHubHTTPError
+
+import tiny_models
+
+WAIT = {"X-Wait-For-Model": "true"}
+RUN = [
+    "text-classification",
+    "token-classification",
+    "fill-mask",
+    "question-answering",
+    "zero-shot-classification",
+    "summarization",
+    "translation",
+    "text-generation",
+    "feature-extraction",
+    "sentence-similarity",
+    "automatic-speech-recognition",
+]
+
+
+@pytest.fixture(scope="module")
+def models(api: HfApi, tmp_path_factory) -> dict[str, str]:
+    ids = {}
+    root = tmp_path_factory.mktemp("tiny")
+    for task in RUN:
+        folder = tiny_models.build(task, root / task)
+        repo_id = api.create_repo(f"tiny-{task}").repo_id
+        api.upload_folder(folder_path=str(folder), repo_id=repo_id)
+        ids[task] = repo_id
+    return ids
+
+
+def client(endpoint: str, repo_id: str, token: str | None = None) -> InferenceClient:
+    return InferenceClient(model=f"{endpoint}/models/{repo_id}", token=token, headers=WAIT)
+
+
+def test_text_tasks_answer_in_the_clients_shapes(models, endpoint):
+    labels = client(endpoint, models["text-classification"]).text_classification("I love it")
+    assert {item.label for item in labels} == {"POSITIVE", "NEGATIVE"}
+    assert abs(sum(item.score for item in labels) - 1) < 1e-4
+    masks = client(endpoint, models["fill-mask"]).fill_mask("the cat sat on the [MASK].")
+    assert masks and all(isinstance(m.token_str, str) and "[MASK]" not in m.sequence for m in masks)
+    entities = client(endpoint, models["token-classification"]).token_classification(
+        "alice lives in paris"
+    )
+    assert isinstance(entities, list)
+    answer = client(endpoint, models["question-answering"]).question_answering(
+        question="where does alice live?", context="alice lives in paris with her cat"
+    )
+    assert answer.answer in "alice lives in paris with her cat" and 0 <= answer.score <= 1
+    zero = client(endpoint, models["zero-shot-classification"]).zero_shot_classification(
+        "the weather is nice", candidate_labels=["weather", "sports"]
+    )
+    assert {item.label for item in zero} == {"weather", "sports"}
+    summary = client(endpoint, models["summarization"]).summarization("the cat sat on the mat " * 5)
+    assert isinstance(summary.summary_text, str)
+    translation = client(endpoint, models["translation"]).translation("the cat is here")
+    assert isinstance(translation.translation_text, str)
+
+
+def test_embeddings_and_similarity(models, endpoint):
+    vector = client(endpoint, models["feature-extraction"]).feature_extraction("hello world")
+    assert vector.shape[-1] == tiny_models.HIDDEN
+    scores = client(endpoint, models["sentence-similarity"]).sentence_similarity(
+        "the cat", other_sentences=["the cat", "a dog runs"]
+    )
+    assert len(scores) == 2 and abs(scores[0] - 1) < 1e-4
+
+
+def test_text_generation_plain_and_streamed(models, endpoint):
+    gen = client(endpoint, models["text-generation"])
+    text = gen.text_generation("the cat", max_new_tokens=5, seed=1)
+    assert isinstance(text, str)
+    details = gen.text_generation("the cat", max_new_tokens=4, details=True)
+    assert details.details.generated_tokens <= 4
+    pieces = list(gen.text_generation("the cat", max_new_tokens=6, stream=True))
+    assert all(isinstance(p, str) for p in pieces)
+
+
+def test_chat_completion_plain_and_streamed(models, endpoint):
+    chat = InferenceClient(base_url=f"{endpoint}/v1", headers=WAIT)
+    messages = [{"role": "user", "content": "hello there"}]
+    reply = chat.chat_completion(messages, model=models["text-generation"], max_tokens=5)
+    assert reply.choices[0].message.role == "assistant"
+    assert reply.usage.completion_tokens <= 5
+    chunks = list(
+        chat.chat_completion(messages, model=models["text-generation"], max_tokens=5, stream=True)
+    )
+    assert chunks[0].choices[0].delta.role == "assistant"
+    assert chunks[-1].choices[0].finish_reason in ("stop", "length")
+    by_url = client(endpoint, models["text-generation"]).chat_completion(messages, max_tokens=3)
+    assert by_url.model == models["text-generation"]
+
+
+def test_embeddings_route_speaks_openai(models, endpoint):
+    response = httpx.post(
+        f"{endpoint}/v1/embeddings",
+        json={"model": models["feature-extraction"], "input": ["a", "b c"]},
+        timeout=120,
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["object"] == "list" and len(body["data"]) == 2
+    assert len(body["data"][1]["embedding"]) == tiny_models.HIDDEN
+
+
+def _wav(seconds: float = 1.0, rate: int = 16000) -> bytes:
+    out = io.BytesIO()
+    with wave.open(out, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes(struct.pack(f"<{int(rate * seconds)}h", *([0] * int(rate * seconds))))
+    return out.getvalue()
+
+
+def test_speech_recognition_takes_audio_bytes(models, endpoint):
+    result = client(endpoint, models["automatic-speech-recognition"]).automatic_speech_recognition(
+        _wav()
+    )
+    assert isinstance(result.text, str)
+
+
+def test_cold_model_answers_503_with_an_estimate(models, endpoint, api):
+    repo_id = api.create_repo("tiny-cold").repo_id
+    api.upload_folder(
+        folder_path=str(
+            tiny_models.build(
+                "text-classification",
+                __import__("pathlib").Path(api.whoami()["name"] and "/tmp") / "tiny-cold",
+            )
+        ),
+        repo_id=repo_id,
+    )
+    response = httpx.post(f"{endpoint}/models/{repo_id}", json={"inputs": "hi"}, timeout=60)
+    assert response.status_code == 503
+    assert response.json()["estimated_time"] > 0 and int(response.headers["Retry-After"]) >= 1
+    waited = httpx.post(
+        f"{endpoint}/models/{repo_id}", json={"inputs": "hi"}, headers=WAIT, timeout=120
+    )
+    assert waited.status_code == 200 and isinstance(waited.json()[0], list)
+
+
+def test_private_and_disabled_models_are_refused(models, endpoint, api, hub):
+    secret = api.create_repo("tiny-secret", private=True).repo_id
+    with pytest.raises(HfHubHTTPError) as error:
+        client(endpoint, secret).text_classification("hi")
+    assert error.value.response.status_code in (401, 404)
+    off = api.create_repo("tiny-off").repo_id
+    api.upload_file(
+        path_or_fileobj=b"---\npipeline_tag: text-classification\ninference: false\n---\n",
+        path_in_repo="README.md",
+        repo_id=off,
+    )
+    response = httpx.post(
+        f"{endpoint}/models/{off}", json={"inputs": "hi"}, headers=WAIT, timeout=60
+    )
+    assert response.status_code == 403 and "inference: false" in response.json()["error"]
+
+
+def test_pickle_weights_are_not_loaded(endpoint, api):
+    repo_id = api.create_repo("tiny-pickle").repo_id
+    api.upload_file(
+        path_or_fileobj=b"---\npipeline_tag: text-classification\n---\n",
+        path_in_repo="README.md",
+        repo_id=repo_id,
+    )
+    api.upload_file(
+        path_or_fileobj=b"not really a pickle", path_in_repo="pytorch_model.bin", repo_id=repo_id
+    )
+    response = httpx.post(
+        f"{endpoint}/models/{repo_id}", json={"inputs": "hi"}, headers=WAIT, timeout=60
+    )
+    assert response.status_code == 422 and "pickle" in response.json()["error"]
