@@ -123,17 +123,10 @@ def test_speech_recognition_takes_audio_bytes(models, endpoint):
     assert isinstance(result.text, str)
 
 
-def test_cold_model_answers_503_with_an_estimate(models, endpoint, api):
+def test_cold_model_answers_503_with_an_estimate(models, endpoint, api, tmp_path):
     repo_id = api.create_repo("tiny-cold").repo_id
-    api.upload_folder(
-        folder_path=str(
-            tiny_models.build(
-                "text-classification",
-                __import__("pathlib").Path(api.whoami()["name"] and "/tmp") / "tiny-cold",
-            )
-        ),
-        repo_id=repo_id,
-    )
+    folder = tiny_models.build("text-classification", tmp_path / "tiny-cold")
+    api.upload_folder(folder_path=str(folder), repo_id=repo_id)
     response = httpx.post(f"{endpoint}/models/{repo_id}", json={"inputs": "hi"}, timeout=60)
     assert response.status_code == 503
     assert response.json()["estimated_time"] > 0 and int(response.headers["Retry-After"]) >= 1

@@ -31,7 +31,6 @@ from hubstead.protocols.http import Ctx, error_response, json_response
 from hubstead.protocols.routing import Body, Router, open_repo
 from hubstead.protocols.urls import INFERENCE
 from hubstead.services.access import Need
-from hubstead.services.inference.service import InferenceFailed
 
 router = Router()
 MiB = 1024 * 1024
@@ -84,13 +83,11 @@ async def run_task(ctx: Ctx, task: str | None = None) -> Response:
 
 async def _tgi_events(service, target, request: InferenceRequest, wait: bool) -> AsyncIterator[str]:
     """text-generation as TGI streams it: one event per token, the last with the whole text."""
-    index, text = 0, ""
-    details = bool(request.parameters.get("details"))
+    index = 0
     try:
-        async for message in service.stream(target, request.task, request, wait):
+        async for message in service.stream(target, request, wait):
             if message[0] == "token":
                 index += 1
-                text += message[1]
                 yield _event(
                     {
                         "index": index,
@@ -115,9 +112,7 @@ async def _tgi_events(service, target, request: InferenceRequest, wait: bool) ->
                             "generated_tokens": output["generated_tokens"],
                             "seed": request.parameters.get("seed"),
                             "input_length": output["prompt_tokens"],
-                        }
-                        if details or True
-                        else None,
+                        },
                     }
                 )
     except HubError as error:
@@ -181,7 +176,8 @@ async def chat(ctx: Ctx) -> Response:
     return await _chat(ctx, handle)
 
 
-def _chat_request(body: Any) -> dict:
+def _chat_request(body: Any) -> tuple[InferenceRequest, bool]:
+    """The chat turn to run, and whether a stream ends with a usage chunk."""
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object")
     messages = body.get("messages")
@@ -223,24 +219,20 @@ def _chat_request(body: Any) -> dict:
             raise BadRequest('"stop" must be a string or a list of strings')
         parameters["stop"] = stop
     options = body.get("stream_options") if isinstance(body.get("stream_options"), dict) else {}
-    return {
-        "messages": clean,
-        "parameters": parameters,
-        "stream": body.get("stream") is True,
-        "usage": bool(options.get("include_usage")),
-    }
+    request = InferenceRequest("chat", clean, parameters, body.get("stream") is True)
+    return request, bool(options.get("include_usage"))
 
 
 async def _chat(ctx: Ctx, handle) -> Response:
     service = ctx.hub.inference
     try:
         body = _body_json(ctx)
-        request = _chat_request(body)
+        request, usage = _chat_request(body)
         target = service.target(handle)
-        if request["stream"]:
-            return _sse(_chat_events(service, target, request, str(handle.id)))
+        if request.stream:
+            return _sse(_chat_events(service, target, request, usage, str(handle.id)))
         answer = None
-        async for message in service.stream(target, "chat", request, wait=True, chat=True):
+        async for message in service.stream(target, request, wait=True):
             if message[0] == "done":
                 answer = message[1]
     except HubError as error:
@@ -275,7 +267,9 @@ def _usage(answer: dict) -> dict:
     }
 
 
-async def _chat_events(service, target, request: dict, model: str) -> AsyncIterator[str]:
+async def _chat_events(
+    service, target, request: InferenceRequest, usage: bool, model: str
+) -> AsyncIterator[str]:
     envelope = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
         "object": "chat.completion.chunk",
@@ -296,7 +290,7 @@ async def _chat_events(service, target, request: dict, model: str) -> AsyncItera
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        async for message in service.stream(target, "chat", request, wait=True, chat=True):
+        async for message in service.stream(target, request, wait=True):
             if message[0] == "token":
                 yield chunk({"content": message[1]})
             elif message[0] == "done":
@@ -305,7 +299,7 @@ async def _chat_events(service, target, request: dict, model: str) -> AsyncItera
                     answer["finish_reason"], "length"
                 )
                 yield chunk({}, finish)
-                if request["usage"]:
+                if usage:
                     yield _event({**envelope, "choices": [], "usage": _usage(answer)})
     except HubError as error:
         kind = getattr(error, "kind", "generation")
@@ -365,6 +359,3 @@ def _sse(events: AsyncIterator[str]) -> Response:
         media_type="text/event-stream",
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
-
-
-__all__ = ["router", "InferenceFailed"]

@@ -131,6 +131,16 @@ def parse_parameter_range(value: str) -> tuple[int | None, int | None]:
     return bounds.get("min"), bounds.get("max")
 
 
+def own_private(principal: Principal, repo_type: RepoType):
+    """The private repositories of a type a signed-in caller may read: their own and their
+    organizations' (few: counted live, next to the maintained public counts)."""
+    return and_(
+        R.c.type == repo_type.value,
+        R.c.private.is_(True),
+        R.c.namespace.in_([principal.name, *principal.org_roles]),
+    )
+
+
 def _viewer(principal: Principal | None) -> tuple:
     """What decides which repositories a caller sees (the key of cached counts)."""
     if principal is None:
@@ -140,10 +150,9 @@ def _viewer(principal: Principal | None) -> tuple:
     return (principal.name, *sorted(principal.org_roles))
 
 
-def _unfiltered(query: ListQuery) -> bool:
-    """True when a query narrows nothing (its order and page aside)."""
-    plain = dataclasses.replace(query, sort=None, descending=True, limit=MAX_PAGE, cursor=None)
-    return plain == ListQuery(repo_type=query.repo_type)
+def _filters(query: ListQuery) -> ListQuery:
+    """What a query narrows, its order and page aside (what its match count depends on)."""
+    return dataclasses.replace(query, sort=None, descending=True, limit=MAX_PAGE, cursor=None)
 
 
 def encode_cursor(values: list) -> str:
@@ -255,23 +264,17 @@ class DiscoveryService:
         # (a filtered count is remembered for COUNT_TTL seconds, or until this process changes
         # a listing: the same filters are asked again and again, each count reads thousands of
         # index entries)
-        if query is None or _unfiltered(query):
+        if query is None or _filters(query) == ListQuery(repo_type=query.repo_type):
             public, private = self.index.totals(repo_type.value)
             if principal is not None and principal.is_admin:
                 return public + private, True
             if principal is None:
                 return public, True
             own = self._run(
-                select(func.count())
-                .select_from(R)
-                .where(
-                    R.c.type == repo_type.value,
-                    R.c.private.is_(True),
-                    R.c.namespace.in_([principal.name, *principal.org_roles]),
-                )
+                select(func.count()).select_from(R).where(own_private(principal, repo_type))
             )[0][0]
             return public + int(own), True
-        key = (_viewer(principal), repr(dataclasses.replace(query, sort=None, cursor=None)))
+        key = (_viewer(principal), repr(_filters(query)))
         now = time.monotonic()
         cached = self._counts.get(key)
         if cached is not None and cached[0] == self.index.generation and cached[1] > now:
@@ -316,35 +319,28 @@ class DiscoveryService:
         )
 
     def visible_tag_counts(
-        self, principal: Principal | None, repo_type: RepoType, tags: list[str]
-    ) -> dict[str, int]:
-        """How many repositories this caller may see carry each tag: the maintained public
-        counts, plus (signed in) the caller's own private repositories carrying it."""
+        self, principal: Principal | None, repo_type: RepoType, tags: list[str] | None = None
+    ) -> Counter[str]:
+        """How many repositories this caller may see carry each tag (each of `tags`, or every
+        tag carried at all): the maintained public counts (both columns for an admin), plus for
+        a signed-in caller the private repositories they may read."""
         admin = principal is not None and principal.is_admin
         column = (N.c.public_count + N.c.private_count) if admin else N.c.public_count
-        counts: Counter[str] = Counter(
-            dict(
-                self._run(
-                    select(N.c.tag, column).where(
-                        N.c.repo_type == repo_type.value, N.c.tag.in_(tags)
-                    )
-                )
-            )
-        )
+        maintained = select(N.c.tag, column).where(N.c.repo_type == repo_type.value, column > 0)
+        if tags is not None:
+            maintained = maintained.where(N.c.tag.in_(tags))
+        counts: Counter[str] = Counter(dict(self._run(maintained)))
         if principal is not None and not admin:
             own = (
                 select(T.c.tag, func.count())
                 .join(R, R.c.id == T.c.repo_id)
-                .where(
-                    T.c.tag.in_(tags),
-                    R.c.type == repo_type.value,
-                    R.c.private.is_(True),
-                    R.c.namespace.in_([principal.name, *principal.org_roles]),
-                )
+                .where(own_private(principal, repo_type))
                 .group_by(T.c.tag)
             )
+            if tags is not None:
+                own = own.where(T.c.tag.in_(tags))
             counts.update(dict(self._run(own)))
-        return dict(counts)
+        return counts
 
     def tag_totals(self, repo_type: RepoType, tags: list[str]) -> dict[str, int]:
         """How many repositories (public and private) carry each tag, from the maintained counts."""
@@ -401,27 +397,7 @@ class DiscoveryService:
 
         Public counts are maintained rows of `tag_counts`; a signed-in caller adds the tags of
         the private repositories they may read (their own and their organizations': few)."""
-        admin = principal is not None and principal.is_admin
-        column = (N.c.public_count + N.c.private_count) if admin else N.c.public_count
-        counts: Counter[str] = Counter(
-            dict(
-                self._run(
-                    select(N.c.tag, column).where(N.c.repo_type == repo_type.value, column > 0)
-                )
-            )
-        )
-        if principal is not None and not admin:
-            private = (
-                select(T.c.tag, func.count())
-                .join(R, R.c.id == T.c.repo_id)
-                .where(
-                    R.c.type == repo_type.value,
-                    R.c.private.is_(True),
-                    R.c.namespace.in_([principal.name, *principal.org_roles]),
-                )
-                .group_by(T.c.tag)
-            )
-            counts.update(dict(self._run(private)))
+        counts = self.visible_tag_counts(principal, repo_type)
         groups: dict[str, list[dict]] = {
             k: [] for k in ("pipeline_tag", "library", "language", "license", "dataset", "other")
         }

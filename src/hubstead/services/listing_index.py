@@ -184,27 +184,42 @@ class ListingIndex:
     def _bump(
         self, session: Session, repo_type: str, changes: dict[str, int], private: bool
     ) -> None:
-        """Add `changes` to the counts of one column, creating missing rows (in tag order)."""
-        if not changes:
+        """Add `changes` to the tag counts of one column, creating missing rows (in tag order)."""
+        rows = [
+            {"repo_type": repo_type, "tag": tag, "change": n} for tag, n in sorted(changes.items())
+        ]
+        self._increment(session, N, [N.c.repo_type, N.c.tag], rows, private)
+
+    def _bump_total(self, session: Session, repo_type: str, change: int, private: bool) -> None:
+        """Add `change` to one column of a type's totals, creating the row if missing."""
+        self._increment(
+            session, C, [C.c.repo_type], [{"repo_type": repo_type, "change": change}], private
+        )
+
+    def _increment(
+        self, session: Session, table, keys: list, rows: list[dict], private: bool
+    ) -> None:
+        """Add each row's `change` to the public or private column of the row with its keys
+        (an upsert: a missing row starts at zero)."""
+        if not rows:
             return
         column = "private_count" if private else "public_count"
         dialect = postgresql if not self.db.is_sqlite else sqlite
-        statement = dialect.insert(N)
+        statement = dialect.insert(table)
         statement = statement.on_conflict_do_update(
-            index_elements=[N.c.repo_type, N.c.tag],
-            set_={column: N.c[column] + getattr(statement.excluded, column)},
+            index_elements=keys,
+            set_={column: table.c[column] + getattr(statement.excluded, column)},
         )
-        rows = [
+        values = [
             {
-                "repo_type": repo_type,
-                "tag": tag,
+                **{k: v for k, v in row.items() if k != "change"},
                 "public_count": 0,
                 "private_count": 0,
-                column: change,
+                column: row["change"],
             }
-            for tag, change in sorted(changes.items())
+            for row in rows
         ]
-        session.execute(statement, rows)
+        session.execute(statement, values)
 
     def _changed(self, session: Session) -> None:
         """Count a change now and again once its transaction commits: a count read in between
@@ -215,18 +230,6 @@ class ListingIndex:
             self.generation += 1
 
         event.listen(session, "after_commit", committed, once=True)
-
-    def _bump_total(self, session: Session, repo_type: str, change: int, private: bool) -> None:
-        """Add `change` to one column of a type's totals, creating the row if missing."""
-        column = "private_count" if private else "public_count"
-        dialect = postgresql if not self.db.is_sqlite else sqlite
-        statement = dialect.insert(C)
-        statement = statement.on_conflict_do_update(
-            index_elements=[C.c.repo_type],
-            set_={column: C.c[column] + getattr(statement.excluded, column)},
-        )
-        values = {"repo_type": repo_type, "public_count": 0, "private_count": 0, column: change}
-        session.execute(statement, [values])
 
     def totals(self, repo_type: str) -> tuple[int, int]:
         """(public, private) repositories of a type."""

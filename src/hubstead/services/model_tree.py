@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hubstead.domain.cards.vocabulary import BASE_MODEL_RELATIONS
 from hubstead.domain.errors import HubError
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services.cards import CardService
@@ -18,13 +19,21 @@ from hubstead.services.discovery import DiscoveryService
 from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoService
 
-# relation → how the Hub labels the models of that relation
-RELATIONS: dict[str, str] = {
-    "adapter": "Adapters",
-    "finetune": "Finetunes",
-    "quantized": "Quantizations",
-    "merge": "Merges",
+
+@dataclass(frozen=True)
+class Relation:
+    label: str  # how the Hub names the models of this relation ("Finetunes")
+    verb: str  # how a model derives from the one above it in the tree ("finetuned")
+
+
+# the card's `base_model_relation` values, in the order the tree lists them
+RELATIONS: dict[str, Relation] = {
+    "adapter": Relation("Adapters", "adapter"),
+    "finetune": Relation("Finetunes", "finetuned"),
+    "quantized": Relation("Quantizations", "quantized"),
+    "merge": Relation("Merges", "merged"),
 }
+assert set(RELATIONS) == set(BASE_MODEL_RELATIONS)
 MAX_DEPTH = 4  # ancestors followed up the first base model
 
 

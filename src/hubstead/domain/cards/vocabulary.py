@@ -168,12 +168,6 @@ def language_name(code: str) -> str | None:
     return str(language.name) if language is not None else None
 
 
-def is_known_language(code: str) -> bool:
-    """A code that names a language: stricter than `is_language_code`, which accepts any
-    well-formed three-letter code (see the module docstring)."""
-    return language_name(code) is not None
-
-
 # Dataset cards: `multilinguality` values offered by the Hub's dataset tagger.
 MULTILINGUALITY_VALUES: tuple[str, ...] = ("monolingual", "multilingual", "translation", "other")
 

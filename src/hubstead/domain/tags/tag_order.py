@@ -16,6 +16,7 @@ import re
 from collections.abc import Callable
 from posixpath import basename
 
+from hubstead.domain.cards.vocabulary import BASE_MODEL_RELATIONS
 from hubstead.domain.tags.snapshot import (
     JsonObject,
     RepoSnapshot,
@@ -101,7 +102,7 @@ def arxiv_ids(card_text: str) -> list[str]:
 def base_model_relation(snapshot: RepoSnapshot, base_models: list[str]) -> str:
     """Explicit relation, else inferred (the Hub "will infer" it; these signals are INF)."""
     explicit = (snapshot.card_metadata or {}).get("base_model_relation")
-    if isinstance(explicit, str) and explicit in ("adapter", "merge", "quantized", "finetune"):
+    if isinstance(explicit, str) and explicit in BASE_MODEL_RELATIONS:
         return explicit
     files = snapshot.files
     if "adapter_config.json" in files or config_kind(snapshot.config) == "peft":

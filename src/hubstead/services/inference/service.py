@@ -11,6 +11,7 @@ setting), as the Hub's serverless API did.
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -76,9 +77,7 @@ class InferenceService:
         self.settings = settings
         self.cards = cards
         self.snapshots = Snapshots(data_dir / "inference", files, xet, settings.allow_pickle)
-        threads = settings.threads or max(
-            1, (__import__("os").cpu_count() or 1) // max(1, settings.workers)
-        )
+        threads = settings.threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
         self.pool = WorkerPool(
             settings.workers,
             settings.memory_mb * 1024 * 1024,
@@ -145,36 +144,27 @@ class InferenceService:
             pass  # the next request reports what is wrong
 
     async def stream(
-        self, target: Target, task: str, request: Any, wait: bool, chat: bool = False
+        self, target: Target, request: InferenceRequest, wait: bool
     ) -> AsyncIterator[tuple]:
         """A job's messages: ("token", text)…, then ("done", answer); errors raise."""
-        await self._ready(target, "chat" if chat else task, wait)
-        inputs = request.inputs if isinstance(request, InferenceRequest) else request["messages"]
-        parameters = (
-            request.parameters if isinstance(request, InferenceRequest) else request["parameters"]
-        )
+        await self._ready(target, request.task, wait)
         spec = {
-            "model_key": target.key("chat" if chat else task),
+            "model_key": target.key(request.task),
             "path": str(target.folder),
-            "task": "chat" if chat else task,
-            "inputs": inputs,
-            "parameters": parameters,
-            "stream": bool(
-                getattr(request, "stream", False)
-                or (not isinstance(request, InferenceRequest) and request.get("stream"))
-            ),
-            "batch_key": request.batch_key if isinstance(request, InferenceRequest) else None,
+            "task": request.task,
+            "inputs": request.inputs,
+            "parameters": request.parameters,
+            "stream": request.stream,
+            "batch_key": request.batch_key,
         }
         deadline = time.monotonic() + self.settings.timeout
         messages = self.pool.submit(spec)
         try:
             while True:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise InferenceTimeout(
-                        f"Inference took longer than {self.settings.timeout:g} s"
-                    )
                 try:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        raise TimeoutError
                     message = await asyncio.wait_for(messages.__anext__(), remaining)
                 except TimeoutError:
                     raise InferenceTimeout(
@@ -192,7 +182,7 @@ class InferenceService:
             await messages.aclose()
 
     async def answer(self, target: Target, request: InferenceRequest, wait: bool) -> Any:
-        async for message in self.stream(target, request.task, request, wait):
+        async for message in self.stream(target, request, wait):
             if message[0] == "done":
                 return self.shape(request, message[1])
         raise InferenceFailed(500, "The worker ended the job without an answer", "generation")

@@ -78,10 +78,8 @@ class ModelCache:
         return loaded
 
     def _load(self, path: Path, task: str, size: int) -> Loaded:
-        import torch
         import transformers
 
-        torch.set_num_threads(max(1, torch.get_num_threads()))
         common = {"trust_remote_code": False, "use_safetensors": not self.allow_pickle}
         if task in PIPELINE_TASKS:
             pipe = transformers.pipeline(

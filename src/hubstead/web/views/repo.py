@@ -21,7 +21,7 @@ from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 from starlette.responses import RedirectResponse, Response
 
-from hubstead.domain.cards.vocabulary import LICENSE_IDS, LICENSES, language_name
+from hubstead.domain.cards.vocabulary import LICENSES, language_name
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.library import KNOWN_LIBRARIES
@@ -31,7 +31,7 @@ from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import BLOB, SITE, WEB
 from hubstead.services.access import Need
 from hubstead.services.discussions import ListFilter
-from hubstead.services.model_tree import RELATIONS
+from hubstead.services.model_tree import RELATIONS, relations_of
 from hubstead.services.repos import RepoHandle
 from hubstead.web.templating import render
 
@@ -156,15 +156,6 @@ def highlight_css() -> str:
 # --------------------------------------------------------------------------- the card page
 
 
-# how a model derives from the one above it in the model tree
-RELATION_WORDS = {
-    "adapter": "adapter",
-    "finetune": "finetuned",
-    "quantized": "quantized",
-    "merge": "merged",
-}
-
-
 @dataclass(frozen=True)
 class Tag:
     label: str
@@ -189,7 +180,7 @@ def _language_tag(links: Links, code: str) -> Tag:
 
 
 def _license_tag(links: Links, tag: str, value: str) -> Tag:
-    if value in LICENSE_IDS:
+    if value in LICENSES:
         return Tag(value, tag, links.listing(license=value))
     return Tag(value, tag, None, "not a known license identifier")
 
@@ -227,7 +218,7 @@ def tag_groups(
         elif kind == "dataset" and value:
             groups["Datasets"].append(Tag(value, tag, links.listing(other=tag)))
         elif kind == "base_model" and value:
-            if value.split(":", 1)[0] in RELATIONS:  # base_model:finetune:X (the model tree)
+            if relations_of([tag]):  # base_model:finetune:X feeds the model tree only
                 continue
             groups["Base model"].append(Tag(value, tag, links.listing(other=tag)))
         elif kind == "arxiv" and value:
@@ -453,8 +444,7 @@ def repo_page(ctx: Ctx) -> Response:
         model_tree=ctx.hub.model_trees.tree(ctx.principal, str(handle.id), tags)
         if handle.type is RepoType.MODEL
         else None,
-        relation_words=RELATION_WORDS,
-        relation_labels=RELATIONS,
+        relations=RELATIONS,
         eval_rows=eval_results(card_data.get("model-index")),
         widget_examples=widget_examples(derived.get("widgetData")),
         snippets=usage_snippets(
