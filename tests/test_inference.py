@@ -16,8 +16,7 @@ from huggingface_hub.errors import HfHubHTTPError
 import tiny_models
 
 WAIT = {"X-Wait-For-Model": "true"}
-# every task the tiny models cover, but images (Pillow-based inputs get their own test later)
-RUN = [task for task in tiny_models.TASKS if task != "image-classification"]
+RUN = list(tiny_models.TASKS)
 
 
 @pytest.fixture(scope="module")
@@ -167,3 +166,63 @@ def test_pickle_weights_are_not_loaded(endpoint, api):
         f"{endpoint}/models/{repo_id}", json={"inputs": "hi"}, headers=WAIT, timeout=60
     )
     assert response.status_code == 422 and "pickle" in response.json()["error"]
+
+
+def test_bad_requests_get_clear_errors(models, endpoint):
+    classify = f"{endpoint}/models/{models['text-classification']}"
+    for body, needle in (
+        ({"parameters": {}}, 'no "inputs"'),
+        ({"inputs": 5}, "must be a string"),
+        ({"inputs": "hi", "parameters": {"top_k": "many"}}, "top_k"),
+        ([], "JSON object"),
+    ):
+        response = httpx.post(classify, json=body, headers=WAIT, timeout=60)
+        assert response.status_code == 400, body
+        assert needle in response.json()["error"] and response.headers["X-Error-Message"]
+    broken = httpx.post(
+        classify,
+        content=b"{not json",
+        headers={**WAIT, "Content-Type": "application/json"},
+        timeout=60,
+    )
+    assert broken.status_code == 400 and "not valid JSON" in broken.json()["error"]
+    missing = httpx.post(
+        f"{endpoint}/models/alice/no-such-model", json={"inputs": "hi"}, timeout=60
+    )
+    assert missing.status_code in (401, 404) and missing.headers["X-Error-Code"] == "RepoNotFound"
+    chat = httpx.post(
+        f"{endpoint}/v1/chat/completions",
+        json={"model": models["text-generation"], "messages": []},
+        timeout=60,
+    )
+    assert chat.status_code == 400 and "messages" in chat.json()["error"]["message"]
+    unnamed = httpx.post(
+        f"{endpoint}/v1/chat/completions",
+        json={"model": "dummy", "messages": [{"role": "user", "content": "hi"}]},
+        timeout=60,
+    )
+    assert unnamed.status_code == 400 and unnamed.json()["error"]["type"] == "invalid_request_error"
+    embed = httpx.post(
+        f"{endpoint}/v1/embeddings",
+        json={"model": models["feature-extraction"], "input": "hi", "encoding_format": "int8"},
+        timeout=60,
+    )
+    assert embed.status_code == 400 and "encoding_format" in embed.json()["error"]["message"]
+
+
+def test_image_classification_takes_image_bytes(models, endpoint):
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGB", (48, 40), (200, 30, 30)).save(picture, format="PNG")
+    labels = client(endpoint, models["image-classification"]).image_classification(
+        picture.getvalue()
+    )
+    assert {item.label for item in labels} <= set(tiny_models.IMAGE_LABELS) and labels
+    garbage = httpx.post(
+        f"{endpoint}/models/{models['image-classification']}",
+        content=b"not an image",
+        headers=WAIT,
+        timeout=60,
+    )
+    assert garbage.status_code == 400 and "not an image" in garbage.json()["error"]
