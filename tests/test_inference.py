@@ -9,6 +9,7 @@ import struct
 import wave
 
 import httpx
+import openai
 import pytest
 from huggingface_hub import HfApi, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
@@ -91,6 +92,44 @@ def test_chat_completion_plain_and_streamed(models, endpoint):
     assert chunks[-1].choices[0].finish_reason in ("stop", "length")
     by_url = client(endpoint, models["text-generation"]).chat_completion(messages, max_tokens=3)
     assert by_url.model == models["text-generation"]
+
+
+def test_the_openai_sdk_chats_streams_and_embeds(models, endpoint, hub):
+    sdk = openai.OpenAI(base_url=f"{endpoint}/v1", api_key=hub.tokens["alice"], max_retries=0)
+    messages = [{"role": "user", "content": "hello there"}]
+    reply = sdk.chat.completions.create(
+        model=models["text-generation"], messages=messages, max_tokens=4, seed=3
+    )
+    assert reply.object == "chat.completion" and reply.model == models["text-generation"]
+    assert isinstance(reply.choices[0].message.content, str)
+    assert reply.choices[0].finish_reason in ("stop", "length")
+    assert 0 < reply.usage.completion_tokens <= 4
+    assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    stream = sdk.chat.completions.create(
+        model=models["text-generation"],
+        messages=messages,
+        max_tokens=4,
+        stream=True,
+        stream_options={"include_usage": True},
+    )
+    chunks = list(stream)
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    assert isinstance(text, str)
+    assert chunks[-1].usage is not None and chunks[-1].usage.completion_tokens <= 4
+    finished = [c.choices[0].finish_reason for c in chunks if c.choices]
+    assert finished[-1] in ("stop", "length")
+    # the SDK asks for base64 unless told otherwise, and decodes it into floats
+    vectors = sdk.embeddings.create(model=models["feature-extraction"], input=["a", "b c"])
+    assert [len(item.embedding) for item in vectors.data] == [tiny_models.HIDDEN] * 2
+    assert all(isinstance(x, float) for x in vectors.data[0].embedding)
+    floats = sdk.embeddings.create(
+        model=models["feature-extraction"], input="a", encoding_format="float"
+    )
+    assert floats.data[0].embedding == pytest.approx(vectors.data[0].embedding, abs=1e-5)
+    with pytest.raises(openai.NotFoundError):
+        sdk.chat.completions.create(model="alice/no-such-model", messages=messages)
+    with pytest.raises(openai.BadRequestError):
+        sdk.chat.completions.create(model=models["text-generation"], messages=[])
 
 
 def test_embeddings_route_speaks_openai(models, endpoint):

@@ -61,7 +61,7 @@ class Hub:
         )
         self.repos.ref_listeners.append(self.cards.on_ref_change)
         self.gating = GatingService(self.db, self.cards)
-        self.discovery = DiscoveryService(self.db, self.index)
+        self.discovery = DiscoveryService(self.db, self.index, settings.inference.serving_rules())
         self.model_trees = ModelTreeService(self.repos, self.cards, self.discovery)
         self.counters = CounterService(self.db)
         self.profiles = ProfileService(self.db, self.git)
@@ -69,5 +69,5 @@ class Hub:
         self.weights = WeightsService(self.files, self.xet)
         self.attachments = AttachmentService(settings.data_dir / "uploads")
         self.inference = InferenceService(
-            settings.inference, settings.data_dir, self.cards, self.files, self.xet
+            settings.inference, settings.data_dir, self.db, self.cards, self.files, self.xet
         )

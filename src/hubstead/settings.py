@@ -14,6 +14,7 @@ environment (test support in hubstead.testing aside):
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import sys
@@ -21,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
+from hubstead.domain.inference.serving import ServingRules
 from hubstead.rendering.math import MathSettings
 from hubstead.rendering.math import use_settings as use_math_settings
 
@@ -102,6 +104,49 @@ class Settings:
 
 
 @dataclass(frozen=True)
+class EngineRoute:
+    """Models (a repository id or an fnmatch pattern such as `acme/llama-*`) whose inference
+    an external OpenAI-compatible engine (vLLM, TGI, TEI, llama.cpp's server) answers."""
+
+    pattern: str
+    url: str  # the engine's base URL, without /v1
+    model: str | None = None  # the model's name at the engine (default: the repository id)
+    api_key: str | None = None  # sent as a bearer token to the engine
+
+
+def _engine_routes(value: str) -> tuple[EngineRoute, ...]:
+    """`HUBSTEAD_INFERENCE_ENGINES`: a JSON list of {"models", "url", "model"?, "api_key"?},
+    or the path of a file holding one."""
+    value = value.strip()
+    if not value:
+        return ()
+    try:
+        if not value.startswith("["):
+            value = Path(value).read_text()
+        items = json.loads(value)
+    except (OSError, ValueError) as error:
+        raise SettingsError(f"HUBSTEAD_INFERENCE_ENGINES is not a JSON list: {error}") from None
+    routes = []
+    for number, item in enumerate(items if isinstance(items, list) else [None]):
+        if not isinstance(item, dict) or not isinstance(item.get("url"), str):
+            raise SettingsError(
+                f'HUBSTEAD_INFERENCE_ENGINES[{number}] must be an object with a "url"'
+            )
+        patterns = item.get("models", [])
+        patterns = [patterns] if isinstance(patterns, str) else patterns
+        if not patterns or not all(isinstance(p, str) and p for p in patterns):
+            raise SettingsError(
+                f"HUBSTEAD_INFERENCE_ENGINES[{number}].models must name models or patterns"
+            )
+        url = item["url"].rstrip("/").removesuffix("/v1")
+        if not url.startswith(("http://", "https://")):
+            raise SettingsError(f"HUBSTEAD_INFERENCE_ENGINES[{number}].url must be http(s)")
+        for pattern in patterns:
+            routes.append(EngineRoute(pattern, url, item.get("model"), item.get("api_key")))
+    return tuple(routes)
+
+
+@dataclass(frozen=True)
 class InferenceSettings:
     """The inference API (docs/configuration.md): worker processes per web process, the memory
     their loaded models may take, how long a request may wait and run, input limits."""
@@ -116,6 +161,18 @@ class InferenceSettings:
     max_body_mb: int = 20  # request bodies (images, audio, JSON)
     max_chars: int = 100_000  # characters of text per input
     allow_pickle: bool = False  # load .bin/.pt weights (a pickle runs code when loaded)
+    rate_limit: int = 300  # requests per minute per token (0: no limit)
+    anonymous_rate_limit: int = 60  # requests per minute per address without a token (0: none)
+    daily_quota: int = 0  # requests per day (UTC) per token or address (0: no quota)
+    engines: tuple[EngineRoute, ...] = ()  # external engines and the models they serve
+
+    def serving_rules(self) -> ServingRules:
+        return ServingRules(
+            self.enabled,
+            self.allow_pickle,
+            self.memory_mb * 1024 * 1024,
+            tuple(route.pattern for route in self.engines),
+        )
 
     @classmethod
     def from_env(cls) -> InferenceSettings:
@@ -134,6 +191,10 @@ class InferenceSettings:
             max_body_mb=int(_env("INFERENCE_MAX_BODY_MB", "20")),
             max_chars=int(_env("INFERENCE_MAX_CHARS", "100000")),
             allow_pickle=flag("INFERENCE_ALLOW_PICKLE", False),
+            rate_limit=int(_env("INFERENCE_RATE_LIMIT", "300")),
+            anonymous_rate_limit=int(_env("INFERENCE_ANONYMOUS_RATE_LIMIT", "60")),
+            daily_quota=int(_env("INFERENCE_DAILY_QUOTA", "0")),
+            engines=_engine_routes(_env("INFERENCE_ENGINES", "")),
         )
 
 

@@ -101,3 +101,10 @@ class PayloadTooLarge(HubError):
 
 class UnprocessableEntity(HubError):
     status = 422
+
+
+class RateLimited(HubError):
+    """Too many requests in a window: `Retry-After` says when the window ends."""
+
+    status = 429
+    code = "RateLimited"

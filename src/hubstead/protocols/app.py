@@ -98,7 +98,7 @@ class HubApp:
             if message["type"] == "lifespan.startup":
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
-                self.hub.inference.close()
+                await self.hub.inference.aclose()
                 self.hub.db.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return

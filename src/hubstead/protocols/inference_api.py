@@ -24,13 +24,14 @@ from typing import Any
 
 from starlette.responses import Response, StreamingResponse
 
-from hubstead.domain.errors import BadRequest, HubError, PayloadTooLarge
+from hubstead.domain.errors import BadRequest, HubError, PayloadTooLarge, Unauthorized
 from hubstead.domain.inference.tasks import MEDIA_TASKS, InferenceRequest, parse_json_request
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols.http import Ctx, error_response, json_response
 from hubstead.protocols.routing import Body, Router, open_repo
 from hubstead.protocols.urls import INFERENCE
 from hubstead.services.access import Need
+from hubstead.services.inference.metering import Caller
 
 router = Router()
 MiB = 1024 * 1024
@@ -52,6 +53,14 @@ def _body_json(ctx: Ctx) -> Any:
         raise BadRequest("The request body is not valid JSON") from None
 
 
+def _admit(ctx: Ctx) -> tuple[Caller, dict[str, str]]:
+    """The caller, let through its rate limits (429 otherwise), and the headers telling it how
+    much room is left. Called once access is decided, so a refused caller learns nothing."""
+    address = ctx.request.client.host if ctx.request.client else None
+    caller = Caller.of(ctx.principal, address)
+    return caller, ctx.hub.inference.meter.admit(caller).headers
+
+
 def _is_json(ctx: Ctx) -> bool:
     kind = ctx.request.headers.get("content-type", "")
     return "json" in kind or (not kind and ctx.body[:1] in (b"{", b"["))
@@ -64,6 +73,7 @@ def _is_json(ctx: Ctx) -> bool:
 async def run_task(ctx: Ctx, task: str | None = None) -> Response:
     service = ctx.hub.inference
     target = service.target(ctx.repo)
+    caller, room = _admit(ctx)
     limits = ctx.hub.settings.inference
     body = _body_json(ctx) if _is_json(ctx) else None
     media = None if body is not None else ctx.body
@@ -77,15 +87,19 @@ async def run_task(ctx: Ctx, task: str | None = None) -> Response:
         name, body if body is not None else {"inputs": None}, limits.max_chars, media
     )
     if request.stream:
-        return _sse(_tgi_events(service, target, request, _wait(ctx)))
-    return json_response(await service.answer(target, request, _wait(ctx)))
+        return _sse(_tgi_events(service, target, request, _wait(ctx), caller), room)
+    response = json_response(await service.answer(target, request, _wait(ctx), caller))
+    response.headers.update(room)
+    return response
 
 
-async def _tgi_events(service, target, request: InferenceRequest, wait: bool) -> AsyncIterator[str]:
+async def _tgi_events(
+    service, target, request: InferenceRequest, wait: bool, caller: Caller
+) -> AsyncIterator[str]:
     """text-generation as TGI streams it: one event per token, the last with the whole text."""
     index = 0
     try:
-        async for message in service.stream(target, request, wait):
+        async for message in service.stream(target, request, wait, caller):
             if message[0] == "token":
                 index += 1
                 yield _event(
@@ -229,16 +243,18 @@ async def _chat(ctx: Ctx, handle) -> Response:
         body = _body_json(ctx)
         request, usage = _chat_request(body)
         target = service.target(handle)
+        caller, room = _admit(ctx)
         if request.stream:
-            return _sse(_chat_events(service, target, request, usage, str(handle.id)))
+            events = _chat_events(service, target, request, usage, str(handle.id), caller)
+            return _sse(events, room)
         answer = None
-        async for message in service.stream(target, request, wait=True):
+        async for message in service.stream(target, request, True, caller):
             if message[0] == "done":
                 answer = message[1]
     except HubError as error:
         return _openai_error(error)
     finish = {"eos_token": "stop", "stop_sequence": "stop"}.get(answer["finish_reason"], "length")
-    return json_response(
+    response = json_response(
         {
             "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
             "object": "chat.completion",
@@ -256,6 +272,8 @@ async def _chat(ctx: Ctx, handle) -> Response:
             "usage": _usage(answer),
         }
     )
+    response.headers.update(room)
+    return response
 
 
 def _usage(answer: dict) -> dict:
@@ -268,7 +286,7 @@ def _usage(answer: dict) -> dict:
 
 
 async def _chat_events(
-    service, target, request: InferenceRequest, usage: bool, model: str
+    service, target, request: InferenceRequest, usage: bool, model: str, caller: Caller
 ) -> AsyncIterator[str]:
     envelope = {
         "id": f"chatcmpl-{uuid.uuid4().hex[:24]}",
@@ -290,7 +308,7 @@ async def _chat_events(
 
     yield chunk({"role": "assistant", "content": ""})
     try:
-        async for message in service.stream(target, request, wait=True):
+        async for message in service.stream(target, request, True, caller):
             if message[0] == "token":
                 yield chunk({"content": message[1]})
             elif message[0] == "done":
@@ -326,7 +344,8 @@ async def embeddings(ctx: Ctx) -> Response:
         if encoding not in ("float", "base64"):
             raise BadRequest('"encoding_format" must be "float" or "base64"')
         target = service.target(handle)
-        vectors = await service.answer(target, request, wait=True)
+        caller, room = _admit(ctx)
+        vectors = await service.answer(target, request, True, caller)
     except HubError as error:
         return _openai_error(error)
     data = []
@@ -336,7 +355,7 @@ async def embeddings(ctx: Ctx) -> Response:
             value = base64.b64encode(struct.pack(f"<{len(vector)}f", *vector)).decode()
         data.append({"object": "embedding", "index": index, "embedding": value})
     tokens = sum(len(text.split()) for text in request.inputs)
-    return json_response(
+    response = json_response(
         {
             "object": "list",
             "data": data,
@@ -344,6 +363,8 @@ async def embeddings(ctx: Ctx) -> Response:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
         }
     )
+    response.headers.update(room)
+    return response
 
 
 # -- server-sent events -----------------------------------------------------------------------
@@ -353,9 +374,32 @@ def _event(data: dict) -> str:
     return f"data: {json.dumps(data, separators=(',', ':'))}\n\n"
 
 
-def _sse(events: AsyncIterator[str]) -> Response:
+def _sse(events: AsyncIterator[str], headers: dict[str, str]) -> Response:
     return StreamingResponse(
         events,
         media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", **headers},
+    )
+
+
+# -- usage ------------------------------------------------------------------------------------
+
+
+@router.route("GET", "/api/inference/usage")
+def usage(ctx: Ctx) -> Response:
+    """The caller's inference over the last 30 days (per day, model and token) and its limits."""
+    principal = ctx.principal
+    if principal is None:
+        raise Unauthorized("Sign in with a token to see your inference usage")
+    meter = ctx.hub.inference.meter
+    limits = {name: allowed for name, allowed, _ in meter.limits(Caller.of(principal, None))}
+    return json_response(
+        {
+            "user": principal.name,
+            "limits": {
+                "requestsPerMinute": limits.get("minute"),
+                "requestsPerDay": limits.get("day"),
+            },
+            "usage": meter.usage(principal.user_id),
+        }
     )

@@ -218,6 +218,17 @@ def card_fields(
     return data
 
 
+def inference_fields(mapping: dict | None, listing: bool) -> dict:
+    """`inference` ("warm" when this hub serves the model) and `inferenceProviderMapping`: a
+    dict keyed by provider in model_info, a list in listings, as the Hub sends them."""
+    if mapping is None:
+        return {"inferenceProviderMapping": [] if listing else {}}
+    if listing:
+        return {"inference": "warm", "inferenceProviderMapping": [mapping]}
+    entry = {k: v for k, v in mapping.items() if k != "provider"}
+    return {"inference": "warm", "inferenceProviderMapping": {mapping["provider"]: entry}}
+
+
 def listing_item(
     item: dict, repo_type: RepoType, expand: list[str], full: bool, extra: tuple[str, ...]
 ) -> dict:

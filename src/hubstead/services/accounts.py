@@ -143,6 +143,7 @@ _ACCOUNTS = Account.__table__
 _MEMBERS = Membership.__table__
 _TOKEN_LOOKUP = (
     select(
+        _TOKENS.c.id.label("token_id"),
         _TOKENS.c.role,
         _TOKENS.c.name.label("token_name"),
         _TOKENS.c.created_at.label("token_created_at"),
@@ -458,6 +459,7 @@ class AccountService:
             is_admin=row.is_admin,
             org_roles={org.name: org.role for org in orgs},
             token_created_at=row.token_created_at,
+            token_id=row.token_id,
         )
         if len(self._cache) > 10_000:
             self._cache.clear()

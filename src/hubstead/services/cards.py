@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from hubstead.domain.cards import CardSyntaxError, split_card
+from hubstead.domain.inference.serving import inference_off, weight_bytes
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags import (
     RepoSnapshot,
@@ -239,6 +240,8 @@ class CardService:
             stored.pipeline_tag = card.pipeline_tag
             stored.library_name = card.library_name
             stored.derived = card.derived
+            stored.inference_off = inference_off(card.card_data)
+            stored.weight_bytes = weight_bytes(card.derived)
             stored.card_html = html
             stored.renderer_version = RENDERER_VERSION if html is not None else None
             stored.updated_at = utcnow()

@@ -24,10 +24,11 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import and_, exists, false, func, literal_column, or_, select, text
+from sqlalchemy import and_, exists, false, func, literal_column, not_, or_, select, text
 
 from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_language_code
 from hubstead.domain.errors import BadRequest
+from hubstead.domain.inference.serving import ENGINE_PIPELINES, LOCAL_PIPELINES, ServingRules
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags.pipelines import PIPELINE_SET
 from hubstead.services.listing_index import ListingIndex
@@ -107,6 +108,34 @@ class ListQuery:
     cursor: str | None = None
 
 
+def _like(pattern: str) -> str:
+    """An fnmatch pattern (`*`, `?`) as a LIKE pattern escaped with backslashes."""
+    escaped = pattern.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def served(rules: ServingRules):
+    """`ServingRules.refusal(...) is None`, as SQL over a repository's card and tags."""
+    if not rules.enabled:
+        return false()
+    lowered = func.lower(R.c.namespace + "/" + R.c.name)
+    routed = or_(false(), *(lowered.like(_like(p), escape="\\") for p in rules.engine_patterns))
+
+    def pipeline_in(names) -> object:
+        return exists().where(
+            C.c.repo_id == R.c.id, C.c.pipeline_tag.in_(sorted(names)), C.c.inference_off.is_(False)
+        )
+
+    weights = ["safetensors", "pytorch"] if rules.allow_pickle else ["safetensors"]
+    local = and_(
+        not_(routed),
+        pipeline_in(LOCAL_PIPELINES),
+        exists().where(T.c.repo_id == R.c.id, T.c.tag.in_(weights)),
+        ~exists().where(C.c.repo_id == R.c.id, C.c.weight_bytes > rules.memory_bytes),
+    )
+    return or_(and_(routed, pipeline_in(ENGINE_PIPELINES)), local)
+
+
 def visible(principal: Principal | None):
     """The condition for repositories this caller may see in listings."""
     if principal is not None and principal.is_admin:
@@ -170,9 +199,10 @@ def decode_cursor(cursor: str) -> list:
 
 
 class DiscoveryService:
-    def __init__(self, db: Database, index: ListingIndex):
+    def __init__(self, db: Database, index: ListingIndex, serving: ServingRules | None = None):
         self.db = db
         self.index = index
+        self.serving = serving or ServingRules(False, False, 0)
         self._counts: OrderedDict[tuple, tuple[int, float, tuple[int, bool]]] = OrderedDict()
 
     # -- listings -----------------------------------------------------------------------------
@@ -234,9 +264,7 @@ class DiscoveryService:
             if high is not None:
                 statement = statement.where(R.c.num_parameters <= high)
         if query.inference_served:
-            # Hubstead has no inference providers yet: no model is served by one, so a listing
-            # restricted to served models is empty, as it would be on the Hub.
-            statement = statement.where(false())
+            statement = statement.where(served(self.serving))
         if query.pipeline_tag:
             statement = statement.where(
                 exists().where(C.c.repo_id == R.c.id, C.c.pipeline_tag == query.pipeline_tag)

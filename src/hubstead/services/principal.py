@@ -22,6 +22,7 @@ class Principal:
     is_admin: bool = False
     org_roles: dict[str, str] = field(default_factory=dict)
     token_created_at: dt.datetime | None = None
+    token_id: int | None = None  # None for a password (Basic auth) principal
 
     @property
     def can_write(self) -> bool:

@@ -303,6 +303,10 @@ class RepoCard(Base):
         JSON, default=dict
     )  # transformersInfo, config, safetensors, widgetData, …
     card_html: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # for `inference=warm` listings (domain.inference.serving, in SQL): the card's
+    # `inference: false`, and the weights' size from the safetensors parameter counts
+    inference_off: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    weight_bytes: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
     renderer_version: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -382,3 +386,37 @@ class RepoDownloadDay(Base):
     )
     day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
     count: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RateWindow(Base):
+    """Requests one caller made in one fixed window (a minute, a day) against one limit.
+
+    Kept in the database, not in a process, so every `hubstead serve` process sharing it counts
+    against the same limit; old windows are deleted as new ones start."""
+
+    __tablename__ = "rate_windows"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)  # "<limit>:<caller>"
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True)  # epoch s
+    hits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class InferenceUsage(Base):
+    """Inference a caller ran on one model on one day (UTC): what `GET /api/inference/usage`
+    shows. The caller is a token ("token:<id>"), a password login ("user:<id>") or an anonymous
+    address ("addr:<ip>"); the user is kept for the first two."""
+
+    __tablename__ = "inference_usage"
+    day: Mapped[dt.date] = mapped_column(Date, primary_key=True)
+    caller: Mapped[str] = mapped_column(String(80), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(
+        ForeignKey("accounts.id", ondelete="CASCADE"), index=True, nullable=True
+    )
+    token_name: Mapped[str | None] = mapped_column(String(128), nullable=True)
+    requests: Mapped[int] = mapped_column(BigInteger, default=0)
+    failures: Mapped[int] = mapped_column(BigInteger, default=0)
+    input_units: Mapped[int] = mapped_column(BigInteger, default=0)  # prompt tokens, or inputs
+    output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
+    compute_ms: Mapped[int] = mapped_column(BigInteger, default=0)

@@ -41,6 +41,9 @@ def _item(ctx: Ctx, row: Any, card: object, repo_type: RepoType, shape: ItemShap
             with_config=shape.with_config,
         )
     )
+    if repo_type is RepoType.MODEL:
+        mapping = ctx.hub.inference.provider_mapping(item["id"], card)
+        item.update(wire.inference_fields(mapping, listing=True))
     if shape.with_siblings:
         item["siblings"] = [{"rfilename": path} for path in ctx.hub.repos.head_files(row)]
     return wire.listing_item(item, repo_type, shape.expand, shape.full, shape.extra)

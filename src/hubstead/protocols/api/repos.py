@@ -111,9 +111,11 @@ def repo_info(ctx: Ctx, rev: str = "main") -> Response:
     handle = ctx.repo
     expand = expand_fields(ctx.query, handle.type)
     revision = ctx.hub.repos.at_revision(handle, rev)
-    info = wire.repo_info(
-        revision, blobs=ctx.flag("blobs"), card=ctx.hub.cards.for_commit(handle, revision.sha)
-    )
+    card = ctx.hub.cards.for_commit(handle, revision.sha)
+    info = wire.repo_info(revision, blobs=ctx.flag("blobs"), card=card)
+    if handle.type is RepoType.MODEL:
+        mapping = ctx.hub.inference.provider_mapping(str(handle.id), card)
+        info.update(wire.inference_fields(mapping, listing=False))
     if expand:
         info = {
             key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand

@@ -5,7 +5,9 @@ gated repositories are treated exactly as for a download). Here: the card's `inf
 turns the API off for a model; the task comes from the pipeline tag; the model folder is the
 repository at its head commit (`snapshot.py`); a cold model answers 503 with
 `estimated_time` unless the caller waits for it (`X-Wait-For-Model: true`, or the operator's
-setting), as the Hub's serverless API did.
+setting), as the Hub's serverless API did. A model the operator maps to an external engine
+(`engines.py`) skips the folder and the workers: its jobs go to that engine. Every job is
+metered (`metering.py`): admitted against the caller's limits first, its usage recorded after.
 """
 
 from __future__ import annotations
@@ -19,20 +21,32 @@ from pathlib import Path
 from typing import Any
 
 from hubstead.domain.errors import BadRequest, Forbidden, HubError
+from hubstead.domain.inference.serving import inference_off, weight_bytes
 from hubstead.domain.inference.tasks import InferenceRequest, resolve_task, shape_answer
 from hubstead.services.cards import CardService
 from hubstead.services.files import FileService
+from hubstead.services.inference.engines import Engines
+from hubstead.services.inference.metering import Caller, Meter, Outcome
 from hubstead.services.inference.pool import WorkerPool
 from hubstead.services.inference.snapshot import Snapshots
-from hubstead.services.inference.worker import estimate_seconds, weight_bytes
+from hubstead.services.inference.worker import estimate_seconds
+from hubstead.services.inference.worker import weight_bytes as folder_weight_bytes
 from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
-from hubstead.settings import InferenceSettings
+from hubstead.settings import EngineRoute, InferenceSettings
+from hubstead.storage.database import Database
 
 
 class ModelLoading(HubError):
     status = 503
     code = "ModelLoading"
+
+
+class ModelNotServed(HubError):
+    """The hub does not run this model (its task, its weights, its size): see the message."""
+
+    status = 422
+    code = "ModelNotServed"
 
 
 class InferenceTimeout(HubError):
@@ -54,9 +68,10 @@ class Target:
 
     handle: RepoHandle
     commit: str
-    folder: Path
+    folder: Path | None  # None when an external engine serves the model
     pipeline_tag: str | None
     tags: list[str]
+    engine: EngineRoute | None = None
 
     def key(self, task: str) -> str:
         """The loaded model's key: one per commit and way of loading it (a chat and a
@@ -70,12 +85,16 @@ class InferenceService:
         self,
         settings: InferenceSettings,
         data_dir: Path,
+        db: Database,
         cards: CardService,
         files: FileService,
         xet: XetService,
     ):
         self.settings = settings
+        self.rules = settings.serving_rules()
         self.cards = cards
+        self.meter = Meter(db, settings)
+        self.engines = Engines(settings.engines, settings.timeout)
         self.snapshots = Snapshots(data_dir / "inference", files, xet, settings.allow_pickle)
         threads = settings.threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
         self.pool = WorkerPool(
@@ -90,23 +109,56 @@ class InferenceService:
     def close(self) -> None:
         self.pool.close()
 
+    async def aclose(self) -> None:
+        await self.engines.aclose()
+        self.close()
+
     # -- what runs --------------------------------------------------------------------------
 
+    def refusal(self, repo_id: str, card) -> str | None:
+        """Why the hub does not serve this model (None: it does); see domain.inference.serving.
+        `card`: the stored RepoCard (or a derived card), None when there is none."""
+        return self.rules.refusal(
+            repo_id,
+            card.pipeline_tag if card is not None else None,
+            [str(tag) for tag in (card.tags or [])] if card is not None else [],
+            card.card_data if card is not None else None,
+            weight_bytes(card.derived) if card is not None else None,
+        )
+
+    def provider_mapping(self, repo_id: str, card) -> dict | None:
+        """The model's `inferenceProviderMapping` entry: this hub, as the `hf-inference`
+        provider, when it serves the model (the task a chat model is mapped under is
+        `conversational`, as on the Hub)."""
+        if card is None or self.refusal(repo_id, card) is not None:
+            return None
+        task = card.pipeline_tag
+        if task == "text-generation" and "conversational" in (card.tags or []):
+            task = "conversational"
+        return {"provider": "hf-inference", "providerId": repo_id, "status": "live", "task": task}
+
     def target(self, handle: RepoHandle) -> Target:
-        if not self.settings.enabled:
-            raise Forbidden("The inference API is turned off on this hub (HUBSTEAD_INFERENCE=0)")
         card = self.cards.stored(handle.row.id)
-        card_data = dict(card.card_data or {}) if card is not None else {}
-        if card_data.get("inference") is False:
+        refusal = self.refusal(str(handle.id), card)
+        if refusal is not None and not self.settings.enabled:
+            raise Forbidden(f"{refusal} (HUBSTEAD_INFERENCE=0)")
+        if refusal is not None and card is not None and inference_off(card.card_data):
             raise Forbidden(
                 f"Inference is turned off for {handle.id} (inference: false in its card)"
             )
+        if refusal is not None and card is not None and card.pipeline_tag:
+            # no pipeline tag: the request may still name its task (…/pipeline/{task})
+            raise ModelNotServed(f"{handle.id}: {refusal}")
         commit = handle.row.head_sha
         if not commit:
             raise BadRequest(f"{handle.id} has no commit to run")
-        folder = self.snapshots.folder(handle, commit)
         tags = [str(tag) for tag in (card.tags or [])] if card is not None else []
-        return Target(handle, commit, folder, card.pipeline_tag if card is not None else None, tags)
+        pipeline_tag = card.pipeline_tag if card is not None else None
+        engine = self.engines.route(str(handle.id))
+        if engine is not None:
+            return Target(handle, commit, None, pipeline_tag, tags, engine)
+        folder = self.snapshots.folder(handle, commit)
+        return Target(handle, commit, folder, pipeline_tag, tags)
 
     def request_task(self, target: Target, forced: str | None, inputs: Any) -> str:
         return resolve_task(target.pipeline_tag, target.tags, forced, inputs)
@@ -116,11 +168,14 @@ class InferenceService:
     async def _ready(self, target: Target, task: str, wait: bool) -> None:
         """Cold model: 503 with the load estimate, unless the caller waits (it loads then)."""
         key = target.key(task)
-        if self.pool.is_loaded(key) or wait or self.settings.wait_for_model:
+        if target.engine is not None or self.pool.is_loaded(key) or wait:
             return
+        if self.settings.wait_for_model:
+            return
+        assert target.folder is not None
         estimate = self.pool.loading_estimate(key)
         if estimate is None:
-            estimate = estimate_seconds(weight_bytes(target.folder))
+            estimate = estimate_seconds(folder_weight_bytes(target.folder))
             task_handle = asyncio.get_running_loop().create_task(self._warm(target, task))
             self._warming.add(task_handle)
             task_handle.add_done_callback(self._warming.discard)
@@ -143,11 +198,15 @@ class InferenceService:
         except HubError:
             pass  # the next request reports what is wrong
 
-    async def stream(
-        self, target: Target, request: InferenceRequest, wait: bool
-    ) -> AsyncIterator[tuple]:
-        """A job's messages: ("token", text)…, then ("done", answer); errors raise."""
-        await self._ready(target, request.task, wait)
+    def _messages(self, target: Target, request: InferenceRequest) -> AsyncIterator[tuple]:
+        if target.engine is not None:
+            return self.engines.run(
+                target.engine,
+                str(target.handle.id),
+                request.task,
+                request.inputs,
+                request.parameters,
+            )
         spec = {
             "model_key": target.key(request.task),
             "path": str(target.folder),
@@ -157,8 +216,33 @@ class InferenceService:
             "stream": request.stream,
             "batch_key": request.batch_key,
         }
+        return self.pool.submit(spec)
+
+    async def stream(
+        self,
+        target: Target,
+        request: InferenceRequest,
+        wait: bool,
+        caller: Caller | None = None,
+    ) -> AsyncIterator[tuple]:
+        """A job's messages: ("token", text)…, then ("done", answer); errors raise. The job's
+        usage is recorded for the caller when it ends, however it ends."""
+        started = time.monotonic()
+        answer: Any = None
+        try:
+            await self._ready(target, request.task, wait)
+            async for message in self._run(target, request):
+                if message[0] == "done":
+                    answer = message[1]
+                yield message
+        finally:
+            if caller is not None:
+                outcome = _outcome(request, answer, time.monotonic() - started)
+                self.meter.record(caller, target.handle.row.id, outcome)
+
+    async def _run(self, target: Target, request: InferenceRequest) -> AsyncIterator[tuple]:
         deadline = time.monotonic() + self.settings.timeout
-        messages = self.pool.submit(spec)
+        messages = self._messages(target, request)
         try:
             while True:
                 try:
@@ -181,8 +265,10 @@ class InferenceService:
         finally:
             await messages.aclose()
 
-    async def answer(self, target: Target, request: InferenceRequest, wait: bool) -> Any:
-        async for message in self.stream(target, request, wait):
+    async def answer(
+        self, target: Target, request: InferenceRequest, wait: bool, caller: Caller | None = None
+    ) -> Any:
+        async for message in self.stream(target, request, wait, caller):
             if message[0] == "done":
                 return self.shape(request, message[1])
         raise InferenceFailed(500, "The worker ended the job without an answer", "generation")
@@ -205,3 +291,17 @@ class InferenceService:
                 return answer
             return [answer]
         return shape_answer(request, output)
+
+
+def _outcome(request: InferenceRequest, answer: Any, seconds: float) -> Outcome:
+    """What a job cost: tokens for generation, inputs for the other tasks."""
+    compute_ms = int(seconds * 1000)
+    if answer is None:
+        return Outcome(ok=False, compute_ms=compute_ms)
+    if isinstance(answer, dict) and "generated_tokens" in answer:
+        return Outcome(
+            True, int(answer.get("prompt_tokens") or 0), int(answer["generated_tokens"]), compute_ms
+        )
+    inputs = request.inputs
+    count = len(inputs) if isinstance(inputs, list) and request.task != "chat" else 1
+    return Outcome(True, count, 0, compute_ms)

@@ -1,0 +1,199 @@
+"""Who may run inference how often, and what each caller ran: rate limits, quotas, usage.
+
+Limits are fixed windows counted in the database (`rate_windows`), not in a process, so every
+`hubstead serve` process sharing the database enforces the same limit: a minute window
+(`HUBSTEAD_INFERENCE_RATE_LIMIT` per token, `…_ANONYMOUS_RATE_LIMIT` per address) and a day
+window (`HUBSTEAD_INFERENCE_DAILY_QUOTA`). A refused request is not counted, so a caller
+retrying after `Retry-After` gets in. Usage (`inference_usage`) is kept per caller, model and
+day: requests, failures, prompt and generated tokens, compute time — what
+`GET /api/inference/usage` shows its owner.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hubstead.domain.errors import RateLimited
+from hubstead.services.principal import Principal
+from hubstead.settings import InferenceSettings
+from hubstead.storage.database import Database
+from hubstead.storage.models import InferenceUsage, RateWindow, Repository
+
+MINUTE, DAY = 60, 86_400
+
+
+@dataclass(frozen=True)
+class Caller:
+    """The party a limit and a usage row belong to."""
+
+    key: str  # "token:<id>", "user:<id>" or "addr:<ip>"
+    user_id: int | None = None
+    token_name: str | None = None
+
+    @classmethod
+    def of(cls, principal: Principal | None, address: str | None) -> Caller:
+        if principal is None:
+            return cls(f"addr:{address or 'unknown'}")
+        if principal.token_id is None:
+            return cls(f"user:{principal.user_id}", principal.user_id, principal.token_name)
+        return cls(f"token:{principal.token_id}", principal.user_id, principal.token_name)
+
+    @property
+    def anonymous(self) -> bool:
+        return self.user_id is None
+
+
+@dataclass(frozen=True)
+class Admission:
+    """A request let through, with the `X-RateLimit-*` headers that tell the caller its room."""
+
+    headers: dict[str, str]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one request cost, recorded once it ends."""
+
+    ok: bool
+    input_units: int = 0
+    output_tokens: int = 0
+    compute_ms: int = 0
+
+
+class Meter:
+    def __init__(self, db: Database, settings: InferenceSettings):
+        self.db = db
+        self.settings = settings
+        self._swept = 0  # the minute window whose expired rows were last deleted
+
+    def limits(self, caller: Caller) -> list[tuple[str, int, int]]:
+        """(name, requests, window seconds) of each limit that applies to the caller."""
+        per_minute = (
+            self.settings.anonymous_rate_limit if caller.anonymous else self.settings.rate_limit
+        )
+        limits = []
+        if per_minute > 0:
+            limits.append(("minute", per_minute, MINUTE))
+        if self.settings.daily_quota > 0:
+            limits.append(("day", self.settings.daily_quota, DAY))
+        return limits
+
+    def admit(self, caller: Caller) -> Admission:
+        """Count the request in each window, or refuse it (429) when a window is full; the
+        refusal rolls the counts back, so it uses none of the caller's room."""
+        limits = self.limits(caller)
+        if not limits:
+            return Admission({})
+        now = time.time()
+        headers: dict[str, str] = {}
+        with self.db.session() as session:
+            counted = []
+            for name, allowed, seconds in limits:
+                start = int(now // seconds) * seconds
+                hits = self._hit(session, f"{name}:{caller.key}", start)
+                counted.append((name, allowed, seconds, start, hits))
+            for name, allowed, seconds, start, hits in counted:
+                if hits > allowed:
+                    wait = max(1, int(start + seconds - now + 0.999))
+                    what = "requests per minute" if name == "minute" else "requests per day"
+                    raise RateLimited(
+                        f"Rate limit reached: {allowed} {what} for "
+                        f"{'this address' if caller.anonymous else 'this token'}; "
+                        f"retry in {wait} s",
+                        headers={
+                            "Retry-After": str(wait),
+                            **_room(allowed, allowed, start + seconds),
+                        },
+                    )
+            name, allowed, seconds, start, hits = counted[0]
+            headers = _room(allowed, hits, start + seconds)
+            self._sweep(session, now)
+        return Admission(headers)
+
+    def _hit(self, session, key: str, start: int) -> int:
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        statement = dialect.insert(RateWindow).values(key=key, window_start=start, hits=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=[RateWindow.key, RateWindow.window_start],
+            set_={"hits": RateWindow.hits + 1},
+        ).returning(RateWindow.hits)
+        return int(session.execute(statement).scalar_one())
+
+    def _sweep(self, session, now: float) -> None:
+        """Delete windows that ended (once a minute per process: a day window lives a day)."""
+        minute = int(now // MINUTE)
+        if minute == self._swept:
+            return
+        self._swept = minute
+        session.execute(delete(RateWindow).where(RateWindow.window_start < now - 2 * DAY))
+        session.execute(
+            delete(RateWindow).where(
+                RateWindow.key.like("minute:%"), RateWindow.window_start < now - 2 * MINUTE
+            )
+        )
+
+    # -- usage ------------------------------------------------------------------------------
+
+    def record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> None:
+        day = dt.datetime.now(dt.UTC).date()
+        dialect = sqlite if self.db.is_sqlite else postgresql
+        values = {
+            "requests": 1,
+            "failures": 0 if outcome.ok else 1,
+            "input_units": outcome.input_units,
+            "output_tokens": outcome.output_tokens,
+            "compute_ms": outcome.compute_ms,
+        }
+        statement = dialect.insert(InferenceUsage).values(
+            day=day,
+            caller=caller.key,
+            repo_id=repo_row_id,
+            user_id=caller.user_id,
+            token_name=caller.token_name,
+            **values,
+        )
+        statement = statement.on_conflict_do_update(
+            index_elements=[InferenceUsage.day, InferenceUsage.caller, InferenceUsage.repo_id],
+            set_={name: getattr(InferenceUsage, name) + value for name, value in values.items()},
+        )
+        with self.db.session() as session:
+            session.execute(statement)
+
+    def usage(self, user_id: int, days: int = 30) -> list[dict[str, Any]]:
+        """The user's usage per day, model and token, newest first."""
+        since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
+        U, R = InferenceUsage, Repository
+        with self.db.session() as session:
+            rows = session.execute(
+                select(U, R.namespace, R.name)
+                .join(R, R.id == U.repo_id)
+                .where(U.user_id == user_id, U.day >= since)
+                .order_by(U.day.desc(), R.namespace, R.name, U.caller)
+            ).all()
+        return [
+            {
+                "day": row.InferenceUsage.day.isoformat(),
+                "model": f"{row.namespace}/{row.name}",
+                "token": row.InferenceUsage.token_name,
+                "requests": row.InferenceUsage.requests,
+                "failures": row.InferenceUsage.failures,
+                "inputTokens": row.InferenceUsage.input_units,
+                "generatedTokens": row.InferenceUsage.output_tokens,
+                "computeMs": row.InferenceUsage.compute_ms,
+            }
+            for row in rows
+        ]
+
+
+def _room(allowed: int, hits: int, reset: float) -> dict[str, str]:
+    return {
+        "X-RateLimit-Limit": str(allowed),
+        "X-RateLimit-Remaining": str(max(0, allowed - hits)),
+        "X-RateLimit-Reset": str(int(reset)),
+    }
