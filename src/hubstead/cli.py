@@ -11,6 +11,7 @@ import argparse
 import datetime as dt
 import getpass
 import json
+import os
 import secrets
 import sys
 
@@ -71,16 +72,37 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"Hubstead {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
         file=sys.stderr,
     )
-    Granian(
-        "hubstead.protocols.app:create_app",
-        address=settings.host,
-        port=settings.port,
-        interface=Interfaces.ASGI,
-        workers=settings.workers,
-        factory=True,
-        log_level="warning" if settings.quiet else "info",
-    ).serve()
+    host = _start_inference_host(settings)
+    try:
+        Granian(
+            "hubstead.protocols.app:create_app",
+            address=settings.host,
+            port=settings.port,
+            interface=Interfaces.ASGI,
+            workers=settings.workers,
+            factory=True,
+            log_level="warning" if settings.quiet else "info",
+        ).serve()
+    finally:
+        if host is not None:
+            host.terminate()
+            host.join(timeout=10)
     return 0
+
+
+def _start_inference_host(settings):
+    """One process owning the inference workers for every web process (inference/host.py);
+    the web processes learn its socket and key from the environment they inherit."""
+    if not settings.inference.enabled or settings.inference.host_socket:
+        return None
+    from hubstead.services.inference.host import start_host
+    from hubstead.services.inference.service import pool_arguments
+
+    process, path, key = start_host(
+        settings.data_dir, settings.port, pool_arguments(settings.inference)
+    )
+    os.environ.update(settings.inference.host_environment(path, key))
+    return process
 
 
 def _when(value: dt.datetime) -> str:

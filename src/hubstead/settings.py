@@ -165,6 +165,14 @@ class InferenceSettings:
     anonymous_rate_limit: int = 60  # requests per minute per address without a token (0: none)
     daily_quota: int = 0  # requests per day (UTC) per token or address (0: no quota)
     engines: tuple[EngineRoute, ...] = ()  # external engines and the models they serve
+    # set by `hubstead serve` for its web processes: the socket and key of the one process
+    # that owns the inference workers (services/inference/host.py)
+    host_socket: str | None = None
+    host_key: str | None = field(default=None, repr=False)
+
+    def host_environment(self, socket_path: str, key: str) -> dict[str, str]:
+        """What `serve` tells its web processes so they use one inference host."""
+        return {"HUBSTEAD_INFERENCE_HOST": socket_path, "HUBSTEAD_INFERENCE_HOST_KEY": key}
 
     def serving_rules(self) -> ServingRules:
         return ServingRules(
@@ -195,6 +203,8 @@ class InferenceSettings:
             anonymous_rate_limit=int(_env("INFERENCE_ANONYMOUS_RATE_LIMIT", "60")),
             daily_quota=int(_env("INFERENCE_DAILY_QUOTA", "0")),
             engines=_engine_routes(_env("INFERENCE_ENGINES", "")),
+            host_socket=_env("INFERENCE_HOST") or None,
+            host_key=_env("INFERENCE_HOST_KEY") or None,
         )
 
 

@@ -53,12 +53,12 @@ def _body_json(ctx: Ctx) -> Any:
         raise BadRequest("The request body is not valid JSON") from None
 
 
-def _admit(ctx: Ctx) -> tuple[Caller, dict[str, str]]:
+async def _admit(ctx: Ctx) -> tuple[Caller, dict[str, str]]:
     """The caller, let through its rate limits (429 otherwise), and the headers telling it how
     much room is left. Called once access is decided, so a refused caller learns nothing."""
     address = ctx.request.client.host if ctx.request.client else None
     caller = Caller.of(ctx.principal, address)
-    return caller, ctx.hub.inference.meter.admit(caller).headers
+    return caller, await ctx.hub.inference.admit(caller)
 
 
 def _is_json(ctx: Ctx) -> bool:
@@ -73,7 +73,7 @@ def _is_json(ctx: Ctx) -> bool:
 async def run_task(ctx: Ctx, task: str | None = None) -> Response:
     service = ctx.hub.inference
     target = service.target(ctx.repo)
-    caller, room = _admit(ctx)
+    caller, room = await _admit(ctx)
     limits = ctx.hub.settings.inference
     body = _body_json(ctx) if _is_json(ctx) else None
     media = None if body is not None else ctx.body
@@ -243,7 +243,7 @@ async def _chat(ctx: Ctx, handle) -> Response:
         body = _body_json(ctx)
         request, usage = _chat_request(body)
         target = service.target(handle)
-        caller, room = _admit(ctx)
+        caller, room = await _admit(ctx)
         if request.stream:
             events = _chat_events(service, target, request, usage, str(handle.id), caller)
             return _sse(events, room)
@@ -344,7 +344,7 @@ async def embeddings(ctx: Ctx) -> Response:
         if encoding not in ("float", "base64"):
             raise BadRequest('"encoding_format" must be "float" or "base64"')
         target = service.target(handle)
-        caller, room = _admit(ctx)
+        caller, room = await _admit(ctx)
         vectors = await service.answer(target, request, True, caller)
     except HubError as error:
         return _openai_error(error)

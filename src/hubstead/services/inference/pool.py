@@ -47,6 +47,7 @@ class WorkerPool:
         self.ids = itertools.count(1)
         self.waiters: dict[int, tuple[asyncio.AbstractEventLoop, asyncio.Queue]] = {}
         self.start_lock = threading.Lock()
+        self.on_state: Any = None  # called (from a reader thread) when a model's state changes
 
     # -- lifecycle ------------------------------------------------------------------------------
 
@@ -154,6 +155,15 @@ class WorkerPool:
                 slot.loaded.discard(message[1])
             else:
                 self._deliver(message[1], (kind, *message[2:]))
+                continue
+            if self.on_state is not None:
+                self.on_state(self.state())
+
+    def state(self) -> tuple[list[str], dict[str, float]]:
+        """The models loaded and loading (with their estimates) in every worker."""
+        loaded = sorted({key for slot in self.workers for key in slot.loaded})
+        loading = {k: v for slot in self.workers for k, v in slot.loading.items()}
+        return loaded, loading
 
     def _deliver(self, job_id: int, message: tuple) -> None:
         waiter = self.waiters.get(job_id)

@@ -26,6 +26,7 @@ from hubstead.domain.inference.tasks import InferenceRequest, resolve_task, shap
 from hubstead.services.cards import CardService
 from hubstead.services.files import FileService
 from hubstead.services.inference.engines import Engines
+from hubstead.services.inference.host import RemotePool
 from hubstead.services.inference.metering import Caller, Meter, Outcome
 from hubstead.services.inference.pool import WorkerPool
 from hubstead.services.inference.snapshot import Snapshots
@@ -35,6 +36,18 @@ from hubstead.services.repos import RepoHandle
 from hubstead.services.xet import XetService
 from hubstead.settings import EngineRoute, InferenceSettings
 from hubstead.storage.database import Database
+
+
+def pool_arguments(settings: InferenceSettings) -> tuple:
+    """The WorkerPool's arguments: workers, memory budget, pickles, queue, torch threads."""
+    threads = settings.threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
+    return (
+        settings.workers,
+        settings.memory_mb * 1024 * 1024,
+        settings.allow_pickle,
+        settings.queue_per_worker,
+        threads,
+    )
 
 
 class ModelLoading(HubError):
@@ -96,14 +109,11 @@ class InferenceService:
         self.meter = Meter(db, settings)
         self.engines = Engines(settings.engines, settings.timeout)
         self.snapshots = Snapshots(data_dir / "inference", files, xet, settings.allow_pickle)
-        threads = settings.threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
-        self.pool = WorkerPool(
-            settings.workers,
-            settings.memory_mb * 1024 * 1024,
-            settings.allow_pickle,
-            settings.queue_per_worker,
-            threads,
-        )
+        self.pool: WorkerPool | RemotePool
+        if settings.host_socket and settings.host_key:
+            self.pool = RemotePool(settings.host_socket, bytes.fromhex(settings.host_key))
+        else:
+            self.pool = WorkerPool(*pool_arguments(settings))
         self._warming: set[asyncio.Task] = set()  # background loads, referenced until done
 
     def close(self) -> None:
@@ -238,7 +248,23 @@ class InferenceService:
         finally:
             if caller is not None:
                 outcome = _outcome(request, answer, time.monotonic() - started)
-                self.meter.record(caller, target.handle.row.id, outcome)
+                await self._record(caller, target.handle.row.id, outcome)
+
+    async def _record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> None:
+        """Write the usage row off the event loop (a database write is milliseconds, which
+        every other request on this loop would otherwise wait for)."""
+        try:
+            await asyncio.to_thread(self.meter.record, caller, repo_row_id, outcome)
+        except asyncio.CancelledError:  # the request was cancelled: still count what it did
+            self.meter.record(caller, repo_row_id, outcome)
+            raise
+
+    async def admit(self, caller: Caller) -> dict[str, str]:
+        """The caller let through its limits (429 otherwise): the X-RateLimit-* headers."""
+        if not self.meter.limits(caller):
+            return {}
+        admission = await asyncio.to_thread(self.meter.admit, caller)
+        return admission.headers
 
     async def _run(self, target: Target, request: InferenceRequest) -> AsyncIterator[tuple]:
         deadline = time.monotonic() + self.settings.timeout
