@@ -130,7 +130,12 @@ def test_model_page_in_the_browser(model: dict, endpoint: str, page):
     assert "Accuracy" in eval_table.inner_text() and "0.912" in eval_table.inner_text()
     widget = page.locator(".widget")
     assert widget.locator("textarea").first.input_value() == "I love this hub!"
-    assert "not enabled" in widget.inner_text()
+    assert "Text Classification" in widget.inner_text()  # the widget runs the model (widget.js)
+    assert widget.get_by_role("button", name="Compute").is_enabled()
+    assert widget.locator("#widget-example option").all_inner_texts() == [
+        "Positive review",
+        "Negative review",
+    ]
     side = page.locator(".repo-side").inner_text()
     assert "F32" in side and "15" in side  # 12 + 3 parameters
     assert "acme/reviews" in side

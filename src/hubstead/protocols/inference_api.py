@@ -86,8 +86,9 @@ async def run_task(ctx: Ctx, task: str | None = None) -> Response:
     request = parse_json_request(
         name, body if body is not None else {"inputs": None}, limits.max_chars, media
     )
-    if request.stream:
-        return _sse(_tgi_events(service, target, request, _wait(ctx), caller), room)
+    if request.stream:  # a cold model's 503 comes before the stream, as for a plain request
+        await service.ready(target, request.task, _wait(ctx))
+        return _sse(_tgi_events(service, target, request, True, caller), room)
     response = json_response(await service.answer(target, request, _wait(ctx), caller))
     response.headers.update(room)
     return response

@@ -58,17 +58,24 @@ class Engines:
         return route_for(self.routes, repo_id)
 
     async def run(
-        self, route: EngineRoute, repo_id: str, task: str, inputs: Any, parameters: dict
+        self,
+        route: EngineRoute,
+        repo_id: str,
+        task: str,
+        inputs: Any,
+        parameters: dict,
+        stream: bool = False,
     ) -> AsyncIterator[tuple]:
         """A job's messages, as a worker would send them."""
         model = route.model or repo_id
+        generate = self._generate if stream else self._complete
         if task == "chat":
             body = {"model": model, "messages": inputs, **_sampling(parameters)}
-            async for message in self._generate(route, "/v1/chat/completions", body, chat=True):
+            async for message in generate(route, "/v1/chat/completions", body, chat=True):
                 yield message
         elif task == "text-generation":
             body = {"model": model, "prompt": inputs, **_sampling(parameters)}
-            async for message in self._generate(route, "/v1/completions", body, chat=False):
+            async for message in generate(route, "/v1/completions", body, chat=False):
                 if message[0] == "done":
                     message = ("done", {**message[1], "prompt": inputs})
                 yield message
@@ -80,11 +87,22 @@ class Engines:
                 f"{', '.join(ENGINE_TASKS)}; not {task}"
             )
 
+    async def _complete(
+        self, route: EngineRoute, path: str, body: dict, chat: bool
+    ) -> AsyncIterator[tuple]:
+        """One answer: the whole text, the finish reason and the engine's token counts."""
+        answer = await self._post(route, path, {**body, "stream": False})
+        choice = (answer.get("choices") or [{}])[0]
+        text = (choice.get("message") or {}).get("content") if chat else choice.get("text")
+        usage = answer.get("usage") or {}
+        yield ("done", _generated(str(text or ""), choice.get("finish_reason"), usage, 0))
+
     async def _generate(
         self, route: EngineRoute, path: str, body: dict, chat: bool
     ) -> AsyncIterator[tuple]:
-        """Stream from the engine (the caller may not, but one path serves both): each piece of
-        text as it arrives, then the whole text, the finish reason and the token counts."""
+        """Stream from the engine: each piece of text as it arrives, then the whole text, the
+        finish reason and the token counts (the engine's, when it sends a usage chunk; else
+        the pieces, which is what an engine streams one token at a time)."""
         body = {**body, "stream": True, "stream_options": {"include_usage": True}}
         pieces: list[str] = []
         finish, usage = "length", {}
@@ -101,17 +119,7 @@ class Engines:
                         yield ("token", text)
                     if choice.get("finish_reason"):
                         finish = choice["finish_reason"]
-        generated = "".join(pieces)
-        yield (
-            "done",
-            {
-                "generated_text": generated,
-                "finish_reason": FINISH.get(finish, "length"),
-                "prompt_tokens": int(usage.get("prompt_tokens") or 0),
-                "generated_tokens": int(usage.get("completion_tokens") or len(pieces)),
-                "prompt": "",
-            },
-        )
+        yield ("done", _generated("".join(pieces), finish, usage, len(pieces)))
 
     async def _embed(
         self, route: EngineRoute, model: str, task: str, inputs: Any, parameters: dict
@@ -202,6 +210,17 @@ async def _events(response: httpx.Response) -> AsyncIterator[dict]:
                 yield event
     except httpx.HTTPError as error:
         raise EngineFailed(502, f"The engine's stream broke off: {error}") from None
+
+
+def _generated(text: str, finish: str | None, usage: dict, pieces: int) -> dict:
+    """A generation's answer as the workers give it."""
+    return {
+        "generated_text": text,
+        "finish_reason": FINISH.get(finish or "", "length"),
+        "prompt_tokens": int(usage.get("prompt_tokens") or 0),
+        "generated_tokens": int(usage.get("completion_tokens") or pieces),
+        "prompt": "",
+    }
 
 
 def _sampling(parameters: dict) -> dict:

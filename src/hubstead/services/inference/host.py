@@ -30,6 +30,7 @@ from hubstead.domain.errors import HubError
 from hubstead.services.inference.pool import WorkerPool
 
 log = logging.getLogger("hubstead.inference")
+START_SECONDS = 60.0  # how long a web process waits for a host that is starting
 
 
 class HostUnavailable(HubError):
@@ -41,7 +42,9 @@ class HostUnavailable(HubError):
 
 
 def start_host(data_dir: Path, port: int, pool_args: tuple) -> tuple[Any, str, str]:
-    """Start the host process; (process, socket path, key hex) for the web processes."""
+    """Start the host process; (process, socket path, key hex) for the web processes. The
+    server does not wait for it: a web process connects when its first job comes (and waits
+    for the socket then), so the host's start-up is not on the server's."""
     import multiprocessing
     import secrets
     import tempfile
@@ -50,23 +53,18 @@ def start_host(data_dir: Path, port: int, pool_args: tuple) -> tuple[Any, str, s
     if len(str(path)) > 100:  # a Unix socket's path has a length limit (108 bytes on Linux)
         path = Path(tempfile.gettempdir()) / f"hubstead-{secrets.token_hex(8)}.sock"
     path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)  # an old server's: a web process must not take it for ours
     key = secrets.token_hex(32)
-    ready = multiprocessing.get_context("spawn").Event()
     process = multiprocessing.get_context("spawn").Process(
         target=run_host,
-        args=(str(path), bytes.fromhex(key), pool_args, os.getpid(), ready),
+        args=(str(path), bytes.fromhex(key), pool_args, os.getpid()),
         name="hubstead-inference-host",
     )  # not a daemon: a daemon process may not start the workers
     process.start()
-    if not ready.wait(60):
-        process.kill()
-        raise RuntimeError("the inference host did not start")
     return process, str(path), key
 
 
-def run_host(
-    socket_path: str, key: bytes, pool_args: tuple, parent: int, ready: Any = None
-) -> None:
+def run_host(socket_path: str, key: bytes, pool_args: tuple, parent: int) -> None:
     """The host process' entry point: serve web processes until `serve` stops (SIGTERM, or
     its process is gone)."""
     import signal
@@ -104,8 +102,6 @@ def run_host(
             threading.Thread(target=peer.read, args=(peers,), daemon=True).start()
 
     threading.Thread(target=accept, daemon=True).start()
-    if ready is not None:
-        ready.set()
     try:
         loop.run_forever()
     finally:
@@ -176,6 +172,8 @@ class RemotePool:
         self.loading: dict[str, float] = {}
 
     def _connected(self) -> Connection:
+        """The connection to the host, made now if there is none (HostUnavailable if the host
+        does not answer: not started yet, or gone)."""
         with self.lock:
             if self.conn is None:
                 try:
@@ -188,6 +186,27 @@ class RemotePool:
                 threading.Thread(target=self._read, args=(conn,), daemon=True).start()
                 self.conn = conn
             return self.conn
+
+    async def _connect(self) -> None:
+        """Connect, waiting up to START_SECONDS for a host that is still starting."""
+        deadline = asyncio.get_running_loop().time() + START_SECONDS
+        while True:
+            try:
+                await asyncio.to_thread(self._connected)
+                return
+            except HostUnavailable:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                await asyncio.sleep(0.2)
+
+    def _known(self) -> bool:
+        """Whether the host's state is known here (connecting only if its socket is there)."""
+        if self.conn is None and Path(self.socket_path).exists():
+            try:
+                self._connected()
+            except HostUnavailable:
+                return False
+        return self.conn is not None
 
     def _send(self, message: tuple) -> None:
         conn = self._connected()
@@ -216,12 +235,10 @@ class RemotePool:
             loop.call_soon_threadsafe(messages.put_nowait, message)
 
     def is_loaded(self, key: str) -> bool:
-        self._connected()
-        return key in self.loaded
+        return self._known() and key in self.loaded
 
     def loading_estimate(self, key: str) -> float | None:
-        self._connected()
-        return self.loading.get(key)
+        return self.loading.get(key) if self._known() else None
 
     async def submit(self, spec: dict[str, Any]) -> AsyncIterator[tuple]:
         """The same messages as WorkerPool.submit, from the host's workers."""
@@ -230,6 +247,7 @@ class RemotePool:
         self.waiters[job_id] = (asyncio.get_running_loop(), messages)
         finished = False
         try:
+            await self._connect()
             self._send(("job", job_id, spec))
             while True:
                 message = await messages.get()

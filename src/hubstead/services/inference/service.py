@@ -13,6 +13,7 @@ metered (`metering.py`): admitted against the caller's limits first, its usage r
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import os
 import time
 from collections.abc import AsyncIterator
@@ -114,6 +115,8 @@ class InferenceService:
             self.pool = RemotePool(settings.host_socket, bytes.fromhex(settings.host_key))
         else:
             self.pool = WorkerPool(*pool_arguments(settings))
+        self._targets: dict[tuple, Target] = {}  # see target()
+        self._warming_keys: dict[str, float] = {}  # models this process is loading: estimates
         self._warming: set[asyncio.Task] = set()  # background loads, referenced until done
 
     def close(self) -> None:
@@ -148,6 +151,22 @@ class InferenceService:
         return {"provider": "hf-inference", "providerId": repo_id, "status": "live", "task": task}
 
     def target(self, handle: RepoHandle) -> Target:
+        """What a request for this repository runs. Kept per (repository, name, head commit):
+        a card changes only with a commit, so a kept answer is never stale, and a warm model's
+        request reads no card and touches no folder."""
+        key = (handle.row.id, str(handle.id), handle.row.head_sha)
+        kept = self._targets.get(key)
+        if kept is not None:
+            return dataclasses.replace(kept, handle=handle)
+        target, current = self._target(handle)
+        if current:
+            if len(self._targets) >= 1024:
+                self._targets.pop(next(iter(self._targets)))
+            self._targets[key] = target
+        return target
+
+    def _target(self, handle: RepoHandle) -> tuple[Target, bool]:
+        """The target, and whether the card it was read from is the head commit's."""
         card = self.cards.stored(handle.row.id)
         refusal = self.refusal(str(handle.id), card)
         if refusal is not None and not self.settings.enabled:
@@ -164,18 +183,19 @@ class InferenceService:
             raise BadRequest(f"{handle.id} has no commit to run")
         tags = [str(tag) for tag in (card.tags or [])] if card is not None else []
         pipeline_tag = card.pipeline_tag if card is not None else None
+        current = card is not None and card.commit == commit
         engine = self.engines.route(str(handle.id))
         if engine is not None:
-            return Target(handle, commit, None, pipeline_tag, tags, engine)
+            return Target(handle, commit, None, pipeline_tag, tags, engine), current
         folder = self.snapshots.folder(handle, commit)
-        return Target(handle, commit, folder, pipeline_tag, tags)
+        return Target(handle, commit, folder, pipeline_tag, tags), current
 
     def request_task(self, target: Target, forced: str | None, inputs: Any) -> str:
         return resolve_task(target.pipeline_tag, target.tags, forced, inputs)
 
     # -- running ----------------------------------------------------------------------------
 
-    async def _ready(self, target: Target, task: str, wait: bool) -> None:
+    async def ready(self, target: Target, task: str, wait: bool) -> None:
         """Cold model: 503 with the load estimate, unless the caller waits (it loads then)."""
         key = target.key(task)
         if target.engine is not None or self.pool.is_loaded(key) or wait:
@@ -183,12 +203,14 @@ class InferenceService:
         if self.settings.wait_for_model:
             return
         assert target.folder is not None
-        estimate = self.pool.loading_estimate(key)
-        if estimate is None:
+        estimate = self.pool.loading_estimate(key) or self._warming_keys.get(key)
+        if estimate is None:  # nobody loads it yet: a job that only loads it
             estimate = estimate_seconds(folder_weight_bytes(target.folder))
+            self._warming_keys[key] = estimate
             task_handle = asyncio.get_running_loop().create_task(self._warm(target, task))
             self._warming.add(task_handle)
             task_handle.add_done_callback(self._warming.discard)
+            task_handle.add_done_callback(lambda _: self._warming_keys.pop(key, None))
         raise ModelLoading(
             f"Model {target.handle.id} is currently loading",
             headers={"Retry-After": str(max(1, int(estimate + 0.999)))},
@@ -216,6 +238,7 @@ class InferenceService:
                 request.task,
                 request.inputs,
                 request.parameters,
+                request.stream,
             )
         spec = {
             "model_key": target.key(request.task),
@@ -240,7 +263,7 @@ class InferenceService:
         started = time.monotonic()
         answer: Any = None
         try:
-            await self._ready(target, request.task, wait)
+            await self.ready(target, request.task, wait)
             async for message in self._run(target, request):
                 if message[0] == "done":
                     answer = message[1]

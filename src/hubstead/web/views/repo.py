@@ -1,8 +1,9 @@
 """The repository pages: the model or dataset card, files and versions, commits and their
 diffs, and the community tab (read-only discussions).
 
-Everything is rendered on the server and works without JavaScript; the one script
-(`repo.js`) only adds copy buttons. Views read through services only.
+Everything is rendered on the server and works without JavaScript; `repo.js` only adds copy
+buttons, and `widget.js` runs the model page's inference widget (web/widgets.py), whose form
+and examples are on the page without it. Views read through services only.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import BLOB, SITE, WEB
 from hubstead.services.access import Need
 from hubstead.services.discussions import ListFilter
+from hubstead.services.inference.availability import for_repo
 from hubstead.services.model_tree import RELATIONS, relations_of
 from hubstead.services.repos import RepoHandle
 from hubstead.web.templating import render
+from hubstead.web.widgets import Widget, build_widget
 
 router = Router()
 
@@ -228,25 +231,20 @@ def tag_groups(
     return [(label, items) for label, items in groups.items() if items]
 
 
-def widget_examples(widget_data: object) -> list[dict[str, Any]]:
-    """The card's widget examples as (title, fields) for the task's input form."""
-    examples = []
-    for number, example in enumerate(widget_data if isinstance(widget_data, list) else [], 1):
-        if not isinstance(example, dict):
-            continue
-        title = str(example.get("example_title") or f"Example {number}")
-        fields = []
-        for key, value in example.items():
-            if key in ("example_title", "output"):
-                continue
-            if isinstance(value, list):
-                value = "\n".join(str(item) for item in value)
-            elif isinstance(value, dict):
-                value = "\n".join(f"{k}: {v}" for k, v in value.items())
-            fields.append((key.replace("_", " "), str(value)))
-        if fields:
-            examples.append({"title": title, "fields": fields})
-    return examples[:10]
+def model_widget(ctx: Ctx, links: Links, card: Any) -> Widget:
+    """The inference widget: which one, whether Compute can run (the hub's serving rule, as a
+    request would meet it) and its form, prefilled with the card's examples or our samples."""
+    handle = links.handle
+    derived = dict(card.derived or {}) if card is not None else {}
+    mask_token = derived.get("mask_token")
+    return build_widget(
+        repo_id=str(handle.id),
+        availability=for_repo(ctx.hub.settings.inference, str(handle.id), card),
+        card_data=dict(card.card_data or {}) if card is not None else {},
+        mask_token=mask_token if isinstance(mask_token, str) else None,
+        inference_url=f"/models/{handle.id}",
+        resolve_base=f"{links.base}/resolve/main",
+    )
 
 
 def usage_snippets(
@@ -446,7 +444,7 @@ def repo_page(ctx: Ctx) -> Response:
         else None,
         relations=RELATIONS,
         eval_rows=eval_results(card_data.get("model-index")),
-        widget_examples=widget_examples(derived.get("widgetData")),
+        widget=model_widget(ctx, links, card) if handle.type is RepoType.MODEL else None,
         snippets=usage_snippets(
             str(handle.id), handle.type, library, tags, pipeline, endpoint, files
         ),
