@@ -10,6 +10,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from huggingface_hub import HfApi
@@ -167,3 +168,21 @@ def run_xet_scenario(
         f"{name} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     )
     return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def inference_usage(endpoint: str, token: str, ready, timeout: float = 5.0) -> dict:
+    """GET /api/inference/usage until `ready(body)` holds: each process writes its usage rows
+    at most a second after the requests (services/inference/metering.py), and the reading
+    request may reach another process than the one that counted."""
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(
+            f"{endpoint}/api/inference/usage", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        if ready(body) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.2)

@@ -60,6 +60,26 @@ def test_text_tasks_answer_in_the_clients_shapes(models, endpoint):
     assert isinstance(translation.translation_text, str)
 
 
+def test_concurrent_requests_batched_get_their_own_answers(models, endpoint):
+    """Requests waiting together run as one padded batch: each still gets the answer it
+    would get alone (inputs of different lengths, so the padding shows if it leaks)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    url = f"{endpoint}/models/{models['text-classification']}"
+    texts = [" ".join(["word"] * n) + f" {n}" for n in range(1, 25)]
+
+    def ask(text: str) -> dict:
+        response = httpx.post(url, json={"inputs": text}, headers=WAIT, timeout=120)
+        assert response.status_code == 200, response.text
+        return {item["label"]: item["score"] for item in response.json()[0]}
+
+    alone = [ask(text) for text in texts]
+    with ThreadPoolExecutor(12) as pool:
+        together = list(pool.map(ask, texts))
+    for single, batched in zip(alone, together):
+        assert batched == pytest.approx(single, abs=1e-4)
+
+
 def test_embeddings_and_similarity(models, endpoint):
     vector = client(endpoint, models["feature-extraction"]).feature_extraction("hello world")
     assert vector.shape[-1] == tiny_models.HIDDEN

@@ -27,6 +27,7 @@ if importlib.util.find_spec("llama_cpp") is None:  # scripts/test installs it
         raise RuntimeError("llama-cpp-python is not installed (scripts/lib/engine.sh)")
     pytest.skip("llama-cpp-python is not installed", allow_module_level=True)
 
+from helpers import inference_usage  # noqa: E402
 from tiny_engine import HIDDEN, MODEL_NAME, build_gguf, free_port, start_engine  # noqa: E402
 
 ENGINE_PORT = free_port()
@@ -158,10 +159,13 @@ def test_access_rules_and_usage_apply_before_the_engine(api, routed, endpoint, h
         base_url=f"{endpoint}/v1", api_key=hub.tokens["alice_read"], max_retries=0
     )
     reader.chat.completions.create(model=routed["chat"], messages=MESSAGES, max_tokens=3)
-    usage = httpx.get(
-        f"{endpoint}/api/inference/usage",
-        headers={"Authorization": f"Bearer {hub.tokens['alice_read']}"},
-    ).json()["usage"]
+    usage = inference_usage(
+        endpoint,
+        hub.tokens["alice_read"],
+        lambda body: any(
+            r["model"] == routed["chat"] and r["token"] == "alice-read" for r in body["usage"]
+        ),
+    )["usage"]
     row = next(r for r in usage if r["model"] == routed["chat"] and r["token"] == "alice-read")
     assert row["requests"] == 1 and row["generatedTokens"] == 3 and row["inputTokens"] > 0
     info = api.model_info(routed["chat"], expand=["inference", "inferenceProviderMapping"])

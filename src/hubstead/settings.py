@@ -154,7 +154,7 @@ class InferenceSettings:
     enabled: bool = True
     workers: int = 1
     memory_mb: int = 4096  # per worker: loaded models past it are evicted, least recent first
-    threads: int = 0  # torch threads per worker (0: the CPU count divided among the workers)
+    threads: int = 0  # torch threads per worker (0: the CPUs but one, divided among the workers)
     queue_per_worker: int = 16  # waiting jobs a worker takes before the hub answers 503
     timeout: float = 120.0  # seconds a request may run (504 past it)
     wait_for_model: bool = False  # a cold model: wait instead of answering 503 + estimated_time

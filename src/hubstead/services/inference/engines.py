@@ -26,6 +26,7 @@ from hubstead.domain.errors import BadRequest, HubError
 from hubstead.settings import EngineRoute
 
 log = logging.getLogger("hubstead.inference")
+logging.getLogger("httpx").setLevel(logging.WARNING)  # not a log line per proxied request
 ENGINE_TASKS = ("chat", "text-generation", "feature-extraction", "sentence-similarity")
 FINISH = {"stop": "eos_token", "length": "length"}  # OpenAI's reasons → the workers' reasons
 

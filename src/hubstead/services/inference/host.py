@@ -70,6 +70,7 @@ def run_host(socket_path: str, key: bytes, pool_args: tuple, parent: int) -> Non
     import signal
 
     pool = WorkerPool(*pool_args)
+    pool.start()  # the workers import torch and transformers now, not on the first request
     loop = asyncio.new_event_loop()
     signal.signal(signal.SIGTERM, lambda *_: loop.call_soon_threadsafe(loop.stop))
 

@@ -6,12 +6,15 @@ Limits are fixed windows counted in the database (`rate_windows`), not in a proc
 window (`HUBSTEAD_INFERENCE_DAILY_QUOTA`). A refused request is not counted, so a caller
 retrying after `Retry-After` gets in. Usage (`inference_usage`) is kept per caller, model and
 day: requests, failures, prompt and generated tokens, compute time — what
-`GET /api/inference/usage` shows its owner.
+`GET /api/inference/usage` shows its owner. A process adds its requests' usage up in memory and
+writes it at most FLUSH_SECONDS later, in one transaction: a write per request would cost more
+than a small model's answer.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +29,8 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import InferenceUsage, RateWindow, Repository
 
 MINUTE, DAY = 60, 86_400
+FLUSH_SECONDS = 1.0  # usage rows wait at most this long in a process before they are written
+USAGE_COLUMNS = ("requests", "failures", "input_units", "output_tokens", "compute_ms")
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ class Meter:
         self.db = db
         self.settings = settings
         self._swept = 0  # the minute window whose expired rows were last deleted
+        # usage waiting to be written: (day, caller, repo) → [user, token name, *USAGE_COLUMNS]
+        self._pending: dict[tuple, list] = {}
+        self._lock = threading.Lock()
 
     def limits(self, caller: Caller) -> list[tuple[str, int, int]]:
         """(name, requests, window seconds) of each limit that applies to the caller."""
@@ -140,33 +148,49 @@ class Meter:
 
     # -- usage ------------------------------------------------------------------------------
 
-    def record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> None:
-        day = dt.datetime.now(dt.UTC).date()
+    def record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> bool:
+        """Add a request's usage to the rows waiting to be written; True when it is the first
+        waiting row (the caller then schedules `flush` within FLUSH_SECONDS)."""
+        key = (dt.datetime.now(dt.UTC).date(), caller.key, repo_row_id)
+        added = (1, 0 if outcome.ok else 1, outcome.input_units, outcome.output_tokens)
+        with self._lock:
+            first = not self._pending
+            row = self._pending.setdefault(key, [caller.user_id, caller.token_name, 0, 0, 0, 0, 0])
+            for index, value in enumerate((*added, outcome.compute_ms), start=2):
+                row[index] += value
+        return first
+
+    def flush(self) -> None:
+        """Write the waiting usage rows in one transaction (an upsert adding to each row)."""
+        with self._lock:
+            pending, self._pending = self._pending, {}
+        if not pending:
+            return
+        U = InferenceUsage
         dialect = sqlite if self.db.is_sqlite else postgresql
-        values = {
-            "requests": 1,
-            "failures": 0 if outcome.ok else 1,
-            "input_units": outcome.input_units,
-            "output_tokens": outcome.output_tokens,
-            "compute_ms": outcome.compute_ms,
-        }
-        statement = dialect.insert(InferenceUsage).values(
-            day=day,
-            caller=caller.key,
-            repo_id=repo_row_id,
-            user_id=caller.user_id,
-            token_name=caller.token_name,
-            **values,
-        )
+        statement = dialect.insert(U)
         statement = statement.on_conflict_do_update(
-            index_elements=[InferenceUsage.day, InferenceUsage.caller, InferenceUsage.repo_id],
-            set_={name: getattr(InferenceUsage, name) + value for name, value in values.items()},
+            index_elements=[U.day, U.caller, U.repo_id],
+            set_={name: getattr(U, name) + statement.excluded[name] for name in USAGE_COLUMNS},
         )
+        rows = [
+            {
+                "day": day,
+                "caller": caller,
+                "repo_id": repo_id,
+                "user_id": user_id,
+                "token_name": token_name,
+                **dict(zip(USAGE_COLUMNS, counts)),
+            }
+            for (day, caller, repo_id), (user_id, token_name, *counts) in sorted(pending.items())
+        ]
         with self.db.session() as session:
-            session.execute(statement)
+            session.execute(statement, rows)
 
     def usage(self, user_id: int, days: int = 30) -> list[dict[str, Any]]:
-        """The user's usage per day, model and token, newest first."""
+        """The user's usage per day, model and token, newest first (this process' waiting
+        rows written first; other processes' are at most FLUSH_SECONDS behind)."""
+        self.flush()
         since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days - 1)
         U, R = InferenceUsage, Repository
         with self.db.session() as session:

@@ -51,6 +51,10 @@ class WorkerPool:
 
     # -- lifecycle ------------------------------------------------------------------------------
 
+    def start(self) -> None:
+        """Start the workers now (else the first job starts them)."""
+        self._ensure_started()
+
     def _ensure_started(self) -> None:
         with self.start_lock:
             if self.workers:

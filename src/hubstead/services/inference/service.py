@@ -13,7 +13,9 @@ metered (`metering.py`): admitted against the caller's limits first, its usage r
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
+import logging
 import os
 import time
 from collections.abc import AsyncIterator
@@ -28,7 +30,7 @@ from hubstead.services.cards import CardService
 from hubstead.services.files import FileService
 from hubstead.services.inference.engines import Engines
 from hubstead.services.inference.host import RemotePool
-from hubstead.services.inference.metering import Caller, Meter, Outcome
+from hubstead.services.inference.metering import FLUSH_SECONDS, Caller, Meter, Outcome
 from hubstead.services.inference.pool import WorkerPool
 from hubstead.services.inference.snapshot import Snapshots
 from hubstead.services.inference.worker import estimate_seconds
@@ -41,7 +43,10 @@ from hubstead.storage.database import Database
 
 def pool_arguments(settings: InferenceSettings) -> tuple:
     """The WorkerPool's arguments: workers, memory budget, pickles, queue, torch threads."""
-    threads = settings.threads or max(1, (os.cpu_count() or 1) // max(1, settings.workers))
+    # by default the CPUs but one (the web processes need one to answer while a model runs:
+    # torch's threads spin between operations) shared among the workers
+    spare = max(1, (os.cpu_count() or 1) - 1)
+    threads = settings.threads or max(1, spare // max(1, settings.workers))
     return (
         settings.workers,
         settings.memory_mb * 1024 * 1024,
@@ -49,6 +54,10 @@ def pool_arguments(settings: InferenceSettings) -> tuple:
         settings.queue_per_worker,
         threads,
     )
+
+
+log = logging.getLogger("hubstead.inference")
+_NOTHING = object()
 
 
 class ModelLoading(HubError):
@@ -116,6 +125,7 @@ class InferenceService:
         else:
             self.pool = WorkerPool(*pool_arguments(settings))
         self._targets: dict[tuple, Target] = {}  # see target()
+        self._recording: set[asyncio.Task] = set()  # usage rows being written
         self._warming_keys: dict[str, float] = {}  # models this process is loading: estimates
         self._warming: set[asyncio.Task] = set()  # background loads, referenced until done
 
@@ -123,6 +133,9 @@ class InferenceService:
         self.pool.close()
 
     async def aclose(self) -> None:
+        if self._recording:  # usage rows still being written
+            await asyncio.wait(list(self._recording), timeout=10)
+        await asyncio.to_thread(self.meter.flush)
         await self.engines.aclose()
         self.close()
 
@@ -271,16 +284,23 @@ class InferenceService:
         finally:
             if caller is not None:
                 outcome = _outcome(request, answer, time.monotonic() - started)
-                await self._record(caller, target.handle.row.id, outcome)
+                self._record(caller, target.handle.row.id, outcome)
 
-    async def _record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> None:
-        """Write the usage row off the event loop (a database write is milliseconds, which
-        every other request on this loop would otherwise wait for)."""
-        try:
-            await asyncio.to_thread(self.meter.record, caller, repo_row_id, outcome)
-        except asyncio.CancelledError:  # the request was cancelled: still count what it did
-            self.meter.record(caller, repo_row_id, outcome)
-            raise
+    def _record(self, caller: Caller, repo_row_id: int, outcome: Outcome) -> None:
+        """Count the usage; the rows are written (in a thread) within FLUSH_SECONDS."""
+        if self.meter.record(caller, repo_row_id, outcome):
+            loop = asyncio.get_running_loop()
+            loop.call_later(FLUSH_SECONDS, self._flush_soon, loop)
+
+    def _flush_soon(self, loop: asyncio.AbstractEventLoop) -> None:
+        task = loop.create_task(asyncio.to_thread(self.meter.flush))
+        self._recording.add(task)
+        task.add_done_callback(self._flushed)
+
+    def _flushed(self, task: asyncio.Task) -> None:
+        self._recording.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("could not write inference usage", exc_info=task.exception())
 
     async def admit(self, caller: Caller) -> dict[str, str]:
         """The caller let through its limits (429 otherwise): the X-RateLimit-* headers."""
@@ -317,10 +337,16 @@ class InferenceService:
     async def answer(
         self, target: Target, request: InferenceRequest, wait: bool, caller: Caller | None = None
     ) -> Any:
-        async for message in self.stream(target, request, wait, caller):
-            if message[0] == "done":
-                return self.shape(request, message[1])
-        raise InferenceFailed(500, "The worker ended the job without an answer", "generation")
+        output: Any = _NOTHING
+        # read to the end (closing the stream when done): the job's slot in the worker's
+        # queue and its usage row are released now, not when the generator is collected
+        async with contextlib.aclosing(self.stream(target, request, wait, caller)) as messages:
+            async for message in messages:
+                if message[0] == "done":
+                    output = message[1]
+        if output is _NOTHING:
+            raise InferenceFailed(500, "The worker ended the job without an answer", "generation")
+        return self.shape(request, output)
 
     def shape(self, request: InferenceRequest, output: Any) -> Any:
         if request.task == "text-generation":

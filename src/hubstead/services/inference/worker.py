@@ -131,9 +131,14 @@ class Worker:
         with self.send_lock:
             self.conn.send(message)
 
-    def read(self) -> None:
-        """The pipe's reader (a thread): jobs to the queue, cancellations to the set."""
-        while True:
+    def drain(self, block: bool = False) -> None:
+        """Move the messages waiting on the pipe to the job queue and the cancelled set
+        (waiting for one first if `block`). The one thread reads the pipe, before each batch
+        and between generated tokens: a second reader thread would need the GIL to move jobs
+        while a model runs, and the jobs that could join a batch would still be in the pipe."""
+        timeout: float | None = None if block else 0
+        while self.conn.poll(timeout):
+            timeout = 0
             try:
                 message = self.conn.recv()
             except (EOFError, OSError):
@@ -147,10 +152,14 @@ class Worker:
                 self.jobs.put(None)
                 return
 
+    def is_cancelled(self, job_id: int) -> bool:
+        self.drain()
+        return job_id in self.cancelled
+
     def run(self) -> None:
-        threading.Thread(target=self.read, daemon=True).start()
         while True:
-            item = self.jobs.get()
+            self.drain(block=self.jobs.empty())
+            item = self.jobs.get_nowait()
             if item is None:
                 return
             batch = [item, *self._companions(item)]
@@ -196,7 +205,7 @@ class Worker:
                 loaded,
                 spec,
                 lambda text: self.send(("token", job_id, text)),
-                lambda: job_id in self.cancelled,
+                lambda: self.is_cancelled(job_id),
             )
             self.send(("done", job_id, answer))
         except JobError as error:
@@ -244,10 +253,10 @@ def run_pipeline(loaded: Loaded, spec: dict, inputs: list) -> list:
         params.setdefault("top_k", None)  # every label, as the Hub answers
     if task == "token-classification":
         params.setdefault("aggregation_strategy", "simple")
-    outputs = pipe(inputs if len(inputs) > 1 else inputs[0], **params)
     if len(inputs) == 1:
-        return [outputs]
-    return list(outputs)
+        return [pipe(inputs[0], **params)]
+    # a pipeline given a list runs it one input at a time unless told a batch size
+    return list(pipe(inputs, batch_size=len(inputs), **params))
 
 
 def _generate_kwargs(generate: dict) -> dict:
@@ -496,4 +505,6 @@ def main(conn, budget: int, allow_pickle: bool, threads: int) -> None:
     import torch
 
     torch.set_num_threads(max(1, threads))
+    import transformers.pipelines  # noqa: F401 - seconds of imports, before any model waits for them
+
     Worker(conn, budget, allow_pickle).run()
