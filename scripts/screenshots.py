@@ -16,7 +16,11 @@ from playwright.sync_api import sync_playwright
 
 from hubstead.testing import LiveHub
 
-OUT = Path(__file__).resolve().parents[1] / "docs" / "screenshots"
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+import tiny_models  # noqa: E402 - the tests' tiny random-weight models, for the widgets
+
+OUT = ROOT / "docs" / "screenshots"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 CARD = """---
 license: apache-2.0
@@ -61,6 +65,11 @@ PAGES = {
     "files": "/alice/tiny-sentiment/tree/main",
     "commits": "/alice/tiny-sentiment/commits/main",
 }
+# widgets run once Compute is clicked: (name, page, what the drawn answer shows)
+WIDGETS = [
+    ("classification", "/alice/tiny-sentiment", ".score-row"),
+    ("chat", "/alice/tiny-chat", ".chat-assistant[data-done]"),
+]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -87,9 +96,14 @@ def seed(api: HfApi) -> None:
         member = api.create_repo(name).repo_id
         api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=member)
     repo = api.create_repo("tiny-sentiment").repo_id
+    work = Path(tempfile.mkdtemp(prefix="hubstead-shots-models-"))
+    weights = tiny_models.build("text-classification", work / "sentiment")
+    api.upload_folder(folder_path=str(weights), repo_id=repo, ignore_patterns=["README.md"])
     api.upload_file(path_or_fileobj=CARD.encode(), path_in_repo="README.md", repo_id=repo)
-    config = b'{"model_type": "bert", "architectures": ["BertForSequenceClassification"]}'
-    api.upload_file(path_or_fileobj=config, path_in_repo="config.json", repo_id=repo)
+    chat = api.create_repo("tiny-chat").repo_id
+    api.upload_folder(
+        folder_path=str(tiny_models.build("text-generation", work / "chat")), repo_id=chat
+    )
     for name, task, language, license_id in DEMOS:
         demo = api.create_repo(name).repo_id
         card = f"---\nlicense: {license_id}\nlanguage: {language}\npipeline_tag: {task}\n---\n# {name}\n"
@@ -119,6 +133,13 @@ def main() -> int:
                         target = OUT / f"model-full-{width}-{scheme}.png"
                         page.screenshot(path=str(target), full_page=True)
                         print(target.relative_to(OUT.parents[1]))
+                        for name, path, drawn in WIDGETS:
+                            page.goto(hub.endpoint + path)
+                            page.locator("#widget-compute").click()
+                            page.locator(drawn).first.wait_for(timeout=120_000)
+                            target = OUT / f"widget-{name}-{scheme}.png"
+                            page.locator(".widget").screenshot(path=str(target))
+                            print(target.relative_to(OUT.parents[1]))
                     context.close()
             browser.close()
     finally:

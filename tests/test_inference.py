@@ -17,6 +17,8 @@ from huggingface_hub.errors import HfHubHTTPError
 import tiny_models
 
 WAIT = {"X-Wait-For-Model": "true"}
+# these tests call anonymously, more than the default 60 a minute; limits: test_inference_metering
+HUB_ENV = {"HUBSTEAD_INFERENCE_ANONYMOUS_RATE_LIMIT": "0"}
 RUN = list(tiny_models.TASKS)
 
 
