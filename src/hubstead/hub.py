@@ -23,6 +23,7 @@ from hubstead.services.model_tree import ModelTreeService
 from hubstead.services.profiles import ProfileService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
+from hubstead.services.sessions import SessionService
 from hubstead.services.signing import UrlSigner
 from hubstead.services.weights import WeightsService
 from hubstead.services.xet import XetService
@@ -40,7 +41,8 @@ class Hub:
         self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
-        self.accounts = AccountService(self.db)
+        self.accounts = AccountService(self.db, settings.token_cache_seconds)
+        self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
         self.repos = RepoService(self.db, self.git, self.index)
         self.lfs = LfsService(

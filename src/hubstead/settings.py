@@ -72,6 +72,7 @@ class Settings:
     lfs_multipart_chunk_size: int = 100 * 1024 * 1024
     blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
     quiet: bool = False  # the server logs warnings only
+    token_cache_seconds: float = 5.0  # how long a process trusts a token or session it checked
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
 
     @property
@@ -99,6 +100,7 @@ class Settings:
             lfs_multipart_chunk_size=int(_env("LFS_MULTIPART_CHUNK_SIZE", str(100 * 1024 * 1024))),
             blob_store=_blob_store(_env("BLOB_STORE") or "local"),
             quiet=bool(_env("QUIET")),
+            token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", "5")),
             inference=InferenceSettings.from_env(),
         )
 

@@ -7,7 +7,7 @@ import binascii
 import json
 from collections.abc import Iterator
 from typing import IO, Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode
 
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
@@ -20,6 +20,10 @@ from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
 
 _UNSET: Any = object()
+
+
+SESSION_COOKIE = "hubstead_session"
+CSRF_COOKIE = "hubstead_csrf"
 
 
 class Ctx:
@@ -37,12 +41,51 @@ class Ctx:
         self._principal: Principal | None = _UNSET
         self._urls: BoundUrls | None = None
         self._json: Any = _UNSET
+        self._form: dict[str, list[str]] | None = None
+        # a web page's route: with no Authorization header, the browser's session signs it in
+        self.use_session = False
+        self.new_csrf_secret: str | None = None  # set a CSRF cookie on the response
 
     @property
     def principal(self) -> Principal | None:
         if self._principal is _UNSET:
-            self._principal = authenticate(self.hub, self.request.headers.get("authorization"))
+            header = self.request.headers.get("authorization")
+            if header is None and self.use_session:
+                cookie = self.request.cookies.get(SESSION_COOKIE)
+                self._principal = self.hub.sessions.principal(cookie)
+            else:
+                self._principal = authenticate(self.hub, header)
         return self._principal
+
+    @property
+    def csrf_secret(self) -> str | None:
+        """The browser's CSRF cookie (made now, and set on the response, if it has none)."""
+        secret = self.request.cookies.get(CSRF_COOKIE) or self.new_csrf_secret
+        if not secret:
+            secret = self.new_csrf_secret = self.hub.sessions.new_csrf_secret()
+        return secret
+
+    def csrf_token(self) -> str:
+        """What a form of this page carries as `csrf_token`."""
+        secret = self.csrf_secret
+        assert secret is not None
+        return self.hub.sessions.csrf_token(secret)
+
+    def form_value(self, name: str) -> str | None:
+        """One field of an urlencoded form body (None: absent)."""
+        if self._form is None:
+            try:
+                self._form = parse_qs(self.body.decode(), keep_blank_values=True)
+            except UnicodeDecodeError:
+                self._form = {}
+        values = self._form.get(name)
+        return values[0] if values else None
+
+    @property
+    def secure(self) -> bool:
+        """Whether the browser reached the hub over HTTPS (cookies are `Secure` then)."""
+        public = self.hub.settings.public_url or ""
+        return self.request.url.scheme == "https" or public.startswith("https://")
 
     @property
     def repo(self) -> RepoHandle:

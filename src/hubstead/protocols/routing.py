@@ -29,10 +29,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from hubstead.domain.errors import HubError, InvalidName, PayloadTooLarge, Unauthorized
+from hubstead.domain.errors import Forbidden, HubError, InvalidName, PayloadTooLarge, Unauthorized
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.hub import Hub
-from hubstead.protocols.http import Ctx, raw_path
+from hubstead.protocols.http import CSRF_COOKIE, Ctx, raw_path
 from hubstead.protocols.urls import API, REPO_GROUPS, SITE, Form, Template, UrlMap
 from hubstead.services import access
 from hubstead.services.access import Need
@@ -87,6 +87,7 @@ class Route:
     body: Body = field(default_factory=Body)
     repo: RepoSpec | None = None
     fallback: bool = False
+    sessions: bool = False  # a web page: a browser's session signs it in, forms need CSRF
     pattern: re.Pattern[str] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -98,7 +99,9 @@ class Route:
 
 
 class Router:
-    def __init__(self) -> None:
+    def __init__(self, sessions: bool = False) -> None:
+        """`sessions`: its routes are web pages, for browsers (see `Route.sessions`)."""
+        self.sessions = sessions
         self.routes: list[Route] = []
         self.urls = UrlMap(SITE.templates)
 
@@ -168,6 +171,7 @@ class Router:
                     chosen,
                     spec,
                     fallback,
+                    self.sessions,
                 )
             )
             if name is not None:
@@ -205,19 +209,47 @@ class Router:
     async def dispatch(self, hub: Hub, request: Request) -> Response:
         route, params = self.match(raw_path(request), request.method)
         ctx = Ctx(hub, request, self.urls)
+        ctx.use_session = route.sessions
         try:
             if request.method in BODY_METHODS and not route.body.stream:
                 await read_body(ctx, route.body)
+            if route.sessions and request.method not in SAFE_METHODS:
+                check_csrf(ctx)
             if route.is_async:
                 if route.repo is not None:
                     ctx.set_repo(await run_in_threadpool(resolve, ctx, route.repo, params))
                 response: Response = await route.handler(ctx, **handler_params(route, params))
-                return response
-            call = partial(invoke, route, ctx, params)
-            return call() if request.method in route.inline else await run_in_threadpool(call)
+            else:
+                call = partial(invoke, route, ctx, params)
+                inline = request.method in route.inline
+                response = call() if inline else await run_in_threadpool(call)
+            if ctx.new_csrf_secret is not None:  # a form was drawn for a browser without one
+                response.set_cookie(
+                    CSRF_COOKIE,
+                    ctx.new_csrf_secret,
+                    httponly=True,
+                    samesite="lax",
+                    secure=ctx.secure,
+                )
+            return response
         finally:
             if ctx.body_file is not None:
                 ctx.body_file.close()
+
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def check_csrf(ctx: Ctx) -> None:
+    """A web form's POST carries the CSRF token of the browser's CSRF cookie (a form field
+    `csrf_token`, or the `X-CSRF-Token` header for a script's request); else 403."""
+    token = ctx.request.headers.get("x-csrf-token")
+    if token is None and ctx.body:
+        token = ctx.form_value("csrf_token")
+    if not ctx.hub.sessions.csrf_valid(ctx.csrf_secret, token):
+        raise Forbidden(
+            "This form has expired or did not come from this site: reload the page and try again"
+        )
 
 
 def invoke(route: Route, ctx: Ctx, params: dict[str, str]) -> Response:

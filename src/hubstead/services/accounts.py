@@ -17,7 +17,7 @@ import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hubstead.domain.avatars import avatar_url, check_avatar_url
@@ -26,7 +26,7 @@ from hubstead.domain.repo_ids import validate_name_part
 from hubstead.services.principal import Principal
 from hubstead.services.repos import find_account
 from hubstead.storage.database import Database
-from hubstead.storage.models import AccessToken, Account, Membership
+from hubstead.storage.models import AccessToken, Account, Membership, utcnow
 
 if TYPE_CHECKING:
     from hubstead.services.repos import RepoService
@@ -67,6 +67,7 @@ class TokenInfo:
     name: str
     role: str
     created_at: dt.datetime
+    last_used_at: dt.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -451,6 +452,7 @@ class AccountService:
             if row is None:
                 raise InvalidCredentials()
             orgs = connection.execute(_MEMBERSHIPS, {"user_id": row.user_id}).all()
+            self._note_use(connection, row.token_id)
         principal = Principal(
             user_id=row.user_id,
             name=row.user_name,
@@ -466,6 +468,21 @@ class AccountService:
         self._cache[key] = (now + self.cache_seconds, principal)
         return principal
 
+    def _note_use(self, connection, token_id: int) -> None:
+        """The token's last use, for the tokens page: written when this process' cache missed
+        (every `cache_seconds` at most) and the stored time is a minute old."""
+        now = utcnow()
+        connection.execute(
+            update(AccessToken)
+            .where(
+                AccessToken.id == token_id,
+                (AccessToken.last_used_at.is_(None))
+                | (AccessToken.last_used_at < now - dt.timedelta(minutes=1)),
+            )
+            .values(last_used_at=now)
+        )
+        connection.commit()
+
     def authenticate_password(self, name: str, password: str) -> Principal:
         with self.db.session() as session:
             user = session.scalar(
@@ -474,6 +491,12 @@ class AccountService:
             if user is None or not verify_password(password, user.password_hash):
                 raise InvalidCredentials()
             return self._principal(session, user, "write", "password")
+
+    def web_principal(self, name: str) -> Principal:
+        """A user signed in from a browser: what their roles allow (a session is not a
+        read-only token), for the web pages only."""
+        with self.db.session() as session:
+            return self._principal(session, self._user(session, name), "write", "web session")
 
     def _principal(self, session, user: Account, role: str, token_name: str) -> Principal:
         orgs = session.execute(
@@ -567,7 +590,12 @@ def _token_fields(principal: Principal) -> dict:
 
 def _token_info(token: AccessToken, owner: str) -> TokenInfo:
     return TokenInfo(
-        id=token.id, user=owner, name=token.name, role=token.role, created_at=token.created_at
+        id=token.id,
+        user=owner,
+        name=token.name,
+        role=token.role,
+        created_at=token.created_at,
+        last_used_at=token.last_used_at,
     )
 
 

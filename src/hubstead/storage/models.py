@@ -79,6 +79,8 @@ class AccessToken(Base):
     role: Mapped[str] = mapped_column(String(8))  # "read" | "write"
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # written at most once a minute per token (services/accounts.authenticate)
+    last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Repository(Base):
@@ -420,3 +422,14 @@ class InferenceUsage(Base):
     input_units: Mapped[int] = mapped_column(BigInteger, default=0)  # prompt tokens, or inputs
     output_tokens: Mapped[int] = mapped_column(BigInteger, default=0)
     compute_ms: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class WebSession(Base):
+    """A browser's signed-in session. Only the SHA-256 of its id is stored, as for tokens; the
+    cookie carries the id, signed with the hub's secret key."""
+
+    __tablename__ = "web_sessions"
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)

@@ -12,6 +12,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from starlette.responses import HTMLResponse
 
 from hubstead import __version__
+from hubstead.domain.errors import HubError
 from hubstead.protocols.http import Ctx
 from hubstead.web.assets import asset
 
@@ -27,10 +28,21 @@ ENV.globals.update(asset=asset, version=__version__)
 
 def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render `template` with the request's context (`url_for`, the signed-in user, the query)."""
+    signed_in = ctx is not None and ctx.use_session
     page = ENV.get_template(template).render(
         url_for=ctx.url_for if ctx is not None else None,
         request_path=ctx.request.url.path if ctx is not None else "/",
         query=ctx.query if ctx is not None else {},
+        viewer=_viewer(ctx) if signed_in else None,
+        csrf_token=ctx.csrf_token if signed_in else None,
         **context,
     )
     return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-cache"})
+
+
+def _viewer(ctx: Ctx):
+    """The signed-in user, or None (a refused session cookie is just no session here)."""
+    try:
+        return ctx.principal
+    except HubError:
+        return None

@@ -19,14 +19,15 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hubstead.domain.errors import RateLimited
 from hubstead.services.principal import Principal
+from hubstead.services.rate_limits import RateLimiter
 from hubstead.settings import InferenceSettings
 from hubstead.storage.database import Database
-from hubstead.storage.models import InferenceUsage, RateWindow, Repository
+from hubstead.storage.models import InferenceUsage, Repository
 
 MINUTE, DAY = 60, 86_400
 FLUSH_SECONDS = 1.0  # usage rows wait at most this long in a process before they are written
@@ -75,7 +76,7 @@ class Meter:
     def __init__(self, db: Database, settings: InferenceSettings):
         self.db = db
         self.settings = settings
-        self._swept = 0  # the minute window whose expired rows were last deleted
+        self.limiter = RateLimiter(db)
         # usage waiting to be written: (day, caller, repo) → [user, token name, *USAGE_COLUMNS]
         self._pending: dict[tuple, list] = {}
         self._lock = threading.Lock()
@@ -103,8 +104,7 @@ class Meter:
         with self.db.session() as session:
             counted = []
             for name, allowed, seconds in limits:
-                start = int(now // seconds) * seconds
-                hits = self._hit(session, f"{name}:{caller.key}", start)
+                hits, start = self.limiter.hit(session, f"{name}:{caller.key}", seconds)
                 counted.append((name, allowed, seconds, start, hits))
             for name, allowed, seconds, start, hits in counted:
                 if hits > allowed:
@@ -121,30 +121,7 @@ class Meter:
                     )
             name, allowed, seconds, start, hits = counted[0]
             headers = _room(allowed, hits, start + seconds)
-            self._sweep(session, now)
         return Admission(headers)
-
-    def _hit(self, session, key: str, start: int) -> int:
-        dialect = sqlite if self.db.is_sqlite else postgresql
-        statement = dialect.insert(RateWindow).values(key=key, window_start=start, hits=1)
-        statement = statement.on_conflict_do_update(
-            index_elements=[RateWindow.key, RateWindow.window_start],
-            set_={"hits": RateWindow.hits + 1},
-        ).returning(RateWindow.hits)
-        return int(session.execute(statement).scalar_one())
-
-    def _sweep(self, session, now: float) -> None:
-        """Delete windows that ended (once a minute per process: a day window lives a day)."""
-        minute = int(now // MINUTE)
-        if minute == self._swept:
-            return
-        self._swept = minute
-        session.execute(delete(RateWindow).where(RateWindow.window_start < now - 2 * DAY))
-        session.execute(
-            delete(RateWindow).where(
-                RateWindow.key.like("minute:%"), RateWindow.window_start < now - 2 * MINUTE
-            )
-        )
 
     # -- usage ------------------------------------------------------------------------------
 

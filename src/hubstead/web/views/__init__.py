@@ -5,9 +5,10 @@ page's `/{namespace}/{name}`)."""
 from __future__ import annotations
 
 from hubstead.protocols.routing import Router
-from hubstead.web.views import browse, profile, repo
+from hubstead.web.views import account, browse, profile, repo
 
 VIEW_ROUTERS: list[Router] = [
+    account.router,  # /login, /logout, /settings/tokens
     browse.router,  # /, /models, /datasets, /tasks, /languages, /licenses, /metrics
     profile.router,  # /{name}: after every specific one-segment page
     repo.router,  # /{namespace}/{name} and its pages: last, its patterns are the broadest

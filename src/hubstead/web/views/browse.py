@@ -27,7 +27,7 @@ from hubstead.services.discovery import SORTS, ListQuery, encode_cursor
 from hubstead.web.tasks import grouped, task_label
 from hubstead.web.templating import render
 
-router = Router()
+router = Router(sessions=True)
 
 PAGE_SIZE = 30
 MAX_LIMIT = 100

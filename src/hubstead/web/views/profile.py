@@ -18,7 +18,7 @@ from hubstead.services.discovery import ListQuery
 from hubstead.web.templating import render
 from hubstead.web.views.browse import repo_items
 
-router = Router()
+router = Router(sessions=True)
 
 SHOWN = 50  # repositories of each type on the page; the rest through the filtered list
 

@@ -38,7 +38,7 @@ from hubstead.services.repos import RepoHandle
 from hubstead.web.templating import render
 from hubstead.web.widgets import Widget, build_widget
 
-router = Router()
+router = Router(sessions=True)
 
 
 def page_route(path: Any, name: str | None = None) -> Any:

@@ -1,0 +1,150 @@
+"""Signing in from a browser: password checks with limits, sessions, and CSRF tokens.
+
+- A session is a random id in a cookie, signed with the hub's secret key (HMAC-SHA256) so a
+  forged cookie is refused before the database is asked; only the id's SHA-256 is stored
+  (`web_sessions`), so the database does not hold live sessions. Signing out deletes the row,
+  which every process sees at once.
+- Password attempts are limited per account and per address (`rate_limits`, shared by every
+  process); a wrong password and an unknown account cost the same key derivation, so the time
+  of an answer does not tell which accounts exist.
+- CSRF: every form carries a token derived (HMAC) from a random cookie of the browser's (the
+  double-submit pattern, signed): a page of another site can make the browser send the cookie
+  but cannot read it, so it cannot write the matching token. The session cookie is
+  `SameSite=Lax` too, and it never authorizes an API request: API routes read tokens only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+import time
+
+from sqlalchemy import delete, or_, select
+
+from hubstead.domain.errors import InvalidCredentials, RateLimited
+from hubstead.services.accounts import AccountService, hash_password, verify_password
+from hubstead.services.principal import Principal
+from hubstead.services.rate_limits import RateLimiter
+from hubstead.storage.database import Database
+from hubstead.storage.models import Account, WebSession, utcnow
+
+SESSION_DAYS = 30
+ATTEMPT_WINDOW = 15 * 60  # seconds
+ATTEMPTS_PER_ACCOUNT = 5  # wrong or right, per window: then 429 until the window ends
+ATTEMPTS_PER_ADDRESS = 30
+_DECOY = hash_password(secrets.token_urlsafe(16))  # checked against for unknown accounts
+
+
+class SessionService:
+    def __init__(self, db: Database, accounts: AccountService, secret_key: str):
+        self.db = db
+        self.accounts = accounts
+        self.key = hashlib.sha256(("hubstead-web:" + secret_key).encode()).digest()
+        self.limiter = RateLimiter(db)
+        self._cache: dict[str, tuple[float, Principal | None]] = {}
+
+    # -- signing in and out ---------------------------------------------------------------
+
+    def sign_in(self, login: str, password: str, address: str | None) -> tuple[str, Principal]:
+        """Check a username (or email) and password; (the session cookie's value, the user).
+        RateLimited past the attempts allowed; InvalidCredentials otherwise, whatever was wrong."""
+        login = login.strip()
+        self._count_attempt(login, address)
+        with self.db.session() as session:
+            user = session.scalar(
+                select(Account).where(
+                    Account.kind == "user",
+                    or_(Account.name == login, Account.email == login) if login else False,
+                )
+            )
+            stored = user.password_hash if user is not None else None
+            if not verify_password(password, stored or _DECOY) or user is None or not stored:
+                raise InvalidCredentials()
+            session_id = secrets.token_urlsafe(32)
+            session.add(
+                WebSession(
+                    id_hash=_sha256(session_id),
+                    user_id=user.id,
+                    expires_at=utcnow() + dt.timedelta(days=SESSION_DAYS),
+                )
+            )
+            name = user.name
+        principal = self.accounts.web_principal(name)
+        return self._sign(session_id), principal
+
+    def _count_attempt(self, login: str, address: str | None) -> None:
+        with self.db.session() as session:
+            for key, allowed in (
+                (f"login-account:{login.lower()}", ATTEMPTS_PER_ACCOUNT),
+                (f"login-address:{address or 'unknown'}", ATTEMPTS_PER_ADDRESS),
+            ):
+                hits, start = self.limiter.hit(session, key, ATTEMPT_WINDOW)
+                if hits > allowed:
+                    wait = max(1, int(start + ATTEMPT_WINDOW - time.time()))
+                    raise RateLimited(
+                        f"Too many sign-in attempts; try again in {(wait + 59) // 60} min",
+                        headers={"Retry-After": str(wait)},
+                    )
+        # counted even when the password is right: a guesser learns nothing from the limit
+
+    def sign_out(self, cookie: str | None) -> None:
+        session_id = self._verify(cookie)
+        if session_id is None:
+            return
+        with self.db.session() as session:
+            session.execute(delete(WebSession).where(WebSession.id_hash == _sha256(session_id)))
+        self._cache.clear()
+
+    def principal(self, cookie: str | None) -> Principal | None:
+        """The signed-in user of a session cookie (None: none, forged, expired or signed out).
+        Answers are kept as long as tokens' (`AccountService.cache_seconds`) per process."""
+        session_id = self._verify(cookie)
+        if session_id is None:
+            return None
+        now = time.monotonic()
+        cached = self._cache.get(session_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        with self.db.session() as session:
+            row = session.execute(
+                select(Account.name)
+                .join(WebSession, WebSession.user_id == Account.id)
+                .where(WebSession.id_hash == _sha256(session_id), WebSession.expires_at > utcnow())
+            ).first()
+        principal = self.accounts.web_principal(row.name) if row is not None else None
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[session_id] = (now + self.accounts.cache_seconds, principal)
+        return principal
+
+    # -- cookies and CSRF -------------------------------------------------------------------
+
+    def _sign(self, value: str) -> str:
+        mac = hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()
+        return f"{value}.{mac}"
+
+    def _verify(self, cookie: str | None) -> str | None:
+        if not cookie or "." not in cookie:
+            return None
+        value, _, mac = cookie.rpartition(".")
+        expected = hmac.new(self.key, value.encode(), hashlib.sha256).hexdigest()
+        return value if hmac.compare_digest(mac, expected) else None
+
+    @staticmethod
+    def new_csrf_secret() -> str:
+        return secrets.token_urlsafe(24)
+
+    def csrf_token(self, csrf_secret: str) -> str:
+        """The token forms carry for the browser whose CSRF cookie holds `csrf_secret`."""
+        return hmac.new(self.key, ("csrf:" + csrf_secret).encode(), hashlib.sha256).hexdigest()
+
+    def csrf_valid(self, csrf_secret: str | None, token: str | None) -> bool:
+        if not csrf_secret or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(csrf_secret), token)
+
+
+def _sha256(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()

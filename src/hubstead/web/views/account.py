@@ -1,0 +1,135 @@
+"""Signing in and out, and the signed-in user's access tokens (`/settings/tokens`).
+
+Forms post back to the page that drew them; the router has checked their CSRF token before a
+handler runs. A wrong password and an unknown account get the same answer; too many attempts
+answer 429 with the time to wait. A new token is shown once, on the page that created it.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import quote, urlsplit
+
+from starlette.responses import RedirectResponse, Response
+
+from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials, NotFound
+from hubstead.protocols.http import SESSION_COOKIE, Ctx
+from hubstead.protocols.routing import Router
+from hubstead.services.sessions import SESSION_DAYS
+from hubstead.web.templating import render
+
+router = Router(sessions=True)
+
+
+def _local(target: str | None) -> str:
+    """A `next` URL to return to after signing in: a path of this site only (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc and "\\" not in target else "/"
+
+
+@router.route("GET", r"/login", name="web.login")
+def login_page(ctx: Ctx) -> Response:
+    if ctx.principal is not None:
+        return RedirectResponse(_local(ctx.query.get("next")), status_code=303)
+    return render(ctx, "account/login.html", error=None, login="", next=ctx.query.get("next", ""))
+
+
+@router.route("POST", r"/login")
+def login(ctx: Ctx) -> Response:
+    login_name = ctx.form_value("login") or ""
+    target = _local(ctx.form_value("next"))
+    address = ctx.request.client.host if ctx.request.client else None
+    try:
+        cookie, _ = ctx.hub.sessions.sign_in(login_name, ctx.form_value("password") or "", address)
+    except HubError as error:
+        message = (
+            "Wrong username, email or password."
+            if isinstance(error, InvalidCredentials)
+            else error.message
+        )
+        response = render(
+            ctx,
+            "account/login.html",
+            status=error.status,
+            error=message,
+            login=login_name,
+            next=target,
+        )
+        response.headers.update(error.headers)
+        return response
+    response = RedirectResponse(target, status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=SESSION_DAYS * 86_400,
+        httponly=True,
+        samesite="lax",
+        secure=ctx.secure,
+    )
+    return response
+
+
+@router.route("POST", r"/logout", name="web.logout")
+def logout(ctx: Ctx) -> Response:
+    ctx.hub.sessions.sign_out(ctx.request.cookies.get(SESSION_COOKIE))
+    response = RedirectResponse("/", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, httponly=True, samesite="lax", secure=ctx.secure)
+    return response
+
+
+def _signed_in(ctx: Ctx):
+    principal = ctx.principal
+    if principal is None:
+        return None, RedirectResponse(f"/login?next={quote(ctx.request.url.path)}", status_code=303)
+    return principal, None
+
+
+@router.route("GET", r"/settings/tokens", name="web.tokens")
+def tokens_page(ctx: Ctx) -> Response:
+    principal, redirect = _signed_in(ctx)
+    if redirect is not None:
+        return redirect
+    return _tokens(ctx, principal.name)
+
+
+def _tokens(ctx: Ctx, user: str, created: str | None = None, error: str | None = None, **extra):
+    tokens = ctx.hub.accounts.list_tokens(user)
+    status = 400 if error else (201 if created else 200)
+    return render(
+        ctx,
+        "account/tokens.html",
+        status=status,
+        tokens=tokens,
+        created=created,
+        error=error,
+        **extra,
+    )
+
+
+@router.route("POST", r"/settings/tokens")
+def create_token(ctx: Ctx) -> Response:
+    principal, redirect = _signed_in(ctx)
+    if redirect is not None:
+        return redirect
+    name = (ctx.form_value("name") or "").strip()
+    role = ctx.form_value("role") or "read"
+    if not name or len(name) > 128:
+        return _tokens(ctx, principal.name, error="Give the token a name (up to 128 characters).")
+    try:
+        value = ctx.hub.accounts.create_token(principal.name, role, name)
+    except BadRequest as error:
+        return _tokens(ctx, principal.name, error=error.message)
+    return _tokens(ctx, principal.name, created=value, created_name=name)
+
+
+@router.route("POST", r"/settings/tokens/(?P<token_id>[0-9]{1,12})/delete")
+def revoke_token(ctx: Ctx, token_id: str) -> Response:
+    principal, redirect = _signed_in(ctx)
+    if redirect is not None:
+        return redirect
+    try:
+        ctx.hub.accounts.revoke_token(token_id, principal.name)
+    except NotFound:
+        pass  # already gone (or another user's, which this user may not name): the same page
+    return RedirectResponse("/settings/tokens", status_code=303)
