@@ -120,3 +120,52 @@ def test_the_sign_in_page_is_accessible(endpoint, page):
     assert not serious_accessibility_violations(page)
     page.emulate_media(color_scheme="dark")
     assert not serious_accessibility_violations(page)
+
+
+def test_liking_a_model_from_its_page(api: HfApi, endpoint, page):
+    repo_id = api.create_repo("likeable").repo_id
+    page.goto(f"{endpoint}/{repo_id}")
+    assert page.locator(".like-button").count() == 0  # signed out: the count only
+    sign_in(page, endpoint, "alice", "alice-password", f"/{repo_id}")
+    button = page.locator(".like-button")
+    expect(button).to_have_attribute("aria-pressed", "false")
+    button.click()
+    page.wait_for_load_state()
+    expect(page.locator(".like-button")).to_have_attribute("aria-pressed", "true")
+    expect(page.locator(".like-count")).to_have_text("1")
+    assert api.model_info(repo_id).likes == 1
+    assert api.list_liked_repos("alice").models == [repo_id]
+    assert not serious_accessibility_violations(page)
+    page.locator(".like-button").click()
+    page.wait_for_load_state()
+    expect(page.locator(".like-count")).to_have_text("0")
+    assert api.model_info(repo_id).likes == 0
+
+
+def test_changing_the_password_signs_other_browsers_out(endpoint, page, browser):
+    other = browser.new_context()
+    elsewhere = other.new_page()
+    sign_in(elsewhere, endpoint, "bob", "bob-password")
+    sign_in(page, endpoint, "bob", "bob-password", "/settings/password")
+    page.get_by_label("Current password").fill("bob-password")
+    page.get_by_label("New password", exact=True).fill("short")
+    page.get_by_label("New password, again").fill("short")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_load_state()  # the browser refuses it first (minlength): nothing was sent
+    assert page.locator(".form-done").count() == 0
+    page.get_by_label("New password", exact=True).fill("bob-new-password")
+    page.get_by_label("New password, again").fill("bob-new-password")
+    page.get_by_role("button", name="Change password").click()
+    page.wait_for_load_state()
+    expect(page.locator(".form-done")).to_be_visible()
+    assert not serious_accessibility_violations(page)
+    time.sleep(1.2)  # the token cache's second, for the other web process
+    elsewhere.goto(f"{endpoint}/settings/tokens")
+    assert elsewhere.url.startswith(f"{endpoint}/login")  # its session ended
+    page.goto(f"{endpoint}/settings/tokens")
+    assert page.url == f"{endpoint}/settings/tokens"  # this one stays signed in
+    sign_in(elsewhere, endpoint, "bob", "bob-password")
+    expect(elsewhere.locator(".form-error")).to_be_visible()
+    sign_in(elsewhere, endpoint, "bob", "bob-new-password")
+    expect(elsewhere.locator(".nav-user")).to_have_text("bob")
+    other.close()

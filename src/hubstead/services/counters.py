@@ -154,6 +154,13 @@ class CounterService:
                     .values(likes=Repository.likes - 1)
                 )
 
+    def likes(self, principal: Principal | None, handle: RepoHandle) -> bool:
+        """Whether the caller likes the repository (False when signed out)."""
+        if principal is None:
+            return False
+        with self.db.session() as session:
+            return session.get(RepoLike, (principal.user_id, handle.row.id)) is not None
+
     def likers(self, handle: RepoHandle) -> list[Account]:
         """The accounts that like the repository, the latest first."""
         with self.db.session() as session:

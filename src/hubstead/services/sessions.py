@@ -23,7 +23,7 @@ import time
 
 from sqlalchemy import delete, or_, select
 
-from hubstead.domain.errors import InvalidCredentials, RateLimited
+from hubstead.domain.errors import BadRequest, InvalidCredentials, RateLimited
 from hubstead.services.accounts import AccountService, hash_password, verify_password
 from hubstead.services.principal import Principal
 from hubstead.services.rate_limits import RateLimiter
@@ -31,6 +31,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import Account, WebSession, utcnow
 
 SESSION_DAYS = 30
+MIN_PASSWORD = 8
 ATTEMPT_WINDOW = 15 * 60  # seconds
 ATTEMPTS_PER_ACCOUNT = 5  # wrong or right, per window: then 429 until the window ends
 ATTEMPTS_PER_ADDRESS = 30
@@ -88,6 +89,29 @@ class SessionService:
                         headers={"Retry-After": str(wait)},
                     )
         # counted even when the password is right: a guesser learns nothing from the limit
+
+    def change_password(
+        self, principal: Principal, current: str, new: str, cookie: str | None, address: str | None
+    ) -> None:
+        """Set a new password after checking the current one (counted as a sign-in attempt);
+        every other session of the user ends, this browser's stays signed in."""
+        if len(new) < MIN_PASSWORD:
+            raise BadRequest(f"The new password must have at least {MIN_PASSWORD} characters")
+        self._count_attempt(principal.name, address)
+        with self.db.session() as session:
+            user = session.get(Account, principal.user_id)
+            if user is None or not verify_password(current, user.password_hash or _DECOY):
+                raise InvalidCredentials()
+            if not user.password_hash:
+                raise InvalidCredentials()
+        self.accounts.set_password(principal.name, new)
+        keep = self._verify(cookie)
+        with self.db.session() as session:
+            statement = delete(WebSession).where(WebSession.user_id == principal.user_id)
+            if keep is not None:
+                statement = statement.where(WebSession.id_hash != _sha256(keep))
+            session.execute(statement)
+        self._cache.clear()
 
     def sign_out(self, cookie: str | None) -> None:
         session_id = self._verify(cookie)

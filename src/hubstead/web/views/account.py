@@ -1,4 +1,5 @@
-"""Signing in and out, and the signed-in user's access tokens (`/settings/tokens`).
+"""Signing in and out, the signed-in user's access tokens (`/settings/tokens`) and password
+(`/settings/password`).
 
 Forms post back to the page that drew them; the router has checked their CSRF token before a
 handler runs. A wrong password and an unknown account get the same answer; too many attempts
@@ -133,3 +134,44 @@ def revoke_token(ctx: Ctx, token_id: str) -> Response:
     except NotFound:
         pass  # already gone (or another user's, which this user may not name): the same page
     return RedirectResponse("/settings/tokens", status_code=303)
+
+
+@router.route("GET", r"/settings/password", name="web.password")
+def password_page(ctx: Ctx) -> Response:
+    principal, redirect = _signed_in(ctx)
+    if redirect is not None:
+        return redirect
+    return render(ctx, "account/password.html", error=None, done=False)
+
+
+@router.route("POST", r"/settings/password")
+def change_password(ctx: Ctx) -> Response:
+    principal, redirect = _signed_in(ctx)
+    if redirect is not None:
+        return redirect
+    new = ctx.form_value("new_password") or ""
+    if new != (ctx.form_value("confirm_password") or ""):
+        return render(
+            ctx, "account/password.html", status=400, error="The new passwords differ.", done=False
+        )
+    address = ctx.request.client.host if ctx.request.client else None
+    try:
+        ctx.hub.sessions.change_password(
+            principal,
+            ctx.form_value("current_password") or "",
+            new,
+            ctx.request.cookies.get(SESSION_COOKIE),
+            address,
+        )
+    except HubError as error:
+        message = (
+            "The current password is wrong."
+            if isinstance(error, InvalidCredentials)
+            else error.message
+        )
+        response = render(
+            ctx, "account/password.html", status=error.status, error=message, done=False
+        )
+        response.headers.update(error.headers)
+        return response
+    return render(ctx, "account/password.html", error=None, done=True)

@@ -364,8 +364,23 @@ def _repo_context(ctx: Ctx, tab: str) -> dict[str, Any]:
         "links": links,
         "tab": tab,
         "likes": handle.row.likes,
+        "liked": ctx.hub.counters.likes(ctx.principal, handle),
         "private": handle.row.private,
     }
+
+
+@router.repo_route("POST", "/-/like", form=WEB, need=Need.READ)
+def toggle_like(ctx: Ctx) -> Response:
+    """The like button of a repository's pages: like it, or take the like back."""
+    if ctx.principal is None:
+        return RedirectResponse(f"/login?next=/{ctx.repo.id}", status_code=303)
+    if ctx.hub.counters.likes(ctx.principal, ctx.repo):
+        ctx.hub.counters.unlike(ctx.principal, ctx.repo)
+    else:
+        ctx.hub.counters.like(ctx.principal, ctx.repo)
+    back = ctx.form_value("back") or ""
+    target = back if back.startswith(f"{Links(ctx.repo).base}") and "//" not in back else None
+    return RedirectResponse(target or Links(ctx.repo).page(), status_code=303)
 
 
 @router.route("GET HEAD", r"/-/static/highlight\.css")
