@@ -13,6 +13,7 @@ its connection pool is kept for the hub's lifetime.
 
 from __future__ import annotations
 
+import contextlib
 import fnmatch
 import json
 import logging
@@ -165,31 +166,21 @@ class Engines:
         except ValueError:
             raise EngineFailed(502, "The engine's answer is not JSON") from None
 
-    def _stream(self, route: EngineRoute, path: str, body: dict):
-        return _Stream(self._client, route, path, body, self._headers(route))
-
-
-class _Stream:
-    """`async with` around an engine's streamed answer: connection errors and refusals raised
-    as the hub's errors before the first event is read."""
-
-    def __init__(self, client: httpx.AsyncClient, route, path: str, body: dict, headers: dict):
-        self._context = client.stream("POST", route.url + path, json=body, headers=headers)
-        self._route = route
-
-    async def __aenter__(self) -> httpx.Response:
+    @contextlib.asynccontextmanager
+    async def _stream(
+        self, route: EngineRoute, path: str, body: dict
+    ) -> AsyncIterator[httpx.Response]:
+        """The engine's streamed answer: connection errors and refusals are raised as the
+        hub's errors before the first event is read (a broken stream: see `_events`)."""
         try:
-            response = await self._context.__aenter__()
+            async with self._client.stream(
+                "POST", route.url + path, json=body, headers=self._headers(route)
+            ) as response:
+                if response.status_code >= 400:
+                    raise _refusal(response.status_code, await response.aread())
+                yield response
         except httpx.HTTPError as error:
-            raise _unreachable(self._route, error) from None
-        if response.status_code >= 400:
-            content = await response.aread()
-            await self._context.__aexit__(None, None, None)
-            raise _refusal(response.status_code, content)
-        return response
-
-    async def __aexit__(self, *exc_info) -> None:
-        await self._context.__aexit__(*exc_info)
+            raise _unreachable(route, error) from None
 
 
 async def _events(response: httpx.Response) -> AsyncIterator[dict]:

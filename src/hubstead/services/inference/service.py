@@ -24,10 +24,11 @@ from pathlib import Path
 from typing import Any
 
 from hubstead.domain.errors import BadRequest, Forbidden, HubError
-from hubstead.domain.inference.serving import inference_off, weight_bytes
+from hubstead.domain.inference.serving import inference_off
 from hubstead.domain.inference.tasks import InferenceRequest, resolve_task, shape_answer
 from hubstead.services.cards import CardService
 from hubstead.services.files import FileService
+from hubstead.services.inference.availability import model_facts
 from hubstead.services.inference.engines import Engines
 from hubstead.services.inference.host import RemotePool
 from hubstead.services.inference.metering import FLUSH_SECONDS, Caller, Meter, Outcome
@@ -144,12 +145,9 @@ class InferenceService:
     def refusal(self, repo_id: str, card) -> str | None:
         """Why the hub does not serve this model (None: it does); see domain.inference.serving.
         `card`: the stored RepoCard (or a derived card), None when there is none."""
+        facts = model_facts(repo_id, card)
         return self.rules.refusal(
-            repo_id,
-            card.pipeline_tag if card is not None else None,
-            [str(tag) for tag in (card.tags or [])] if card is not None else [],
-            card.card_data if card is not None else None,
-            weight_bytes(card.derived) if card is not None else None,
+            repo_id, facts.pipeline_tag, facts.tags, facts.card_data, facts.weight_bytes
         )
 
     def provider_mapping(self, repo_id: str, card) -> dict | None:

@@ -17,7 +17,6 @@ the operator allows pickles (a pickle runs code when loaded); remote code never 
 from __future__ import annotations
 
 import queue
-import threading
 import traceback
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -124,12 +123,10 @@ class Worker:
         self.conn = conn
         self.jobs: queue.Queue = queue.Queue()
         self.cancelled: set[int] = set()
-        self.send_lock = threading.Lock()
         self.cache = ModelCache(budget, allow_pickle, self.send)
 
     def send(self, message: tuple) -> None:
-        with self.send_lock:
-            self.conn.send(message)
+        self.conn.send(message)  # one thread reads and writes the pipe (see `drain`)
 
     def drain(self, block: bool = False) -> None:
         """Move the messages waiting on the pipe to the job queue and the cancelled set
