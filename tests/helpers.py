@@ -186,3 +186,12 @@ def inference_usage(endpoint: str, token: str, ready, timeout: float = 5.0) -> d
         if ready(body) or time.monotonic() > deadline:
             return body
         time.sleep(0.2)
+
+
+def sign_in(page, endpoint: str, login: str, password: str, next_path: str = "") -> None:
+    """Sign in through the /login form in a Playwright page (then go to `next_path`)."""
+    page.goto(f"{endpoint}/login" + (f"?next={next_path}" if next_path else ""))
+    page.get_by_label("Username or email").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()

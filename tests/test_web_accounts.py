@@ -14,17 +14,9 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from playwright.sync_api import expect
 
-from helpers import serious_accessibility_violations
+from helpers import serious_accessibility_violations, sign_in
 
 HUB_ENV = {"HUBSTEAD_TOKEN_CACHE_SECONDS": "1"}
-
-
-def sign_in(page, endpoint: str, login: str, password: str, next_path: str = "") -> None:
-    page.goto(f"{endpoint}/login" + (f"?next={next_path}" if next_path else ""))
-    page.get_by_label("Username or email").fill(login)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
 
 
 def test_sign_in_with_a_name_or_email_then_sign_out(endpoint, page):

@@ -30,6 +30,7 @@ from hubstead.domain.tags.model_index import eval_results
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import BLOB, SITE, WEB
+from hubstead.services import access
 from hubstead.services.access import Need
 from hubstead.services.discussions import ListFilter
 from hubstead.services.inference.availability import for_repo
@@ -354,7 +355,7 @@ def _description(card_text: str, repo_id: str) -> str:
     return f"{repo_id} on Hubstead"
 
 
-def _repo_context(ctx: Ctx, tab: str) -> dict[str, Any]:
+def repo_context(ctx: Ctx, tab: str) -> dict[str, Any]:
     handle = ctx.repo
     links = Links(handle)
     return {
@@ -366,6 +367,8 @@ def _repo_context(ctx: Ctx, tab: str) -> dict[str, Any]:
         "likes": handle.row.likes,
         "liked": ctx.hub.counters.likes(ctx.principal, handle),
         "private": handle.row.private,
+        "can_write": access.can_write(ctx.principal, handle.id.namespace),
+        "can_admin": access.can_admin(ctx.principal, handle.id.namespace),
     }
 
 
@@ -441,7 +444,7 @@ def repo_page(ctx: Ctx) -> Response:
     return render(
         ctx,
         "repo/card.html",
-        **_repo_context(ctx, "card"),
+        **repo_context(ctx, "card"),
         card_html=html,
         tag_groups=tag_groups(links, tags, card_data, pipeline, library),
         all_tags=tags,
@@ -529,7 +532,7 @@ def tree(ctx: Ctx, rev: str, path: str = "") -> Response:
     return render(
         ctx,
         "repo/tree.html",
-        **_repo_context(ctx, "files"),
+        **repo_context(ctx, "files"),
         rev=rev,
         path=path,
         entries=entries,
@@ -610,7 +613,7 @@ def blob(ctx: Ctx, rev: str, path: str) -> Response:
     return render(
         ctx,
         "repo/blob.html",
-        **_repo_context(ctx, "files"),
+        **repo_context(ctx, "files"),
         rev=rev,
         path=path,
         view=view,
@@ -655,7 +658,7 @@ def commits(ctx: Ctx, rev: str) -> Response:
     return render(
         ctx,
         "repo/commits.html",
-        **_repo_context(ctx, "files"),
+        **repo_context(ctx, "files"),
         rev=rev,
         rows=rows,
         total=history.total,
@@ -718,7 +721,7 @@ def commit_page(ctx: Ctx, oid: str) -> Response:
     return render(
         ctx,
         "repo/commit.html",
-        **_repo_context(ctx, "files"),
+        **repo_context(ctx, "files"),
         info=info,
         date=when(info.date),
         parents=[(parent[:7], links.commit(parent)) for parent in info.parents],
@@ -762,7 +765,7 @@ def discussions(ctx: Ctx) -> Response:
     return render(
         ctx,
         "repo/discussions.html",
-        **_repo_context(ctx, "community"),
+        **repo_context(ctx, "community"),
         items=items,
         count=page.count,
         prev_href=links.discussions(page_number - 1) if page_number > 0 else None,
@@ -801,7 +804,7 @@ def discussion(ctx: Ctx, num: str) -> Response:
     return render(
         ctx,
         "repo/discussion.html",
-        **_repo_context(ctx, "community"),
+        **repo_context(ctx, "community"),
         row=row,
         author=name(row.author_id),
         date=when(row.created_at),
