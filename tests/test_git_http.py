@@ -89,11 +89,55 @@ def test_push_policy(hub, api: HfApi, git_env, tmp_path: Path):
     git(git_env, "clone", url(hub, repo_id, "alice"), str(work))
     head = api.model_info(repo_id).sha
     refused = git(git_env, "push", "origin", "HEAD:refs/pr/7", cwd=work, check=False)
-    assert refused.returncode != 0 and "only branches and tags" in refused.stderr
+    assert refused.returncode != 0 and "no open pull request #7" in refused.stderr
+    refused = git(git_env, "push", "origin", "HEAD:refs/notes/x", cwd=work, check=False)
+    assert refused.returncode != 0 and "only branches, tags and pull requests" in refused.stderr
     refused = git(git_env, "push", "origin", ":main", cwd=work, check=False)
     assert refused.returncode != 0 and "default branch" in refused.stderr
     assert api.model_info(repo_id).sha == head
     assert api.list_repo_refs(repo_id, include_pull_requests=True).pull_requests == []
+
+
+def test_a_pull_request_author_pushes_to_its_ref(hub, api: HfApi, git_env, tmp_path: Path):
+    """As on the Hub: the author of a pull request (who may only read the repository) pushes
+    commits to its refs/pr/N with git; branches stay closed to them; a merged one is closed."""
+    repo_id = api.create_repo("pr-by-git").repo_id
+    api.upload_file(path_or_fileobj=b"one\n", path_in_repo="notes.txt", repo_id=repo_id)
+    bob = HfApi(endpoint=hub.endpoint, token=hub.tokens["bob"])
+    pr = bob.create_pull_request(repo_id, title="Better notes")
+    other = api.create_discussion(repo_id, title="Not bob's", pull_request=True)
+    head = api.model_info(repo_id).sha
+    work = tmp_path / "work"
+    git(git_env, "clone", url(hub, repo_id, "bob"), str(work))
+    (work / "notes.txt").write_text("one\ntwo\n")
+    git(git_env, "commit", "-am", "Add a second line", cwd=work)
+    refused = git(git_env, "push", "origin", "HEAD:main", cwd=work, check=False)
+    assert refused.returncode != 0 and "you may not write to this repository" in refused.stderr
+    refused = git(git_env, "push", "origin", f"HEAD:refs/pr/{other.num}", cwd=work, check=False)
+    assert refused.returncode != 0 and f"no open pull request #{other.num}" in refused.stderr
+    git(git_env, "push", "origin", f"HEAD:refs/pr/{pr.num}", cwd=work)
+    assert api.model_info(repo_id).sha == head  # main untouched
+    details = api.get_discussion_details(repo_id, pr.num)
+    assert [event.summary for event in details.events if event.type == "commit"] == [
+        "Add a second line"
+    ]
+    pushed = hf_hub_download(
+        repo_id,
+        "notes.txt",
+        revision=pr.git_reference,
+        endpoint=hub.endpoint,
+        cache_dir=tmp_path / "cache",
+    )
+    assert Path(pushed).read_text() == "one\ntwo\n"
+    api.merge_pull_request(repo_id, pr.num)
+    merged = hf_hub_download(
+        repo_id, "notes.txt", endpoint=hub.endpoint, cache_dir=tmp_path / "cache2"
+    )
+    assert Path(merged).read_text() == "one\ntwo\n"
+    (work / "notes.txt").write_text("late\n")
+    git(git_env, "commit", "-am", "Too late", cwd=work)
+    refused = git(git_env, "push", "origin", f"HEAD:refs/pr/{pr.num}", cwd=work, check=False)
+    assert refused.returncode != 0 and f"no open pull request #{pr.num}" in refused.stderr
 
 
 def test_push_needs_write_access(hub, api: HfApi, git_env, tmp_path: Path):

@@ -37,9 +37,10 @@ import hubstead
 from hubstead.rendering import math, render_card_html
 html = render_card_html("# Card\n\nThe loss is $$x^2$$.\n", resolve_prefix="/a/b/resolve/main/", blob_prefix="/a/b/blob/main/")
 dist = math.katex_dist()
+from hubstead.web.views.upload import hash_wasm_script
 print(json.dumps({"hubstead": hubstead.__file__, "html": html, "katex_dist": str(dist),
                   "css": (dist / "katex.min.css").is_file(), "fonts": len(list((dist / "fonts").glob("*.woff2"))),
-                  "version": math.katex_version()}))
+                  "version": math.katex_version(), "hash_wasm": str(hash_wasm_script())}))
 """
 
 
@@ -69,9 +70,10 @@ def _copy_checkout(target: Path) -> None:
             shutil.copytree(source, target / name, ignore=ignore)
         else:
             shutil.copy2(source, target / name)
-    shutil.copytree(
-        ROOT / "node_modules" / "katex", target / "node_modules" / "katex", ignore=ignore
-    )
+    for package in ("katex", "hash-wasm"):
+        shutil.copytree(
+            ROOT / "node_modules" / package, target / "node_modules" / package, ignore=ignore
+        )
 
 
 def test_wheel_renders_math_outside_the_checkout(tmp_path: Path):
@@ -89,6 +91,7 @@ def test_wheel_renders_math_outside_the_checkout(tmp_path: Path):
     names = zipfile.ZipFile(wheel).namelist()
     assert "hubstead/rendering/katex/katex.min.js" in names
     assert "hubstead/rendering/katex/katex.min.css" in names
+    assert "hubstead/web/vendor/hash-wasm/sha256.umd.min.js" in names  # the upload page's hashing
     assert any(
         name.startswith("hubstead/rendering/katex/fonts/") and name.endswith(".woff2")
         for name in names
@@ -150,6 +153,7 @@ def test_wheel_renders_math_outside_the_checkout(tmp_path: Path):
     assert Path(result["katex_dist"]).is_relative_to(env_dir), (
         "KaTeX must come from the installed package"
     )
+    assert Path(result["hash_wasm"]).is_relative_to(env_dir), "the upload page's script too"
     assert 'class="katex-display"' in result["html"] and "<annotation" in result["html"]
     assert "x^2</annotation>" in result["html"] and "$$" not in result["html"]
     assert result["css"] and result["fonts"] > 0

@@ -1,6 +1,8 @@
 """Git hooks run by `git receive-pack` during a push (installed in every repository).
 
-pre-receive: branches and tags only, the default branch stays, a README.md whose metadata is
+pre-receive: branches and tags (for those who may write) and open pull requests' refs
+(`refs/pr/N`, for their authors and writers: the server lists which in the hook's settings, as
+the Hub lets a PR's author push to it), the default branch stays, a README.md whose metadata is
 invalid is refused with the validator's messages, and every LFS pointer the push adds must name
 an object uploaded to this repository (git-lfs sends objects before the push; a pointer without
 its object would be a file nobody can download), so a push can't land what the API refuses.
@@ -8,6 +10,7 @@ its object would be a file nobody can download), so a push can't land what the A
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -16,6 +19,7 @@ from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_poin
 from hubstead.settings import HookSettings
 
 ZERO = "0" * 40
+PULL_REQUEST_REF = re.compile(r"refs/pr/([1-9][0-9]{0,8})")
 
 
 def _readme_at(commit: str) -> str | None:
@@ -102,6 +106,37 @@ def missing_lfs_objects(
     return problems
 
 
+def _default_ref() -> str:
+    """The default branch's ref: git's HEAD, which the settings page may point elsewhere."""
+    result = subprocess.run(["git", "symbolic-ref", "-q", "HEAD"], capture_output=True, text=True)
+    return result.stdout.strip() or "refs/heads/main"
+
+
+def ref_problem(ref: str, new: str, settings: HookSettings) -> str | None:
+    """Why the pusher may not update `ref` to `new` (None: they may)."""
+    pull_request = PULL_REQUEST_REF.fullmatch(ref)
+    if pull_request is not None:
+        num = int(pull_request.group(1))
+        if new == ZERO:
+            return f"refusing to delete {ref}: close the pull request instead"
+        if num not in settings.pull_requests:
+            return (
+                f"refusing to update {ref}: no open pull request #{num} that you may push to "
+                "(its author and the repository's writers may)"
+            )
+        return None
+    if not ref.startswith(("refs/heads/", "refs/tags/")):
+        return f"refusing to update {ref}: only branches, tags and pull requests (refs/pr/N) can be pushed"
+    if not settings.may_write:
+        return (
+            f"refusing to update {ref}: you may not write to this repository; "
+            "open a pull request and push to its refs/pr/N"
+        )
+    if new == ZERO and ref in ("refs/heads/main", _default_ref()):
+        return "refusing to delete the default branch"
+    return None
+
+
 def pre_receive(lines: list[str], settings: HookSettings) -> list[str]:
     """The reasons to refuse this push (empty: accept)."""
     repo_type = settings.repo_type
@@ -112,15 +147,14 @@ def pre_receive(lines: list[str], settings: HookSettings) -> list[str]:
         if len(parts) != 3:
             continue
         _old, new, ref = parts
-        if not ref.startswith(("refs/heads/", "refs/tags/")):
-            problems.append(f"refusing to update {ref}: only branches and tags can be pushed")
+        problem = ref_problem(ref, new, settings)
+        if problem is not None:
+            problems.append(problem)
             continue
         if new == ZERO:
-            if ref == "refs/heads/main":
-                problems.append("refusing to delete the default branch")
             continue
         pushed.append(new)
-        if ref.startswith("refs/heads/"):
+        if not ref.startswith("refs/tags/"):
             readme = _readme_at(new)
             if readme is not None:
                 result = validate_card_text(readme, repo_type)

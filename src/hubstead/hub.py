@@ -41,7 +41,9 @@ class Hub:
         self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
-        self.accounts = AccountService(self.db, settings.token_cache_seconds)
+        self.accounts = AccountService(
+            self.db, settings.token_cache_seconds, signup_default=settings.allow_signup
+        )
         self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
         self.repos = RepoService(self.db, self.git, self.index)

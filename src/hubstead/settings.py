@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
@@ -73,6 +74,7 @@ class Settings:
     blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
     quiet: bool = False  # the server logs warnings only
     token_cache_seconds: float = 5.0  # how long a process trusts a token or session it checked
+    allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
 
     @property
@@ -101,6 +103,7 @@ class Settings:
             blob_store=_blob_store(_env("BLOB_STORE") or "local"),
             quiet=bool(_env("QUIET")),
             token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", "5")),
+            allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
             inference=InferenceSettings.from_env(),
         )
 
@@ -239,6 +242,10 @@ class HookSettings:
     database_url: str | None = None
     blob_store: str = "local"
     blobs_dir: Path | None = None
+    # the pusher's rights, decided by the server: may they update branches and tags, and which
+    # open pull requests (refs/pr/N) may they push to (theirs; every one for a writer)
+    may_write: bool = True
+    pull_requests: frozenset[int] = frozenset()
 
     @classmethod
     def from_env(cls) -> HookSettings:
@@ -249,10 +256,18 @@ class HookSettings:
             database_url=_env("DATABASE_URL") or None,
             blob_store=_blob_store(_env("BLOB_STORE") or "local"),
             blobs_dir=Path(blobs) if blobs else None,
+            may_write=_env("PUSH_MAY_WRITE") != "0",
+            pull_requests=frozenset(int(n) for n in (_env("PUSH_PULL_REQUESTS") or "").split()),
         )
 
 
-def hook_environment(settings: Settings, repo_type: str, repo_row_id: int) -> dict[str, str]:
+def hook_environment(
+    settings: Settings,
+    repo_type: str,
+    repo_row_id: int,
+    may_write: bool = True,
+    pull_requests: Iterable[int] = (),
+) -> dict[str, str]:
     """The environment of `git receive-pack` for a push: the server's own (git and the hook need
     PATH, HOME, …), the interpreter the hook script runs, and the HookSettings."""
     return {
@@ -264,6 +279,8 @@ def hook_environment(settings: Settings, repo_type: str, repo_row_id: int) -> di
         "HUBSTEAD_DATABASE_URL": settings.database_url,
         "HUBSTEAD_BLOB_STORE": settings.blob_store,
         "HUBSTEAD_BLOBS_DIR": str(settings.blobs_dir),
+        "HUBSTEAD_PUSH_MAY_WRITE": "1" if may_write else "0",
+        "HUBSTEAD_PUSH_PULL_REQUESTS": " ".join(str(num) for num in sorted(pull_requests)),
     }
 
 

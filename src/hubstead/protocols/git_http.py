@@ -22,15 +22,20 @@ from hubstead.hub import Hub
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.routing import Router
 from hubstead.protocols.urls import GIT
+from hubstead.services import access
 from hubstead.services.access import Need
+from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
 from hubstead.settings import hook_environment
+from hubstead.storage.gitrepo import CommitInfo, GitRepo
 
 router = Router()
 SERVICES = {
-    "git-upload-pack": Need.DOWNLOAD,
-    "git-receive-pack": Need.WRITE,
-}  # a clone carries every file
+    "git-upload-pack": Need.DOWNLOAD,  # a clone carries every file
+    # a push proposes at least: the hook refuses branches and tags to those who may not write,
+    # and lets a pull request's author push to its refs/pr/N (as on the Hub)
+    "git-receive-pack": Need.UPLOAD,
+}
 CHALLENGE = {"WWW-Authenticate": 'Basic realm="Hubstead"'}
 
 
@@ -109,9 +114,8 @@ async def rpc(ctx: Ctx, service: str) -> Response:
     before = git.refs("refs/") if service == "git-receive-pack" else {}
     if service == "git-receive-pack":
         await run_in_threadpool(hub.git.prepare_for_push, handle.row.storage_key)
-    env = hook_environment(
-        hub.settings, handle.type.value, handle.row.id
-    )  # HookSettings for the pre-receive hook
+    principal = ctx.principal
+    env = await run_in_threadpool(_hook_environment, hub, handle, principal, service)
     process = await asyncio.create_subprocess_exec(
         "git",
         service[4:],
@@ -152,7 +156,7 @@ async def rpc(ctx: Ctx, service: str) -> Response:
         finally:
             await _stop(process)
         if service == "git-receive-pack":
-            await run_in_threadpool(_record_push, hub, handle, before)
+            await run_in_threadpool(_record_push, hub, handle, principal, before)
 
     return StreamingResponse(
         output(),
@@ -171,8 +175,44 @@ async def _stop(process: asyncio.subprocess.Process) -> None:
     await process.wait()
 
 
-def _record_push(hub: Hub, handle: RepoHandle, before: dict[str, str]) -> None:
-    after = handle.store.open(handle.row.storage_key).refs("refs/")
+def _hook_environment(
+    hub: Hub, handle: RepoHandle, principal: Principal | None, service: str
+) -> dict[str, str]:
+    """git's environment, with the pusher's rights for the pre-receive hook (HookSettings)."""
+    if service != "git-receive-pack":
+        return hook_environment(hub.settings, handle.type.value, handle.row.id)
+    return hook_environment(
+        hub.settings,
+        handle.type.value,
+        handle.row.id,
+        may_write=access.can_write(principal, handle.row.namespace),
+        pull_requests=hub.discussions.pushable_pull_requests(handle, principal),
+    )
+
+
+def _record_push(
+    hub: Hub, handle: RepoHandle, principal: Principal | None, before: dict[str, str]
+) -> None:
+    """Note the refs a push moved, and the commits it added to pull requests' timelines."""
+    git = handle.store.open(handle.row.storage_key)
+    after = git.refs("refs/")
     for name in sorted(set(before) | set(after)):
-        if before.get(name) != after.get(name):
-            hub.repos.record_ref(handle.row.id, f"refs/{name}", after.get(name))
+        if before.get(name) == after.get(name):
+            continue
+        hub.repos.record_ref(handle.row.id, f"refs/{name}", after.get(name))
+        target = after.get(name)
+        if principal is not None and target is not None and name.startswith("pr/"):
+            for info in reversed(_new_commits(git, target, before.get(name))):
+                hub.discussions.record_commit(
+                    handle, principal, f"refs/{name}", info.id, info.title
+                )
+
+
+def _new_commits(git: GitRepo, head: str, old: str | None, limit: int = 100) -> list[CommitInfo]:
+    """The commits from `head` back to (not including) `old`, newest first, at most `limit`."""
+    found = []
+    for info in git.log(head):
+        if info.id == old or len(found) >= limit:
+            break
+        found.append(info)
+    return found

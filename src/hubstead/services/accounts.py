@@ -26,7 +26,14 @@ from hubstead.domain.repo_ids import validate_name_part
 from hubstead.services.principal import Principal
 from hubstead.services.repos import find_account
 from hubstead.storage.database import Database
-from hubstead.storage.models import AccessToken, Account, Membership, utcnow
+from hubstead.storage.models import (
+    AccessToken,
+    Account,
+    Membership,
+    SiteSetting,
+    WebSession,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from hubstead.services.repos import RepoService
@@ -56,6 +63,7 @@ TOKEN_ROLES = ("read", "write")
 DEFAULT_CACHE_SECONDS = 5.0
 MIN_PASSWORD_LENGTH = 8
 MAX_FULLNAME_LENGTH = 256
+SIGNUP_SETTING = "allow_signup"  # the site_settings row a site admin's choice is kept in
 
 
 @dataclass(frozen=True)
@@ -153,7 +161,7 @@ _TOKEN_LOOKUP = (
         _ACCOUNTS.c.is_admin,
     )
     .join(_ACCOUNTS, _ACCOUNTS.c.id == _TOKENS.c.user_id)
-    .where(_TOKENS.c.token_hash == bindparam("token_hash"))
+    .where(_TOKENS.c.token_hash == bindparam("token_hash"), _ACCOUNTS.c.disabled.is_(False))
 )
 _MEMBERSHIPS = (
     select(_ACCOUNTS.c.name, _MEMBERS.c.role)
@@ -163,9 +171,15 @@ _MEMBERSHIPS = (
 
 
 class AccountService:
-    def __init__(self, db: Database, cache_seconds: float = DEFAULT_CACHE_SECONDS):
+    def __init__(
+        self,
+        db: Database,
+        cache_seconds: float = DEFAULT_CACHE_SECONDS,
+        signup_default: bool = False,
+    ):
         self.db = db
         self.cache_seconds = cache_seconds
+        self.signup_default = signup_default  # HUBSTEAD_ALLOW_SIGNUP: until a site admin chooses
         self._cache: dict[str, tuple[float, Principal]] = {}
 
     # -- creation -----------------------------------------------------------------------------
@@ -236,6 +250,7 @@ class AccountService:
                 existing.role = role
             else:
                 session.add(Membership(org_id=org.id, user_id=user.id, role=role))
+        self._cache.clear()  # org roles are part of the cached Principal
 
     def remove_member(self, org_name: str, user_name: str) -> None:
         """Take a user out of an organization; its last admin stays, or nobody could manage it."""
@@ -248,6 +263,7 @@ class AccountService:
             if membership.role == "admin":
                 self._keep_an_org_admin(session, org, user)
             session.delete(membership)
+        self._cache.clear()
 
     def members(self, org_name: str) -> list[tuple[str, str]]:
         """(user name, role) of every member, by name."""
@@ -308,6 +324,34 @@ class AccountService:
                 org.default_private = default_private
         return org
 
+    def set_disabled(self, name: str, disabled: bool, by: str | None = None) -> Account:
+        """Disable a user (their sign-in, tokens and sessions are refused; their sessions end) or
+        enable them again (their tokens work again). `by`, the admin doing it, cannot disable
+        themselves, and the last enabled site admin stays, or nobody could manage the hub.
+        Other processes see it within `cache_seconds`."""
+        with self.db.session() as session:
+            user = self._user(session, name)
+            if disabled and by is not None and user.name == by:
+                raise Conflict("You cannot disable your own account")
+            if disabled and user.is_admin:
+                self._keep_a_site_admin(session, user)
+            user.disabled = disabled
+            if disabled:
+                session.execute(delete(WebSession).where(WebSession.user_id == user.id))
+        self._cache.clear()
+        return user
+
+    def signup_open(self) -> bool:
+        """Whether anyone may create an account at /join: the site admin's choice, else the
+        operator's default (HUBSTEAD_ALLOW_SIGNUP)."""
+        with self.db.session() as session:
+            row = session.get(SiteSetting, SIGNUP_SETTING)
+            return self.signup_default if row is None else bool(row.value)
+
+    def set_signup_open(self, value: bool) -> None:
+        with self.db.session() as session:
+            session.merge(SiteSetting(name=SIGNUP_SETTING, value=value))
+
     def set_password(self, name: str, password: str) -> None:
         with self.db.session() as session:
             self._user(session, name).password_hash = _password_hash(password)
@@ -340,11 +384,11 @@ class AccountService:
 
     @staticmethod
     def _keep_a_site_admin(session: Session, user: Account) -> None:
-        """Refuse to leave the hub without an admin. The admin rows are locked (PostgreSQL), so
-        two admins removed at the same time cannot both pass this check."""
+        """Refuse to leave the hub without an (enabled) admin. The admin rows are locked
+        (PostgreSQL), so two admins removed at the same time cannot both pass this check."""
         admins = session.scalars(
             select(Account.id)
-            .where(Account.kind == "user", Account.is_admin.is_(True))
+            .where(Account.kind == "user", Account.is_admin.is_(True), Account.disabled.is_(False))
             .with_for_update()
         ).all()
         if set(admins) <= {user.id}:
@@ -488,7 +532,7 @@ class AccountService:
             user = session.scalar(
                 select(Account).where(Account.name == name, Account.kind == "user")
             )
-            if user is None or not verify_password(password, user.password_hash):
+            if user is None or not verify_password(password, user.password_hash) or user.disabled:
                 raise InvalidCredentials()
             return self._principal(session, user, "write", "password")
 

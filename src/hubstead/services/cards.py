@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 
 from hubstead.domain.cards import CardSyntaxError, split_card
+from hubstead.domain.cards.completeness import Item, check_completeness
+from hubstead.domain.cards.lint import Finding, card_layout, lint_card
 from hubstead.domain.inference.serving import inference_off, weight_bytes
 from hubstead.domain.repo_ids import RepoType
 from hubstead.domain.tags import (
@@ -61,6 +63,24 @@ class DerivedCard:
     derived: dict = field(
         default_factory=dict
     )  # API fields: transformersInfo, config, safetensors, …
+
+
+@dataclass(frozen=True)
+class CardPreview:
+    """A README as the editor shows it before the commit: its body rendered as the card page
+    will show it (None: it could not be rendered), the linter's findings, the checklist."""
+
+    html: str | None
+    findings: list[Finding]
+    checklist: list[Item]
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "html": self.html,
+            "findings": [finding.to_json() for finding in self.findings],
+            "checklist": [item.to_json() for item in self.checklist],
+            "errors": sum(finding.severity == "error" for finding in self.findings),
+        }
 
 
 class CardService:
@@ -302,6 +322,16 @@ class CardService:
         except Exception:  # noqa: BLE001 - a card that cannot be rendered is shown as missing, not a 500
             log.exception("could not render the card of %s", handle.id)
             return None
+
+    def preview(self, handle: RepoHandle, text: str, revision: str) -> CardPreview:
+        """The editor's live preview: the same renderer (KaTeX, sanitizer, links to `revision`)
+        as the card page, with the card's findings and checklist."""
+        repo_type = handle.type.value
+        return CardPreview(
+            self.render(handle, card_layout(text).body, revision),
+            lint_card(text, repo_type),
+            check_completeness(text, repo_type),
+        )
 
     def reindex(self, repo_row_ids: list[int] | None = None) -> int:
         with self.db.session() as session:

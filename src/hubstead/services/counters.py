@@ -183,7 +183,7 @@ class CounterService:
                     .join(Account, Account.id == RepoLike.user_id)
                     .where(Account.name == user_name)
                     .order_by(RepoLike.created_at.desc())
-                ).tuples()
+                )
             )
 
 

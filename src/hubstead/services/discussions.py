@@ -366,9 +366,7 @@ class DiscussionService:
                             DiscussionEvent.type == "comment",
                         )
                         .group_by(DiscussionEvent.discussion_id)
-                    )
-                    .tuples()
-                    .all()
+                    ).all()
                 )
                 if rows
                 else {}
@@ -663,6 +661,21 @@ class DiscussionService:
             return self._view(session, handle, event)
 
     # -- commits on pull requests -------------------------------------------------------------
+
+    def pushable_pull_requests(self, handle: RepoHandle, principal: Principal | None) -> list[int]:
+        """The open pull requests `principal` may push to with git: every one for a writer of
+        the repository, their own for anyone else (check_can_push's rule, for a whole push)."""
+        if principal is None or not principal.can_write:
+            return []
+        query = select(Discussion.num).where(
+            Discussion.repo_id == handle.row.id,
+            Discussion.is_pull_request.is_(True),
+            Discussion.status == "open",
+        )
+        if not access.can_write(principal, handle.row.namespace):
+            query = query.where(Discussion.author_id == principal.user_id)
+        with self.db.session() as session:
+            return list(session.scalars(query))
 
     def check_can_push(self, handle: RepoHandle, principal: Principal, ref: str) -> None:
         """Commits to `refs/pr/N`: a writer of the repository, or the author of the pull request

@@ -54,8 +54,8 @@ class RefService:
         return target
 
     def delete_branch(self, handle: RepoHandle, branch: str) -> None:
-        if branch == DEFAULT_BRANCH:
-            raise Forbidden(f"Cannot delete refs/heads/{DEFAULT_BRANCH}: it is the default branch")
+        if branch in (DEFAULT_BRANCH, handle.default_branch()):  # main, or the one HEAD names
+            raise Forbidden(f"Cannot delete refs/heads/{branch}: it is the default branch")
         ref = _valid_ref("refs/heads/", branch)
         current = handle.git.ref_target(ref)
         if current is None or not handle.git.delete_ref(ref):

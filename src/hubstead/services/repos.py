@@ -11,7 +11,7 @@ from functools import cached_property
 from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.orm import Session
 
-from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError
+from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError, RevisionNotFound
 from hubstead.domain.gitattributes import default_gitattributes
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services import access
@@ -82,6 +82,11 @@ class RepoHandle:
     @property
     def view(self) -> RepoView:
         return RepoView.of(self.row)
+
+    def default_branch(self) -> str:
+        """The branch a revision-less request means (git's HEAD; main unless an admin chose
+        another in the settings page)."""
+        return self.git.default_branch()
 
 
 @dataclass(frozen=True)
@@ -313,6 +318,15 @@ class RepoService:
             if gated is not None:
                 row.gated = gated or None
             return RepoView.of(row)
+
+    @staticmethod
+    def set_default_branch(handle: RepoHandle, branch: str) -> None:
+        """Make `branch` (an existing one) the default: git's HEAD of the bare repository, so a
+        clone checks it out. The caller administers the repository (the router checked
+        `Need.ADMIN`). Derived data (the stored card, listings) keeps following main."""
+        if handle.git.ref_target(f"refs/heads/{branch}") is None:
+            raise RevisionNotFound(f"No branch named {branch!r} in {handle.id}")
+        handle.git.set_default_branch(branch)
 
     def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Refresh the refs cache after git moved a ref (git stays the authority)."""

@@ -23,7 +23,7 @@ import time
 
 from sqlalchemy import delete, or_, select
 
-from hubstead.domain.errors import BadRequest, InvalidCredentials, RateLimited
+from hubstead.domain.errors import BadRequest, Forbidden, InvalidCredentials, RateLimited
 from hubstead.services.accounts import AccountService, hash_password, verify_password
 from hubstead.services.principal import Principal
 from hubstead.services.rate_limits import RateLimiter
@@ -35,6 +35,8 @@ MIN_PASSWORD = 8
 ATTEMPT_WINDOW = 15 * 60  # seconds
 ATTEMPTS_PER_ACCOUNT = 5  # wrong or right, per window: then 429 until the window ends
 ATTEMPTS_PER_ADDRESS = 30
+SIGNUP_WINDOW = 60 * 60  # seconds
+SIGNUPS_PER_ADDRESS = 5  # sign-up attempts per window, whatever their outcome
 _DECOY = hash_password(secrets.token_urlsafe(16))  # checked against for unknown accounts
 
 
@@ -63,15 +65,44 @@ class SessionService:
             stored = user.password_hash if user is not None else None
             if not verify_password(password, stored or _DECOY) or user is None or not stored:
                 raise InvalidCredentials()
-            session_id = secrets.token_urlsafe(32)
+            if user.disabled:  # said only to whoever knows the password
+                raise Forbidden("This account is disabled: ask this hub's administrators")
+            user_id, name = user.id, user.name
+        return self._open_session(user_id, name)
+
+    def sign_up(
+        self, name: str, email: str, password: str, address: str | None
+    ) -> tuple[str, Principal]:
+        """Create a user (the caller checked that sign-up is open) and sign them in. Attempts
+        are limited per address, failed ones too, so names cannot be probed or accounts made in
+        bulk; the name, email and password rules are `AccountService.create_user`'s."""
+        with self.db.session() as session:
+            key = f"signup-address:{address or 'unknown'}"
+            hits, start = self.limiter.hit(session, key, SIGNUP_WINDOW)
+            if hits > SIGNUPS_PER_ADDRESS:
+                wait = max(1, int(start + SIGNUP_WINDOW - time.time()))
+                raise RateLimited(
+                    f"Too many sign-ups from this address; try again in {(wait + 59) // 60} min",
+                    headers={"Retry-After": str(wait)},
+                )
+        if not email.strip():
+            raise BadRequest("An email address is needed")
+        if len(password) < MIN_PASSWORD:
+            raise BadRequest(f"The password must have at least {MIN_PASSWORD} characters")
+        user = self.accounts.create_user(name, email=email, password=password)
+        return self._open_session(user.id, user.name)
+
+    def _open_session(self, user_id: int, name: str) -> tuple[str, Principal]:
+        """A new session of the user: (the session cookie's value, the user)."""
+        session_id = secrets.token_urlsafe(32)
+        with self.db.session() as session:
             session.add(
                 WebSession(
                     id_hash=_sha256(session_id),
-                    user_id=user.id,
+                    user_id=user_id,
                     expires_at=utcnow() + dt.timedelta(days=SESSION_DAYS),
                 )
             )
-            name = user.name
         principal = self.accounts.web_principal(name)
         return self._sign(session_id), principal
 
@@ -135,7 +166,11 @@ class SessionService:
             row = session.execute(
                 select(Account.name)
                 .join(WebSession, WebSession.user_id == Account.id)
-                .where(WebSession.id_hash == _sha256(session_id), WebSession.expires_at > utcnow())
+                .where(
+                    WebSession.id_hash == _sha256(session_id),
+                    WebSession.expires_at > utcnow(),
+                    Account.disabled.is_(False),
+                )
             ).first()
         principal = self.accounts.web_principal(row.name) if row is not None else None
         if len(self._cache) > 10_000:

@@ -195,6 +195,20 @@ class GitRepo:
         found = self._repo.references.get(ref)
         return str(found.peel(pygit2.Commit).id) if found is not None else None
 
+    def default_branch(self, fallback: str = "main") -> str:
+        """The branch HEAD names, which `git clone` checks out; `fallback` when HEAD is detached
+        or names a branch that no longer exists (a clone would check nothing out)."""
+        head = self._repo.references.get("HEAD")
+        target = head.target if head is not None else None
+        if isinstance(target, str) and target.startswith("refs/heads/"):
+            if self._repo.references.get(target) is not None:
+                return target.removeprefix("refs/heads/")
+        return fallback
+
+    def set_default_branch(self, branch: str) -> None:
+        """Point HEAD at `refs/heads/<branch>` (libgit2 writes HEAD through a lock file)."""
+        self._repo.set_head(f"refs/heads/{branch}")
+
     def resolve_abbreviated(self, revision: str) -> str:
         """Like `resolve`, and also an abbreviated commit id (7 to 39 hex digits, unambiguous),
         which the Hub accepts where a commit is named to create something (a tag)."""

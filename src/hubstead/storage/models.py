@@ -56,6 +56,8 @@ class Account(Base):
     # organizations only: repositories created without an explicit `private` are private
     default_private: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # users only: a disabled user cannot sign in and their tokens and sessions are refused
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class Membership(Base):
@@ -433,3 +435,12 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), index=True)
+
+
+class SiteSetting(Base):
+    """A setting the site admin changes from the web UI (whether self sign-up is open); without
+    a row, the operator's environment setting holds."""
+
+    __tablename__ = "site_settings"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[object] = mapped_column(JSON)

@@ -107,10 +107,12 @@ def update_settings(ctx: Ctx) -> Response:
 
 
 @router.repo_route("GET", r"(?:/revision/{rev:rev})?", need=Need.READ)
-def repo_info(ctx: Ctx, rev: str = "main") -> Response:
+def repo_info(ctx: Ctx, rev: str | None = None) -> Response:
+    """Without a revision: the default branch (main unless the settings page chose another;
+    the clients name main explicitly for downloads, so this changes no file they fetch)."""
     handle = ctx.repo
     expand = expand_fields(ctx.query, handle.type)
-    revision = ctx.hub.repos.at_revision(handle, rev)
+    revision = ctx.hub.repos.at_revision(handle, rev or handle.default_branch())
     card = ctx.hub.cards.for_commit(handle, revision.sha)
     info = wire.repo_info(revision, blobs=ctx.flag("blobs"), card=card)
     if handle.type is RepoType.MODEL:

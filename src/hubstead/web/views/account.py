@@ -33,7 +33,14 @@ def _local(target: str | None) -> str:
 def login_page(ctx: Ctx) -> Response:
     if ctx.principal is not None:
         return RedirectResponse(_local(ctx.query.get("next")), status_code=303)
-    return render(ctx, "account/login.html", error=None, login="", next=ctx.query.get("next", ""))
+    return render(
+        ctx,
+        "account/login.html",
+        error=None,
+        login="",
+        next=ctx.query.get("next", ""),
+        signup=ctx.hub.accounts.signup_open(),
+    )
 
 
 @router.route("POST", r"/login")
@@ -56,9 +63,15 @@ def login(ctx: Ctx) -> Response:
             error=message,
             login=login_name,
             next=target,
+            signup=ctx.hub.accounts.signup_open(),
         )
         response.headers.update(error.headers)
         return response
+    return start_session(ctx, cookie, target)
+
+
+def start_session(ctx: Ctx, cookie: str, target: str) -> Response:
+    """Go on to `target` with the new session's cookie (after signing in, or signing up)."""
     response = RedirectResponse(target, status_code=303)
     response.set_cookie(
         SESSION_COOKIE,

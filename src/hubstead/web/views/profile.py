@@ -55,12 +55,22 @@ def profile(ctx: Ctx, name: str) -> Response:
             }
         )
     members = ctx.hub.profiles.members(account.name) if is_org else []
+    viewer = ctx.principal
+    viewer_role = next(
+        (m.role for m in members if viewer is not None and m.account.id == viewer.user_id), None
+    )
     return render(
         ctx,
         "browse/profile.html",
         account=account,
         is_org=is_org,
         sections=sections,
-        members=[{"name": m.account.name, "fullname": m.account.fullname} for m in members],
+        members=[
+            {"name": m.account.name, "fullname": m.account.fullname, "role": m.role}
+            for m in members
+        ],
+        # roles are shown to the members (and site admins), as the API's member list does
+        show_roles=viewer is not None and (viewer.is_admin or viewer_role is not None),
+        can_manage=viewer is not None and (viewer.is_admin or viewer_role == "admin"),
         orgs=[org.name for org in getattr(info, "orgs", ())],
     )

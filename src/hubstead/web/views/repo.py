@@ -22,6 +22,7 @@ from pygments.lexers import DiffLexer, TextLexer, get_lexer_for_filename
 from pygments.util import ClassNotFound
 from starlette.responses import RedirectResponse, Response
 
+from hubstead.domain.cards.completeness import checklist
 from hubstead.domain.cards.vocabulary import LICENSES, language_name
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.repo_ids import RepoType
@@ -78,6 +79,10 @@ class Links:
     def tree(self, rev: str, path: str = "") -> str:
         suffix = f"/{quote(path)}" if path else ""
         return f"{self.base}/tree/{quote(rev, safe='')}{suffix}"
+
+    def files(self) -> str:
+        """The "Files and versions" tab: the default branch's tree."""
+        return self.tree(self.handle.default_branch())
 
     def blob(self, rev: str, path: str) -> str:
         return f"{self.base}/blob/{quote(rev, safe='')}/{quote(path)}"
@@ -417,12 +422,22 @@ def card_image(ctx: Ctx) -> Response:
     return Response(svg, media_type="image/svg+xml", headers={"Cache-Control": "no-cache"})
 
 
+def default_branch_card(ctx: Ctx, handle: RepoHandle) -> tuple[Any, str | None]:
+    """The card of the default branch and its HTML: main's is the stored one (listings read
+    it too); another branch's, chosen in the settings page, is derived on request."""
+    branch = handle.default_branch()
+    if branch == "main":
+        card = ctx.hub.cards.stored(handle.row.id)
+        html = ctx.hub.cards.html(handle)
+        return ctx.hub.cards.stored(handle.row.id) or card, html
+    derived = ctx.hub.cards.for_commit(handle, handle.git.resolve(branch))
+    return derived, ctx.hub.cards.render(handle, derived.card_text, branch)
+
+
 @page_route("/?")
 def repo_page(ctx: Ctx) -> Response:
     handle = ctx.repo
-    card = ctx.hub.cards.stored(handle.row.id)
-    html = ctx.hub.cards.html(handle)
-    card = ctx.hub.cards.stored(handle.row.id) or card
+    card, html = default_branch_card(ctx, handle)
     links = Links(handle)
     card_data = dict(card.card_data or {}) if card is not None else {}
     derived = dict(card.derived or {}) if card is not None else {}
@@ -469,6 +484,13 @@ def repo_page(ctx: Ctx) -> Response:
         description=_description(card.card_text if card is not None else "", str(handle.id)),
         og_image=og_image,
         page_url=endpoint + links.page(),
+        # the card's completeness, for those who can fix it (web/views/card_editor.py edits it)
+        checklist=checklist(
+            card_data, card.card_text if card is not None else "", handle.type.value
+        )
+        if access.can_write(ctx.principal, handle.id.namespace)
+        else [],
+        edit_href=f"{links.base}/edit/{quote(handle.default_branch(), safe='')}/README.md",
     )
 
 
@@ -775,21 +797,37 @@ def discussions(ctx: Ctx) -> Response:
 
 @page_route(SITE.templates["repo.discussion"], name="repo.discussion")
 def discussion(ctx: Ctx, num: str) -> Response:
+    return discussion_page(ctx, num)
+
+
+def discussion_page(
+    ctx: Ctx, num: str, *, error: str | None = None, status: int = 200, draft: str = ""
+) -> Response:
+    """A discussion's timeline, with the forms the viewer may use (web/views/community.py
+    posts them, and draws this page again with the service's `error`, its `status` and the
+    comment `draft` that was not posted); a pull request's diff and commits."""
     handle = ctx.repo
+    links = Links(handle)
     if not num.isdigit() or len(num) > 9:
         raise NotFound(f"Discussion #{num} not found")
-    timeline = ctx.hub.discussions.details(handle, int(num), with_diff=False)
+    timeline = ctx.hub.discussions.details(handle, int(num), with_diff=True)
     accounts = timeline.people.accounts
 
     def name(account_id: int | None) -> str:
         return _author_name(accounts, account_id)
 
     events = []
+    commits = []
     for event in timeline.events:
-        item = {"type": event.type, "author": name(event.author_id), "date": when(event.created_at)}
+        item: dict[str, Any] = {
+            "type": event.type,
+            "author": name(event.author_id),
+            "date": when(event.created_at),
+        }
         if event.type == "comment":
             item["hidden"] = event.hidden
-            item["html"] = event.data.get("html") or f"<p>{escape(event.content)}</p>"
+            text = event.content.strip() and f"<p>{escape(event.content)}</p>"
+            item["html"] = event.data.get("html") or text  # "": an empty description
             item["edited"] = event.num_edits > 0
         elif event.type == "status-change":
             item["text"] = f"changed the status to {event.data.get('status', '?')}"
@@ -797,17 +835,40 @@ def discussion(ctx: Ctx, num: str) -> Response:
             item["text"] = f"renamed the discussion to “{event.data.get('to', '')}”"
         elif event.type == "commit":
             item["text"] = f"added a commit: {event.data.get('subject', '')}"
+            item["subject"] = event.data.get("subject") or "(no message)"
+            oid = event.data.get("oid")
+            item["href"] = links.commit(oid) if isinstance(oid, str) else None
+            commits.append(item)
         else:
             item["text"] = event.type.replace("-", " ")
         events.append(item)
     row = timeline.row
+    context = repo_context(ctx, "community")
+    principal = ctx.principal
+    acts = principal is not None and principal.can_write  # a read-only token changes nothing
+    is_author = principal is not None and row.author_id == principal.user_id
+    may_change = acts and (is_author or context["can_write"])
+    pr_ref = f"refs/pr/{row.num}" if row.is_pull_request else None
     return render(
         ctx,
         "repo/discussion.html",
-        **repo_context(ctx, "community"),
+        status=status,
+        **context,
         row=row,
         author=name(row.author_id),
         date=when(row.created_at),
         events=events,
-        merge_href=Links(handle).commit(row.merge_commit) if row.merge_commit else None,
+        merge_href=links.commit(row.merge_commit) if row.merge_commit else None,
+        action=links.discussion(row.num),
+        error=error,
+        draft=draft,
+        can_comment=acts,
+        can_change=may_change and row.status != "merged",
+        can_merge=acts and context["can_write"] and row.is_pull_request and row.status == "open",
+        can_push=may_change and row.is_pull_request and row.status != "merged",
+        pr_ref=pr_ref,
+        files=diff_files(timeline.diff or "", links, pr_ref) if pr_ref else [],
+        conflicts=timeline.conflicts,
+        commits=commits,
+        endpoint=ctx.base_url,
     )
