@@ -11,7 +11,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from huggingface_hub import HfApi
+from huggingface_hub import CommitOperationAdd, HfApi
 from playwright.sync_api import sync_playwright
 
 from hubstead.testing import LiveHub
@@ -70,6 +70,17 @@ WIDGETS = [
     ("classification", "/alice/tiny-sentiment", ".score-row"),
     ("chat", "/alice/tiny-chat", ".chat-assistant[data-done]"),
 ]
+# the write pages, signed in: (name, who, page)
+SIGNED_IN_PAGES = [
+    ("tokens", "alice", "/settings/tokens"),
+    ("new-model", "alice", "/new?owner=acme"),
+    ("upload", "alice", "/alice/tiny-sentiment/upload/main"),
+    ("card-editor", "alice", "/alice/tiny-sentiment/edit/main/README.md"),
+    ("repo-settings", "alice", "/alice/tiny-sentiment/settings"),
+    ("pull-request", "alice", "/alice/tiny-sentiment/discussions/1"),
+    ("org-members", "alice", "/acme/settings/members"),
+    ("admin-users", "admin", "/admin/users"),
+]
 VIEWPORTS = {"desktop": {"width": 1280, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
@@ -91,7 +102,7 @@ FAMILY = [
 ]
 
 
-def seed(api: HfApi) -> None:
+def seed(api: HfApi, bob_token: str) -> None:
     for name, card in FAMILY:
         member = api.create_repo(name).repo_id
         api.upload_file(path_or_fileobj=card.encode(), path_in_repo="README.md", repo_id=member)
@@ -104,6 +115,14 @@ def seed(api: HfApi) -> None:
     api.upload_folder(
         folder_path=str(tiny_models.build("text-generation", work / "chat")), repo_id=chat
     )
+    bob = HfApi(endpoint=api.endpoint, token=bob_token)
+    bob.create_commit(
+        repo,
+        [CommitOperationAdd("notes.md", b"# Notes\n\nTrained for 3 epochs at lr 2e-5.\n")],
+        commit_message="Add training notes",
+        commit_description="The hyperparameters of the run, for the card.",
+        create_pr=True,
+    )
     for name, task, language, license_id in DEMOS:
         demo = api.create_repo(name).repo_id
         card = f"---\nlicense: {license_id}\nlanguage: {language}\npipeline_tag: {task}\n---\n# {name}\n"
@@ -114,7 +133,7 @@ def main() -> int:
     OUT.mkdir(parents=True, exist_ok=True)
     hub = LiveHub(Path(tempfile.mkdtemp(prefix="hubstead-shots-"))).start()
     try:
-        seed(HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"]))
+        seed(HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"]), hub.tokens["bob"])
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(
                 executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS
@@ -141,10 +160,62 @@ def main() -> int:
                             page.locator(".widget").screenshot(path=str(target))
                             print(target.relative_to(OUT.parents[1]))
                     context.close()
+            shoot_signed_in(browser, hub.endpoint)
             browser.close()
     finally:
         hub.stop()
     return 0
+
+
+def signed_in_state(browser, endpoint: str, who: str) -> dict:
+    """A browser's cookies after signing in once (sign-ins are limited per account)."""
+    context = browser.new_context()
+    page = context.new_page()
+    page.goto(f"{endpoint}/login")
+    page.get_by_label("Username or email").fill(who)
+    page.get_by_label("Password").fill(f"{who}-password")
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    state = context.storage_state()
+    context.close()
+    return state
+
+
+def prepare(page, name: str) -> None:
+    """Put a page in the state worth showing: a linter finding, chosen files."""
+    if name == "card-editor":
+        text = page.locator("#card-text")
+        text.fill(text.input_value().replace("license: apache-2.0", "license: apache2"))
+        page.locator(".finding-error").first.wait_for()
+    elif name == "upload":
+        page.locator("#upload-files").set_input_files(
+            [
+                {
+                    "name": "model.safetensors",
+                    "mimeType": "application/octet-stream",
+                    "buffer": bytes(2_000_000),
+                },
+                {"name": "config.json", "mimeType": "application/json", "buffer": b"{}"},
+            ]
+        )
+        page.locator("#upload-summary").fill("Add the weights")
+
+
+def shoot_signed_in(browser, endpoint: str) -> None:
+    states = {who: signed_in_state(browser, endpoint, who) for who in ("alice", "admin")}
+    for scheme in ("light", "dark"):
+        for width, viewport in VIEWPORTS.items():
+            for name, who, path in SIGNED_IN_PAGES:
+                context = browser.new_context(
+                    viewport=viewport, color_scheme=scheme, storage_state=states[who]
+                )
+                page = context.new_page()
+                page.goto(endpoint + path)
+                prepare(page, name)
+                target = OUT / f"{name}-{width}-{scheme}.png"
+                page.screenshot(path=str(target), full_page=width == "desktop")
+                print(target.relative_to(OUT.parents[1]))
+                context.close()
 
 
 if __name__ == "__main__":

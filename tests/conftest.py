@@ -18,7 +18,7 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-from helpers import CHROMIUM, CHROMIUM_ARGS, git_environment  # noqa: E402
+from helpers import CHROMIUM, CHROMIUM_ARGS, git_environment, sign_in  # noqa: E402
 from hubstead.testing import LiveHub  # noqa: E402
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
@@ -93,3 +93,34 @@ def page(browser):
     tab = context.new_page()
     yield tab
     context.close()
+
+
+@pytest.fixture(scope="module")
+def sessions(hub) -> dict[str, dict]:
+    """Each user's signed-in browser state, signed in once per module (per server): sign-ins
+    are limited per account, right or wrong ones, so the tests share one session per user."""
+    return {}
+
+
+@pytest.fixture
+def open_as(browser, endpoint, sessions):
+    """`open_as(user, path)`: a fresh tab (its own context) signed in as `user`, at `path`."""
+    contexts = []
+
+    def open_page(user: str, path: str):
+        if user not in sessions:
+            first = browser.new_context()
+            sign_in(first.new_page(), endpoint, user, f"{user}-password")
+            sessions[user] = first.storage_state()
+            first.close()
+        context = browser.new_context(
+            viewport={"width": 1280, "height": 900}, storage_state=sessions[user]
+        )
+        contexts.append(context)
+        tab = context.new_page()
+        tab.goto(f"{endpoint}{path}")
+        return tab
+
+    yield open_page
+    for context in contexts:
+        context.close()

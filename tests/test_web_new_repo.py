@@ -30,37 +30,6 @@ from hubstead.rendering import render_card_html
 HUB_ENV = {"HUBSTEAD_TOKEN_CACHE_SECONDS": "1"}
 
 
-@pytest.fixture(scope="module")
-def sessions(hub) -> dict[str, dict]:
-    """Each user's signed-in browser state, signed in once per module (per server): sign-ins
-    are limited per account, right or wrong ones, so the tests share one session per user."""
-    return {}
-
-
-@pytest.fixture
-def open_as(browser, endpoint, sessions):
-    """`open_as(user, path)`: a fresh tab (its own context) signed in as `user`, at `path`."""
-    contexts = []
-
-    def open_page(user: str, path: str):
-        if user not in sessions:
-            first = browser.new_context()
-            sign_in(first.new_page(), endpoint, user, f"{user}-password")
-            sessions[user] = first.storage_state()
-            first.close()
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, storage_state=sessions[user]
-        )
-        contexts.append(context)
-        tab = context.new_page()
-        tab.goto(f"{endpoint}{path}")
-        return tab
-
-    yield open_page
-    for context in contexts:
-        context.close()
-
-
 def fill_new_repo(page, owner: str, name: str, license_id: str, language: str | None = None):
     page.get_by_label("Owner").select_option(owner)
     page.get_by_label(re.compile(r"^(Model|Dataset) name$")).fill(name)

@@ -15,44 +15,13 @@ from huggingface_hub import HfApi, hf_hub_download
 from huggingface_hub.errors import GatedRepoError, HfHubHTTPError, RepositoryNotFoundError
 from playwright.sync_api import expect
 
-from helpers import anonymous, serious_accessibility_violations, sign_in
+from helpers import anonymous, serious_accessibility_violations
 
 HUB_ENV = {"HUBSTEAD_TOKEN_CACHE_SECONDS": "1"}
 PAGE = {"Accept": "text/html"}
 MAIN_CARD = "---\nlicense: apache-2.0\n---\n# The main card\n\nWhat main says.\n"
 DEV_CARD = "---\nlicense: mit\nlanguage: fr\n---\n# The dev card\n\nWhat dev says.\n"
 CONFIG = b'{"model_type": "bert"}'
-
-
-@pytest.fixture(scope="module")
-def sessions(hub) -> dict[str, dict]:
-    """Each user's signed-in browser state, signed in once per module (per server): sign-ins
-    are limited per account, right or wrong ones, so the tests share one session per user."""
-    return {}
-
-
-@pytest.fixture
-def open_as(browser, endpoint, sessions):
-    """`open_as(user, path)`: a fresh tab (its own context) signed in as `user`, at `path`."""
-    contexts = []
-
-    def open_page(user: str, path: str):
-        if user not in sessions:
-            first = browser.new_context()
-            sign_in(first.new_page(), endpoint, user, f"{user}-password")
-            sessions[user] = first.storage_state()
-            first.close()
-        context = browser.new_context(
-            viewport={"width": 1280, "height": 900}, storage_state=sessions[user]
-        )
-        contexts.append(context)
-        tab = context.new_page()
-        tab.goto(f"{endpoint}{path}")
-        return tab
-
-    yield open_page
-    for context in contexts:
-        context.close()
 
 
 def make_repo(api: HfApi, name: str, private: bool = False) -> str:

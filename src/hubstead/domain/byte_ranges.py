@@ -6,7 +6,7 @@ import re
 
 from hubstead.domain.errors import RangeNotSatisfiable
 
-_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)$")
+_RANGE_RE = re.compile(r"^bytes=(\d*)-(\d*)\Z")
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:

@@ -19,7 +19,7 @@ from hubstead.domain.errors import BadRequest
 from hubstead.domain.hashing import is_sha256
 from hubstead.domain.paths import validate_folder, validate_path
 
-_PARENT_RE = re.compile(r"^[0-9a-fA-F]{5,40}$")
+_PARENT_RE = re.compile(r"^[0-9a-fA-F]{5,40}\Z")
 
 
 @dataclass(frozen=True, slots=True)

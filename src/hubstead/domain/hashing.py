@@ -5,9 +5,9 @@ from __future__ import annotations
 import hashlib
 import re
 
-SHA256_RE = re.compile(r"^[0-9a-f]{64}$")
-COMMIT_RE = re.compile(r"^[0-9a-f]{40}$")
-SHORT_COMMIT_RE = re.compile(r"^[0-9a-f]{7,39}$")  # an abbreviated commit id
+SHA256_RE = re.compile(r"^[0-9a-f]{64}\Z")
+COMMIT_RE = re.compile(r"^[0-9a-f]{40}\Z")
+SHORT_COMMIT_RE = re.compile(r"^[0-9a-f]{7,39}\Z")  # an abbreviated commit id
 
 
 def git_blob_sha1(content: bytes) -> str:

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from hubstead.domain.errors import InvalidName
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*\Z")
 MAX_NAME_LENGTH = 96
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 from collections.abc import Iterator
 from typing import IO, Any
 from urllib.parse import parse_qs, urlencode
@@ -114,9 +115,19 @@ class Ctx:
                 raw = self.body
             try:
                 self._json = json.loads(raw or b"{}")
-            except (json.JSONDecodeError, UnicodeDecodeError):
+            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
                 raise BadRequest("The request body is not valid JSON") from None
         return self._json
+
+    def json_object(self) -> dict[str, Any]:
+        """The body as a JSON object ({} when empty; `null` counts as empty, as the client
+        sends it for a call without arguments); any other JSON value is refused."""
+        body = self.json()
+        if body is None:
+            return {}
+        if not isinstance(body, dict):
+            raise BadRequest("The request body must be a JSON object")
+        return body
 
     def body_lines(self) -> Iterator[bytes]:
         """The body one line at a time, from memory or from its spool file."""
@@ -188,7 +199,9 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
 
 
 def _header_safe(message: str) -> str:
-    text = " ".join(message.split())
+    """A message fit for a header: one line, Latin-1, no control characters (a NUL copied from
+    a request's path would make the server drop the whole answer)."""
+    text = " ".join(re.sub(r"[\x00-\x1f\x7f]", " ", message).split())
     return text.encode("latin-1", "replace").decode("latin-1")[:1000]
 
 

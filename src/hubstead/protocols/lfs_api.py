@@ -25,7 +25,7 @@ def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
     """The batch request does not say whether uploaded objects are for a branch or a pull request
     (the client omits `ref` for the latter), so uploads need what a pull request needs. Download
     URLs hand out file contents: the gate of a gated repository applies."""
-    body = ctx.json()
+    body = ctx.json_object()
     return (
         Need.UPLOAD
         if isinstance(body, dict) and body.get("operation") == "upload"
@@ -36,7 +36,7 @@ def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
 @router.repo_route("POST", LFS_OBJECTS + "/batch", form=GIT, need=_batch_need)
 def batch(ctx: Ctx) -> Response:
     handle = ctx.repo
-    body = ctx.json()
+    body = ctx.json_object()
     operation = body.get("operation")
     if body.get("hash_algo", "sha256") != "sha256":
         raise BadRequest("Only the sha256 hash algorithm is supported")
@@ -54,7 +54,7 @@ def batch(ctx: Ctx) -> Response:
 
 @router.repo_route("POST", LFS_OBJECTS + "/verify", form=GIT, need=Need.READ, name="lfs.verify")
 def verify(ctx: Ctx) -> Response:
-    ctx.hub.lfs.verify(ctx.repo, ctx.json())
+    ctx.hub.lfs.verify(ctx.repo, ctx.json_object())
     return json_response({"message": "ok"}, headers={"Content-Type": LFS_JSON})
 
 
@@ -91,7 +91,7 @@ def complete(ctx: Ctx, repo: str, oid: str) -> Response:
     repo_id, size = _signed_args(ctx.request, repo, oid)
     q = ctx.query
     ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "complete", repo_id, oid, size)
-    body = ctx.json()
+    body = ctx.json_object()
     if not isinstance(body, dict) or body.get("oid", oid) != oid:
         raise BadRequest("The completion body does not match this object")
     ctx.hub.lfs.complete_multipart(repo_id, oid, size, body.get("parts") or [])

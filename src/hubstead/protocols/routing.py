@@ -201,7 +201,7 @@ class Router:
             if method not in route.methods:
                 method_mismatch = True
                 continue
-            return route, {k: unquote(v) for k, v in found.groupdict().items() if v is not None}
+            return route, _decoded_params(found.groupdict())
         if method_mismatch:
             raise HubError("Method not allowed", status=405)
         raise HubError("Not Found", status=404)
@@ -238,6 +238,20 @@ class Router:
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+_CONTROL_CHARACTERS = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _decoded_params(groups: dict[str, str | None]) -> dict[str, str]:
+    """The path's parameters, percent-decoded. A control character in one (a NUL, a newline)
+    names nothing a repository can hold (git's own tools would cut the name there), so the
+    request is refused before a handler could act on a truncated name."""
+    params = {key: unquote(value) for key, value in groups.items() if value is not None}
+    for key, value in params.items():
+        if _CONTROL_CHARACTERS.search(value):
+            raise InvalidName(f"Invalid {key}: control characters are not allowed")
+    return params
 
 
 def check_csrf(ctx: Ctx) -> None:

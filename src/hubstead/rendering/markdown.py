@@ -351,7 +351,7 @@ _KATEX_STYLE_PROPERTIES = {
 }  # fmt: skip
 # Values KaTeX produces are numbers with units, keywords and #hex colours: no parentheses, so no
 # url(), expression(), var() or image functions can get through even if KaTeX had a bug.
-_SAFE_CSS_VALUE = re.compile(r"^[-#.%a-zA-Z0-9 ]+$")
+_SAFE_CSS_VALUE = re.compile(r"^[-#.%a-zA-Z0-9 ]+\Z")
 
 
 def _math_attribute_filter(tag: str, attr: str, value: str) -> str | None:

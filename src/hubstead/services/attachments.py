@@ -33,7 +33,7 @@ FORMATS = {
     "audio/wav": ("wav", IMAGE_LIMIT),
 }
 CONTENT_TYPES = {ext: content_type for content_type, (ext, _) in FORMATS.items()}
-NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{2,4})$")
+NAME_RE = re.compile(r"^(?P<sha>[0-9a-f]{64})\.(?P<ext>[a-z0-9]{2,4})\Z")
 
 
 def looks_like(content_type: str, data: bytes) -> bool:

@@ -21,7 +21,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import Account, RepoDownloadDay, RepoLike, Repository
 
 DEFAULT_QUERY_FILES = {"config.json", "config.yaml", "hyperparams.yaml", "params.json", "meta.yaml"}
-_DIFFUSERS_ROOT_WEIGHTS = re.compile(r"^[^/]*\.(safetensors|ckpt|bin)$")
+_DIFFUSERS_ROOT_WEIGHTS = re.compile(r"^[^/]*\.(safetensors|ckpt|bin)\Z")
 TRENDING_DAYS = 7
 LIKE_WEIGHT = 10.0
 

@@ -81,10 +81,7 @@ def ask_access(ctx: Ctx):
 
 
 def _object(ctx: Ctx) -> dict:
-    body = ctx.json()
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return body
+    return ctx.json_object()
 
 
 def _target(body: dict) -> tuple[str | None, str | None]:
@@ -101,7 +98,7 @@ def _answers(ctx: Ctx) -> object:
             return dict(parse_qsl(ctx.body.decode(), keep_blank_values=True))
         except UnicodeDecodeError:
             raise BadRequest("The form is not valid UTF-8") from None
-    return ctx.json()
+    return ctx.json_object()
 
 
 def _request_json(view: AccessRequestView) -> dict:

@@ -40,7 +40,7 @@ def list_commits(ctx: Ctx, rev: str) -> Response:
 
 @router.route("POST", r"/api/validate-yaml")
 def validate_yaml(ctx: Ctx) -> Response:
-    body = ctx.json()
+    body = ctx.json_object()
     content = body.get("content", "")
     if not isinstance(content, str):
         return json_response(
@@ -65,7 +65,7 @@ def validate_yaml(ctx: Ctx) -> Response:
 
 @router.repo_route("POST", "/preupload/{rev:rev}", need=upload_need)
 def preupload(ctx: Ctx, rev: str) -> Response:
-    body = ctx.json()
+    body = ctx.json_object()
     revision = "main" if rev in ("None", "") else rev
     return json_response(
         ctx.hub.files.preupload(ctx.repo, revision, body.get("files"), body.get("gitIgnore"))
@@ -75,7 +75,7 @@ def preupload(ctx: Ctx, rev: str) -> Response:
 @router.repo_route("POST", "/commit/{rev:rev}", need=upload_need, body=COMMIT_BODY)
 def commit(ctx: Ctx, rev: str) -> Response:
     if ctx.request.headers.get("content-type", "").startswith("application/json"):
-        request = parse_json_commit(ctx.json())
+        request = parse_json_commit(ctx.json_object())
     else:
         request = parse_ndjson_commit(ctx.body_lines())
     principal = ctx.principal

@@ -28,12 +28,7 @@ def _event(key: str, view: EventView, status: int = 200) -> Response:
 
 def _body(ctx: Ctx) -> dict:
     """The JSON object sent, {} for none (the client posts no body to merge or hide)."""
-    body = ctx.json() if ctx.has_body() else {}
-    if body is None:
-        return {}
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return body
+    return ctx.json_object() if ctx.has_body() else {}
 
 
 def _page(ctx: Ctx) -> int:

@@ -42,9 +42,7 @@ def duplicate_repo(ctx: Ctx):
     repo_type = source.type
     if ctx.principal is None:
         raise Unauthorized("You must be signed in to duplicate a repository")
-    body = ctx.json() if ctx.body else {}
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
+    body = ctx.json_object()
     target = body.get("repository")
     if not isinstance(target, str):
         raise BadRequest("'repository' is required: the id of the new repository, 'namespace/name'")

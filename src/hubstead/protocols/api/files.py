@@ -45,7 +45,7 @@ def list_tree(ctx: Ctx, rev: str, path: str = "") -> Response:
 def paths_info(ctx: Ctx, rev: str) -> Response:
     content_type = ctx.request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
-        body = ctx.json()
+        body = ctx.json_object()
         paths, expand = body.get("paths") or [], bool(body.get("expand"))
     else:
         form = parse_qs(ctx.body.decode("utf-8", "replace"))

@@ -22,7 +22,7 @@ def branch(ctx: Ctx, branch: str) -> Response:
     if ctx.request.method == "DELETE":
         ctx.hub.refs.delete_branch(ctx.repo, branch)
     else:
-        body = ctx.json() if ctx.body else {}
+        body = ctx.json_object()
         ctx.hub.refs.create_branch(ctx.repo, branch, body.get("startingPoint"))
     return json_response({})
 
@@ -32,7 +32,7 @@ def tag(ctx: Ctx, tag: str) -> Response:
     if ctx.request.method == "DELETE":
         ctx.hub.refs.delete_tag(ctx.repo, tag)
         return json_response({})
-    body = ctx.json()
+    body = ctx.json_object()
     new_tag = body.get("tag")
     if not isinstance(new_tag, str):
         raise BadRequest("'tag' is required")

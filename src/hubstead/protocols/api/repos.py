@@ -47,7 +47,7 @@ def _named_in_body(body: dict[str, Any]) -> tuple[RepoType, str | None, str]:
 
 @router.route("POST", r"/api/repos/create")
 def create_repo(ctx: Ctx) -> Response:
-    body = ctx.json()
+    body = ctx.json_object()
     repo_type, namespace, name = _named_in_body(body)
     if ctx.principal is None:
         raise unauthorized()
@@ -68,7 +68,7 @@ def create_repo(ctx: Ctx) -> Response:
 
 @router.route("DELETE", r"/api/repos/delete")
 def delete_repo(ctx: Ctx) -> Response:
-    repo_type, namespace, name = _named_in_body(ctx.json())
+    repo_type, namespace, name = _named_in_body(ctx.json_object())
     if ctx.principal is None:
         raise RepoNotFound(status=401)
     try:
@@ -81,7 +81,7 @@ def delete_repo(ctx: Ctx) -> Response:
 
 @router.route("POST", r"/api/repos/move")
 def move_repo(ctx: Ctx) -> Response:
-    body = ctx.json()
+    body = ctx.json_object()
     repo_type = RepoType.parse(body.get("type"))
     try:
         source = RepoId.parse(str(body.get("fromRepo")))
@@ -94,7 +94,7 @@ def move_repo(ctx: Ctx) -> Response:
 
 @router.repo_route("PUT", "/settings", need=Need.ADMIN)
 def update_settings(ctx: Ctx) -> Response:
-    body = ctx.json()
+    body = ctx.json_object()
     private = body.get("private")
     if body.get("visibility") is not None:
         if body["visibility"] not in ("public", "private"):

@@ -21,10 +21,7 @@ router = Router()
 
 
 def _body(ctx: Ctx) -> dict:
-    body = ctx.json() if ctx.body else {}
-    if not isinstance(body, dict):
-        raise BadRequest("The request body must be a JSON object")
-    return body
+    return ctx.json_object()
 
 
 @router.repo_route("POST", "/super-squash/{branch:path}", need=Need.WRITE)

@@ -169,7 +169,7 @@ def preview(ctx: Ctx, rev: str) -> Response:
     the rendered body, the findings and the checklist as JSON."""
     if ctx.principal is None:
         return json_response({"error": "Sign in to preview a card"}, 401)
-    body = ctx.json()
+    body = ctx.json_object()
     content = body.get("content") if isinstance(body, dict) else None
     if not isinstance(content, str):
         return json_response({"error": "'content' must be a string"}, 400)

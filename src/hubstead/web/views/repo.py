@@ -1,5 +1,5 @@
 """The repository pages: the model or dataset card, files and versions, commits and their
-diffs, and the community tab (read-only discussions).
+diffs, and the community tab (a discussion's page; its forms post to `community.py`).
 
 Everything is rendered on the server and works without JavaScript; `repo.js` only adds copy
 buttons, and `widget.js` runs the model page's inference widget (web/widgets.py), whose form

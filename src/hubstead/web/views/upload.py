@@ -164,7 +164,7 @@ def upload_page(ctx: Ctx, rev: str, path: str = "") -> Response:
 def preupload(ctx: Ctx, rev: str) -> Response:
     """LFS or regular for each file, as the API's preupload decides it (`commitOid`: the head
     the page saw, which the commit names as its parent)."""
-    body = ctx.json()
+    body = ctx.json_object()
     files = body.get("files") if isinstance(body, dict) else None
     return json_response(ctx.hub.files.preupload(ctx.repo, rev, files, None))
 
@@ -182,7 +182,7 @@ def lfs_batch(ctx: Ctx, rev: str) -> Response:
     """The LFS batch answer for uploads: per object, nothing (already in this repository) or its
     signed upload URL (basic), or its parts' URLs and completion URL (multipart); the verify
     action is this page's `-/verify`, which the session may call."""
-    body = ctx.json()
+    body = ctx.json_object()
     objects = body.get("objects") if isinstance(body, dict) else None
     if not isinstance(objects, list):
         raise BadRequest("'objects' must be a list")
@@ -205,7 +205,7 @@ def lfs_batch(ctx: Ctx, rev: str) -> Response:
 
 @upload_route("/-/verify", Need.UPLOAD)
 def lfs_verify(ctx: Ctx, rev: str) -> Response:
-    ctx.hub.lfs.verify(ctx.repo, ctx.json())
+    ctx.hub.lfs.verify(ctx.repo, ctx.json_object())
     return json_response({"message": "ok"})
 
 
