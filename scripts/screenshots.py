@@ -199,6 +199,7 @@ def prepare(page, name: str) -> None:
             ]
         )
         page.locator("#upload-summary").fill("Add the weights")
+    page.evaluate("document.activeElement.blur(); window.scrollTo(0, 0)")
 
 
 def shoot_signed_in(browser, endpoint: str) -> None:
