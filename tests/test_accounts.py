@@ -18,7 +18,7 @@ from huggingface_hub import HfApi
 from huggingface_hub.errors import RepositoryNotFoundError
 from sqlalchemy import select
 
-from helpers import BIN, admin_cli
+from helpers import BIN, admin_cli, sign_in_status
 from hubstead.domain.avatars import identicon_svg
 from hubstead.services.accounts import DEFAULT_CACHE_SECONDS
 from hubstead.storage.database import Database
@@ -255,13 +255,11 @@ def test_set_password_from_stdin_and_option(hub):
     )
 
     def status(password: str) -> int:
-        return httpx.get(
-            f"{hub.endpoint}/api/whoami-v2", auth=("hank", password), timeout=10
-        ).status_code
+        return sign_in_status(hub.endpoint, "hank", password)
 
-    assert status("first-password") == 200 and status("wrong-password") == 401
+    assert status("first-password") == 303 and status("wrong-password") == 401
     ok(hub, "user", "set-password", "hank", "--password", "second-password")
-    assert status("second-password") == 200 and status("first-password") == 401
+    assert status("second-password") == 303 and status("first-password") == 401
     assert "at least 8 characters" in fails(hub, "user", "set-password", "hank", stdin="short\n")
     db = Database(hub.database_url)
     try:
@@ -282,7 +280,7 @@ def test_token_list_never_shows_values(hub):
     assert [(t["user"], t["name"], t["role"]) for t in listed] == [("ivan", "laptop", "read")]
     assert isinstance(listed[0]["id"], int) and listed[0]["created"].endswith("Z")
     everyone = ok(hub, "token", "list")
-    assert everyone.splitlines()[0].split() == ["ID", "USER", "NAME", "ROLE", "CREATED"]
+    assert everyone.splitlines()[0].split() == ["ID", "USER", "NAME", "ROLE", "CREATED", "EXPIRES"]
     assert "alice-write" in everyone and "laptop" in everyone
     assert value not in everyone and "hf_" not in everyone
     assert "No user named 'nobody'" in fails(hub, "token", "list", "nobody")
@@ -512,3 +510,23 @@ def test_bootstrap_token_can_be_revoked(tmp_path: Path):
     finally:
         process.terminate()
         process.wait(timeout=15)
+
+
+def test_the_audit_log_from_the_command_line(hub):
+    """`hubstead audit` reads the events an operator's and a user's actions left."""
+    assert (
+        hubstead(hub, "token", "create", "bob", "--role", "read", "--name", "audited").returncode
+        == 0
+    )
+    assert hubstead(hub, "token", "revoke", "audited", "--user", "bob").returncode == 0
+    listed = hubstead(hub, "audit", "--action", "token", "--target", "bob", "--json")
+    assert listed.returncode == 0, listed.stderr
+    events = json.loads(listed.stdout)
+    assert [(e["action"], e["actor"], e["details"]["token"]) for e in events[:2]] == [
+        ("token.revoke", None, "audited"),
+        ("token.create", None, "audited"),
+    ]
+    table = hubstead(hub, "audit", "--action", "token.create", "--limit", "1")
+    assert table.returncode == 0 and "token.create" in table.stdout and "ACTOR" in table.stdout
+    refused = hubstead(hub, "audit", "--limit", "1000")
+    assert refused.returncode != 0 and "limit" in (refused.stderr + refused.stdout)

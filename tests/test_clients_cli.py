@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from huggingface_hub import HfApi
 
-from helpers import BIN, CLIENTS, client_env, run
+from helpers import BIN, CLIENTS, client_env, run, sign_in_status
 
 
 def test_hf_cli_whoami_upload_download(hub, api: HfApi, tmp_path: Path):
@@ -133,20 +133,8 @@ def test_cli_options_have_environment_variables(hub, variable: str):
         "HUBSTEAD_WORKERS",
     ):
         assert name in help_text
-    import base64
-
-    import httpx
-
-    basic = base64.b64encode(b"dave:s3cret-pass").decode()
-    response = httpx.post(
-        f"{hub.endpoint}/dave/x.git/info/lfs/objects/batch",
-        json={"operation": "download", "objects": []},
-        headers={"Authorization": f"Basic {basic}"},
-    )
-    assert response.status_code == 404 and response.headers["x-error-code"] == "RepoNotFound"
-    wrong = base64.b64encode(b"dave:wrong").decode()
-    response = httpx.get(f"{hub.endpoint}/api/models", headers={"Authorization": f"Basic {wrong}"})
-    assert response.status_code == 401
+    assert sign_in_status(hub.endpoint, "dave", "s3cret-pass") == 303  # the password was set
+    assert sign_in_status(hub.endpoint, "dave", "wrong-pass") == 401
 
 
 def test_first_start_creates_an_admin_and_prints_its_token(tmp_path: Path):

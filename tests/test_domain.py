@@ -7,14 +7,7 @@ import json
 
 import pytest
 
-from hubstead.domain.commit_ops import (
-    AddFile,
-    AddLfsFile,
-    DeleteFile,
-    DeleteFolder,
-    parse_json_commit,
-    parse_ndjson_commit,
-)
+from hubstead.domain.commit_ops import AddFile, AddLfsFile, DeleteFile, DeleteFolder
 from hubstead.domain.errors import BadRequest, InvalidName, InvalidPath
 from hubstead.domain.hashing import git_blob_sha1
 from hubstead.domain.lfs_pointer import LfsPointer, parse_pointer
@@ -27,6 +20,7 @@ from hubstead.domain.upload_policy import (
     matches_any,
     upload_mode,
 )
+from hubstead.protocols.schemas import parse_json_commit, parse_ndjson_commit
 
 
 @pytest.mark.parametrize(

@@ -74,7 +74,8 @@ def test_a_token_made_in_the_page_works_until_revoked(endpoint, page):
     assert page.locator("#new-token").count() == 0
     row = page.locator('tr[data-token="from-the-browser"]')
     expect(row).to_contain_text("write")
-    assert "never" not in row.inner_text()  # its last use is shown
+    assert "never" not in row.locator(".token-last-used").inner_text()  # its last use is shown
+    expect(row.locator(".token-expiry")).to_have_text("never")  # made without an expiry
     row.get_by_role("button", name="Revoke from-the-browser").click()
     page.wait_for_load_state()
     expect(page.locator('tr[data-token="from-the-browser"]')).to_have_count(0)

@@ -9,10 +9,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import errno
 import getpass
 import json
+import logging
 import os
 import secrets
+import shutil
+import socket
 import sys
 
 from hubstead import __version__
@@ -43,28 +47,145 @@ def _apply_env(args: argparse.Namespace, names: dict[str, str]) -> None:
     export_options({env: getattr(args, dest, None) for dest, env in names.items()})
 
 
-def _hub():
-    from hubstead.hub import Hub
-    from hubstead.settings import Settings
+class CommandError(Exception):
+    """A refusal of the command itself (printed as `error: …`, exit status 2)."""
 
-    hub = Hub(Settings.from_env())
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is when a record comes (as logging's last resort does)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.setFormatter(logging.Formatter("%(levelname)s:%(name)s:%(message)s"))
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
+def _log_to_stderr(names: tuple[str, ...] = ("hubstead.reconcile", "hubstead.datadir")) -> None:
+    """What the start-up repairs log goes to stderr (the server's log); only these loggers: the
+    root logger stays unconfigured until the workers configure it (protocols/app.py)."""
+    for name in names:
+        logger = logging.getLogger(name)
+        if not any(isinstance(handler, _StderrHandler) for handler in logger.handlers):
+            logger.addHandler(_StderrHandler())
+            logger.setLevel(logging.INFO)
+
+
+def _settings():
+    """The settings, with the data folder made private to its owner (`storage/datadir.py`)."""
+    from hubstead.settings import Settings
+    from hubstead.storage.datadir import make_private
+
+    settings = Settings.from_env()
+    make_private(settings.data_dir)
+    return settings
+
+
+def _hub(settings=None):
+    from hubstead.hub import Hub
+
+    hub = Hub(settings or _settings())
     hub.db.migrate()
     return hub
+
+
+def _own_data_dir(settings):
+    """The data folder's lock, for this process (and the workers it forks) alone."""
+    from hubstead.storage.datadir import DataDirInUse, DataDirLock
+
+    try:
+        return DataDirLock(settings.data_dir).acquire()
+    except DataDirInUse as error:
+        raise CommandError(str(error)) from None
+
+
+def _check_port_free(host: str, port: int) -> None:
+    """Refuse a port something already listens on. granian binds its sockets with SO_REUSEPORT,
+    so a second server on a busy port would start and silently share the connections; a probe
+    bound without it fails where any socket listens (SO_REUSEADDR only skips TIME_WAIT)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        reason = "already in use" if error.errno == errno.EADDRINUSE else str(error)
+        raise CommandError(
+            f"cannot listen on {host}:{port}: {reason} (choose another with --port)"
+        ) from None
+
+
+def _reconcile(hub) -> None:
+    """Repair what a crash left behind before serving (services/reconcile.py, which logs each
+    fix), then stop the math renderer a re-derived card may have started: the server's
+    processes start their own."""
+    from hubstead.rendering import math
+    from hubstead.services.reconcile import reconcile_refs
+
+    reconcile_refs(hub.db, hub.git, hub.repos, hub.cards)
+    math.shutdown()
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     _apply_env(
         args, {"host": "HOST", "port": "PORT", "workers": "WORKERS", "public_url": "PUBLIC_URL"}
     )
-    hub = _hub()
+    _log_to_stderr()
+    settings = _settings()
+    lock = _own_data_dir(settings)
+    try:
+        _check_port_free(settings.host, settings.port)
+        _prepare(_hub(settings))
+        return _serve(settings)
+    finally:
+        lock.release()
+
+
+def cmd_reconcile(_args: argparse.Namespace) -> int:
+    """What `hubstead serve` does at start, on demand: refused while a server owns the folder."""
+    _log_to_stderr()
+    settings = _settings()
+    lock = _own_data_dir(settings)
+    try:
+        _reconcile(_hub(settings))
+    finally:
+        lock.release()
+    return 0
+
+
+def _prepare(hub) -> None:
+    """Before serving: the first account of a new hub, then the repair of a crash's leftovers."""
     if hub.accounts.count_users() == 0:
         password = secrets.token_urlsafe(12)
         hub.accounts.create_user("admin", password=password, admin=True)
         token = hub.accounts.create_token("admin", "write", "bootstrap")
         print("Created the first account (shown once, keep it safe):", file=sys.stderr)
         print(f"  login:    admin\n  password: {password}\n  token:    {token}", file=sys.stderr)
-    settings = hub.settings
+    _reconcile(hub)
     hub.db.dispose()
+
+
+def _prepare_metrics_dir(settings) -> None:
+    """An empty folder for this server's metrics (prometheus_client's multiprocess mode: each
+    web process writes its samples there, /-/metrics sums them), named to the workers through
+    the variable prometheus_client reads; last run's samples are removed."""
+    from hubstead.settings import METRICS_DIR_VARIABLE
+
+    folder = settings.data_dir / "run" / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True, mode=0o700)
+    os.environ[METRICS_DIR_VARIABLE] = str(folder)
+
+
+def _serve(settings) -> int:
     from granian import Granian
     from granian.constants import Interfaces
 
@@ -72,6 +193,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         f"Hubstead {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
         file=sys.stderr,
     )
+    _prepare_metrics_dir(settings)
     host = _start_inference_host(settings)
     try:
         Granian(
@@ -285,8 +407,19 @@ def cmd_org_members(args: argparse.Namespace) -> int:
 
 
 def cmd_token_create(args: argparse.Namespace) -> int:
-    print(_hub().accounts.create_token(args.user, role=args.role, name=args.name))
+    print(
+        _hub().accounts.create_token(
+            args.user, role=args.role, name=args.name, expires_days=args.expires_days
+        )
+    )
     return 0
+
+
+def _expiry(token) -> str:
+    """A token's expiry for the listing: never, its date, or its date and "(expired)"."""
+    if token.expires_at is None:
+        return "never"
+    return _when(token.expires_at) + (" (expired)" if token.expired else "")
 
 
 def cmd_token_list(args: argparse.Namespace) -> int:
@@ -301,6 +434,8 @@ def cmd_token_list(args: argparse.Namespace) -> int:
                         "name": t.name,
                         "role": t.role,
                         "created": _when(t.created_at),
+                        "expires": _when(t.expires_at) if t.expires_at else None,
+                        "expired": t.expired,
                     }
                     for t in tokens
                 ],
@@ -309,8 +444,8 @@ def cmd_token_list(args: argparse.Namespace) -> int:
         )
         return 0
     _print_table(
-        ["ID", "USER", "NAME", "ROLE", "CREATED"],
-        [[str(t.id), t.user, t.name, t.role, _when(t.created_at)] for t in tokens],
+        ["ID", "USER", "NAME", "ROLE", "CREATED", "EXPIRES"],
+        [[str(t.id), t.user, t.name, t.role, _when(t.created_at), _expiry(t)] for t in tokens],
     )
     return 0
 
@@ -321,6 +456,32 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     print(
         f"revoked token {token.id} ({token.name}, {token.role}) of {token.user}; running servers refuse it "
         f"within {hub.accounts.cache_seconds:g} seconds"
+    )
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The audit log, newest first (the same events site admins read at /admin/audit)."""
+    entries = _hub().audit.entries(
+        action=args.action, actor=args.actor, target=args.target, limit=args.limit
+    )
+    if args.json:
+        print(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return 0
+    _print_table(
+        ["ID", "AT", "ACTOR", "ACTION", "TARGET", "DETAILS", "ADDRESS"],
+        [
+            [
+                str(e.id),
+                e.at,
+                e.actor or "-",
+                e.action,
+                e.target or "-",
+                ", ".join(f"{k}={v}" for k, v in sorted(e.details.items())) or "-",
+                e.address or "-",
+            ]
+            for e in entries
+        ],
     )
     return 0
 
@@ -524,12 +685,20 @@ def _token_commands(commands) -> None:
     create.add_argument(
         "--name", default=env("HUBSTEAD_TOKEN_NAME", "cli"), help="label [env HUBSTEAD_TOKEN_NAME]"
     )
+    create.add_argument(
+        "--expires-days",
+        type=int,
+        metavar="N",
+        default=env("HUBSTEAD_TOKEN_EXPIRES_DAYS"),
+        help="the token stops working N days from now (default: never, or the hub's "
+        "HUBSTEAD_TOKEN_MAX_DAYS) [env HUBSTEAD_TOKEN_EXPIRES_DAYS]",
+    )
 
     listing = _command(
         token,
         "list",
         cmd_token_list,
-        "list tokens (id, user, name, role, created; never the value)",
+        "list tokens (id, user, name, role, created, expires; never the value)",
     )
     listing.add_argument("user", nargs="?", help="only this user's tokens")
     listing.add_argument("--json", action="store_true", help="machine-readable output")
@@ -599,6 +768,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     gc.set_defaults(func=cmd_gc)
 
+    reconcile = commands.add_parser(
+        "reconcile",
+        help="repair the refs cache from git and remove stale git locks (serve does it at start)",
+    )
+    _add_global(reconcile)
+    reconcile.set_defaults(func=cmd_reconcile)
+
+    audit = commands.add_parser("audit", help="the audit log of security-relevant actions")
+    _add_global(audit)
+    audit.add_argument("--action", help="an action (token.create) or its group (token)")
+    audit.add_argument("--actor", help="who acted (a user name)")
+    audit.add_argument("--target", help="what it acted on (ns/name; end with / for a prefix)")
+    audit.add_argument("--limit", type=int, default=100, help="at most this many (1 to 100)")
+    audit.add_argument("--json", action="store_true", help="print JSON")
+    audit.set_defaults(func=cmd_audit)
+
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True
     )
@@ -616,6 +801,6 @@ def main(argv: list[str] | None = None) -> None:
     except HubError as error:
         print(f"error: {error.message}", file=sys.stderr)
         sys.exit(2)
-    except SettingsError as error:
+    except (SettingsError, CommandError) as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -7,6 +7,7 @@ from hubstead.protocols.urls import (
 )
 from hubstead.services.accounts import AccountService
 from hubstead.services.attachments import AttachmentService
+from hubstead.services.audit import AuditLog
 from hubstead.services.cards import CardService
 from hubstead.services.commits import CommitService
 from hubstead.services.counters import CounterService
@@ -20,12 +21,13 @@ from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
 from hubstead.services.model_tree import ModelTreeService
+from hubstead.services.pickle_scan import PickleScanService
 from hubstead.services.profiles import ProfileService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
 from hubstead.services.sessions import SessionService
 from hubstead.services.signing import UrlSigner
-from hubstead.services.weights import WeightsService
+from hubstead.services.weights import ParameterCounts, WeightsService
 from hubstead.services.xet import XetService
 from hubstead.settings import Settings
 from hubstead.storage.blobstore import open_blob_store
@@ -42,8 +44,12 @@ class Hub:
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(
-            self.db, settings.token_cache_seconds, signup_default=settings.allow_signup
+            self.db,
+            settings.token_cache_seconds,
+            signup_default=settings.allow_signup,
+            token_max_days=settings.token_max_days,
         )
+        self.audit = AuditLog(self.db)
         self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
         self.repos = RepoService(self.db, self.git, self.index)
@@ -53,6 +59,8 @@ class Hub:
             self.signer,
             settings.lfs_multipart_threshold,
             settings.lfs_multipart_chunk_size,
+            max_object_bytes=settings.max_lfs_object_bytes,
+            max_parts=settings.max_lfs_parts,
         )
         self.discussions = DiscussionService(self.db, self.repos, paths=SITE)
         self.commits = CommitService(self.db, self.repos, self.lfs, self.discussions)
@@ -61,16 +69,28 @@ class Hub:
         self.xet = XetService(self.db, self.blobs, self.signer)
         self.files = FileService(self.db, self.blobs, self.xet)
         self.cards = CardService(
-            self.db, self.git, self.blobs, self.xet, self.files, self.index, paths=SITE
+            self.db,
+            self.git,
+            self.blobs,
+            self.xet,
+            self.files,
+            self.index,
+            paths=SITE,
+            parameter_counts=ParameterCounts(settings.max_safetensors_header_bytes),
         )
         self.repos.ref_listeners.append(self.cards.on_ref_change)
+        # every commit and push: the pickle files of the new target are scanned (after the card)
+        self.pickle_scans = PickleScanService(
+            self.db, self.git, self.blobs, self.xet, settings.pickle_scan_max_bytes
+        )
+        self.repos.ref_listeners.append(self.pickle_scans.on_ref_change)
         self.gating = GatingService(self.db, self.cards)
         self.discovery = DiscoveryService(self.db, self.index, settings.inference.serving_rules())
         self.model_trees = ModelTreeService(self.repos, self.cards, self.discovery)
         self.counters = CounterService(self.db)
         self.profiles = ProfileService(self.db, self.git)
         self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)
-        self.weights = WeightsService(self.files, self.xet)
+        self.weights = WeightsService(self.files, self.xet, settings.max_safetensors_header_bytes)
         self.attachments = AttachmentService(settings.data_dir / "uploads")
         self.inference = InferenceService(
             settings.inference, settings.data_dir, self.db, self.cards, self.files, self.xet

@@ -23,11 +23,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import overload
 
+from hubstead.domain.cards.loader import DEFAULT_MAX_METADATA_BYTES, MetadataLimits
+from hubstead.domain.cards.loader import use_limits as use_metadata_limits
 from hubstead.domain.inference.serving import ServingRules
+from hubstead.domain.tags.safetensors_summary import DEFAULT_MAX_HEADER_BYTES
 from hubstead.rendering.math import MathSettings
 from hubstead.rendering.math import use_settings as use_math_settings
 
 BLOB_STORES = ("local",)  # values of HUBSTEAD_BLOB_STORE (an object store comes later)
+DEFAULT_MAX_LFS_OBJECT_BYTES = 50 * 1000**3  # the Hub's largest LFS file: 50 GB
+DEFAULT_MAX_LFS_PARTS = 10_000  # S3's limit, which the Hub's multipart uploads keep to
+MAX_TOKEN_DAYS = 3650  # the longest expiry a token may have (a longer one: give it none)
 
 
 @overload
@@ -71,10 +77,16 @@ class Settings:
     signed_url_ttl: int = 3600
     lfs_multipart_threshold: int = 500 * 1024 * 1024
     lfs_multipart_chunk_size: int = 100 * 1024 * 1024
+    max_lfs_object_bytes: int = DEFAULT_MAX_LFS_OBJECT_BYTES  # an LFS object's size, at most
+    max_lfs_parts: int = DEFAULT_MAX_LFS_PARTS  # of a multipart upload (the part size grows)
+    # the JSON header of a safetensors file read for its parameter counts (past it: unknown)
+    max_safetensors_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
     blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
     quiet: bool = False  # the server logs warnings only
     token_cache_seconds: float = 5.0  # how long a process trusts a token or session it checked
     allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
+    pickle_scan_max_bytes: int = 256 * 1024 * 1024  # read of one pickle file by the scanner
+    token_max_days: int | None = None  # the longest lifetime of a new token; None: no maximum
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
 
     @property
@@ -100,10 +112,17 @@ class Settings:
             signed_url_ttl=int(_env("SIGNED_URL_TTL", "3600")),
             lfs_multipart_threshold=int(_env("LFS_MULTIPART_THRESHOLD", str(500 * 1024 * 1024))),
             lfs_multipart_chunk_size=int(_env("LFS_MULTIPART_CHUNK_SIZE", str(100 * 1024 * 1024))),
+            max_lfs_object_bytes=_positive("MAX_LFS_OBJECT_BYTES", DEFAULT_MAX_LFS_OBJECT_BYTES),
+            max_lfs_parts=_positive("MAX_LFS_PARTS", DEFAULT_MAX_LFS_PARTS),
+            max_safetensors_header_bytes=_positive(
+                "MAX_SAFETENSORS_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES
+            ),
             blob_store=_blob_store(_env("BLOB_STORE") or "local"),
             quiet=bool(_env("QUIET")),
             token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", "5")),
             allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
+            pickle_scan_max_bytes=int(_env("PICKLE_SCAN_MAX_BYTES", str(256 * 1024 * 1024))),
+            token_max_days=_token_max_days(_env("TOKEN_MAX_DAYS", "")),
             inference=InferenceSettings.from_env(),
         )
 
@@ -213,6 +232,19 @@ class InferenceSettings:
         )
 
 
+def _token_max_days(value: str) -> int | None:
+    """`HUBSTEAD_TOKEN_MAX_DAYS`: unset or empty, tokens may never expire; else whole days."""
+    value = value.strip()
+    if not value:
+        return None
+    if not value.isdigit() or not 1 <= int(value) <= MAX_TOKEN_DAYS:
+        raise SettingsError(
+            f"HUBSTEAD_TOKEN_MAX_DAYS={value!r}: give a number of days from 1 to "
+            f"{MAX_TOKEN_DAYS}, or nothing"
+        )
+    return int(value)
+
+
 def _blob_store(kind: str) -> str:
     if kind not in BLOB_STORES:
         raise SettingsError(
@@ -230,6 +262,28 @@ def math_settings_from_env() -> MathSettings:
 
 # The renderer imports nothing of the project outside domain; it is told where to read from.
 use_math_settings(math_settings_from_env)
+
+
+def metadata_limits_from_env() -> MetadataLimits:
+    """How much card metadata is parsed (`HUBSTEAD_MAX_METADATA_BYTES`); read at each parse, in
+    the server and in the git hook alike, so both refuse the same cards."""
+    return MetadataLimits(max_bytes=_positive("MAX_METADATA_BYTES", DEFAULT_MAX_METADATA_BYTES))
+
+
+def _positive(name: str, default: int) -> int:
+    """`HUBSTEAD_<name>`: a whole number of at least 1 (`_` allowed between digits), else the
+    default when unset or empty."""
+    value = (_env(name) or "").strip()
+    if not value:
+        return default
+    digits = value.replace("_", "")
+    if not digits.isdigit() or int(digits) < 1:
+        raise SettingsError(f"HUBSTEAD_{name}={value!r}: give a whole number of at least 1")
+    return int(digits)
+
+
+# The card loader is in the domain, which reads no environment: it is told where to read from.
+use_metadata_limits(metadata_limits_from_env)
 
 
 @dataclass(frozen=True)
@@ -301,3 +355,20 @@ def _load_or_create_secret(data_dir: Path) -> str:
     finally:
         tmp.unlink(missing_ok=True)
     return path.read_text().strip()
+
+
+METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
+
+
+def metrics_multiprocess_dir() -> str | None:
+    """Where the server's processes write their metrics' samples (`hubstead serve` sets it
+    for its workers; unset: each process keeps its own, as in tests)."""
+    return os.environ.get(METRICS_DIR_VARIABLE) or None
+
+
+def log_format() -> str:
+    """`HUBSTEAD_LOG_FORMAT`: "text" (default) or "json" (one JSON object per line)."""
+    value = _env("LOG_FORMAT") or "text"
+    if value not in ("text", "json"):
+        raise ValueError(f"HUBSTEAD_LOG_FORMAT must be text or json, not {value!r}")
+    return value

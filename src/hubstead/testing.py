@@ -179,7 +179,8 @@ class InProcessHub:
     `dave` (write member of acme), `carol` (no membership); `tokens` has a write token for each
     and `alice_read`, a read token of alice."""
 
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, **settings_overrides: object) -> None:
+        """`settings_overrides`: fields of `Settings` to change (the limits a test lowers)."""
         from hubstead.hub import Hub
         from hubstead.protocols.app import HubApp
         from hubstead.settings import Settings
@@ -189,6 +190,8 @@ class InProcessHub:
             data_dir=data_dir,
             database_url=f"sqlite:///{data_dir / 'hubstead.db'}",
             secret_key="in-process-test-key",
+            public_url="http://hub.test",  # the TestClient's base URL
+            **settings_overrides,  # type: ignore[arg-type]
         )
         self.hub = Hub(settings)
         self.hub.db.migrate()

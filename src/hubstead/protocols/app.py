@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 
 from starlette.requests import Request
@@ -12,9 +13,19 @@ from starlette.types import Receive, Scope, Send
 from hubstead import web as web_ui
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
-from hubstead.protocols import avatars, git_http, inference_api, lfs_api, resolve, xet_api
+from hubstead.protocols import (
+    avatars,
+    git_http,
+    inference_api,
+    lfs_api,
+    logs,
+    metrics,
+    resolve,
+    xet_api,
+)
 from hubstead.protocols.api import (
     access_requests,
+    audit,
     commits,
     discussions,
     extras,
@@ -26,10 +37,11 @@ from hubstead.protocols.api import (
     storage,
     users,
 )
+from hubstead.protocols.faults import infrastructure_error
 from hubstead.protocols.http import error_response
 from hubstead.protocols.routing import Router
 from hubstead.services.repos import RepoMoved
-from hubstead.settings import Settings
+from hubstead.settings import Settings, log_format
 from hubstead.web.errors import error_page, wants_page
 
 log = logging.getLogger("hubstead")
@@ -45,6 +57,7 @@ def build_router() -> Router:
     router.include(inference_api.router)  # POST /models/ns/name: before the web pages
     for api in (
         access_requests,
+        audit,
         discussions,
         storage,
         users,
@@ -59,6 +72,7 @@ def build_router() -> Router:
     # After every /api route: unknown repository sub-routes answer like the Hub, other unknown
     # /api paths 404, or 405 when an earlier route has the path with other methods.
     router.include(fallback.router)
+    router.include(metrics.router)  # /-/metrics: before the web pages' /{namespace}/{name}
     router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
     router.include(web_ui.router)  # last: its /{namespace}/{name} patterns would shadow others
     return router
@@ -76,7 +90,9 @@ class HubApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        request_id = request.headers.get("x-amzn-trace-id") or uuid.uuid4().hex
+        request_id = (request.headers.get("x-amzn-trace-id") or uuid.uuid4().hex)[:128]
+        context = logs.REQUEST_ID.set(request_id)
+        started = time.perf_counter()
         try:
             response = await self.router.dispatch(self.hub, request)
         except RepoMoved as moved:
@@ -86,11 +102,18 @@ class HubApp:
                 "%s %s -> %d %s", request.method, request.url.path, error.status, error.message
             )
             response = _error(request, error)
-        except Exception:
+        except Exception as unhandled:
             log.exception("Unhandled error on %s %s", request.method, request.url.path)
-            response = _error(request, HubError("Internal server error", status=500))
+            mapped = infrastructure_error(unhandled, self.hub.settings.data_dir)
+            response = _error(request, mapped or HubError("Internal server error", status=500))
         response.headers["X-Request-Id"] = request_id
-        await response(scope, receive, send)
+        route = scope.get("hubstead.route")
+        metrics.observe(route, request.method, response.status_code, time.perf_counter() - started)
+        metrics.count_upload(route, request.method, request.headers.get("content-length"))
+        try:
+            await response(scope, receive, send)
+        finally:
+            logs.REQUEST_ID.reset(context)
 
     async def _lifespan(self, receive: Receive, send: Send) -> None:
         while True:
@@ -105,10 +128,20 @@ class HubApp:
 
 
 def _error(request: Request, error: HubError) -> Response:
-    """A browser gets the site's error page; API clients the Hub's error format."""
+    """A browser gets the site's error page; API clients the Hub's error format; git itself
+    the message as plain text, the only kind of body it prints to its user (`remote: …`)."""
     if wants_page(request):
         return error_page(error)
-    return error_response(error, request.method)
+    response = error_response(error, request.method)
+    if request.headers.get("user-agent", "").startswith("git/") and request.method != "HEAD":
+        response = Response(
+            error.message + "\n",
+            status_code=error.status,
+            media_type="text/plain",
+            headers={k: v for k, v in response.headers.items() if k.startswith("x-error")}
+            | error.headers,
+        )
+    return response
 
 
 def _redirect_moved(request: Request, moved: RepoMoved) -> Response:
@@ -127,5 +160,6 @@ def _redirect_moved(request: Request, moved: RepoMoved) -> Response:
 
 def create_app() -> HubApp:
     """Factory used by the server: settings come from the HUBSTEAD_* environment."""
-    logging.basicConfig(level=logging.INFO)
+    logging.basicConfig(level=logging.INFO)  # other libraries' warnings
+    logs.configure(log_format())  # the hub's own lines, with their request ids
     return HubApp(Hub(Settings.from_env()))

@@ -14,7 +14,7 @@ import zlib
 from collections.abc import AsyncIterator
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response, StreamingResponse
 
 from hubstead.domain.errors import HubError, RepoNotFound
@@ -93,15 +93,23 @@ async def info_refs(ctx: Ctx) -> Response:
 
 
 async def _request_body(request: Request) -> AsyncIterator[bytes]:
-    """The request body, un-gzipped when git compressed it."""
-    if request.headers.get("content-encoding", "").lower() == "gzip":
-        inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+    """The request body, un-gzipped when git compressed it. A body that says it is gzip and is
+    not, or a malformed chunked body (which the server reports as a disconnect), is the
+    client's error: 400, not a 500."""
+    gzipped = request.headers.get("content-encoding", "").lower() == "gzip"
+    inflater = zlib.decompressobj(16 + zlib.MAX_WBITS) if gzipped else None
+    try:
         async for chunk in request.stream():
-            yield inflater.decompress(chunk)
-        yield inflater.flush()
-    else:
-        async for chunk in request.stream():
-            yield chunk
+            yield inflater.decompress(chunk) if inflater is not None else chunk
+        if inflater is not None:
+            yield inflater.flush()
+    except zlib.error:
+        raise HubError("The request body is not valid gzip", status=400) from None
+    except ClientDisconnect:
+        raise HubError(
+            "The request body ended early or is malformed (a bad chunk size, a cut connection)",
+            status=400,
+        ) from None
 
 
 @router.repo_route(

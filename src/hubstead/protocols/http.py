@@ -115,7 +115,7 @@ class Ctx:
                 raw = self.body
             try:
                 self._json = json.loads(raw or b"{}")
-            except (json.JSONDecodeError, UnicodeDecodeError, RecursionError):
+            except (ValueError, RecursionError):  # ValueError: also a 5000-digit number
                 raise BadRequest("The request body is not valid JSON") from None
         return self._json
 
@@ -171,16 +171,31 @@ def raw_path(request: Request) -> str:
     return raw.decode("latin-1").split("?", 1)[0]
 
 
+_PLAIN_HOST = re.compile(r"(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?")
+_EVERY_INTERFACE = frozenset({"", "0.0.0.0", "::", "[::]"})
+
+
 def base_url(hub: Hub, request: Request) -> str:
-    """Absolute URLs are required by the client (Link pagination, repo URLs, LFS hrefs)."""
-    if hub.settings.public_url:
-        return hub.settings.public_url.rstrip("/")
-    host = request.headers.get("host") or f"{hub.settings.host}:{hub.settings.port}"
-    return f"{request.url.scheme}://{host}"
+    """The start of every absolute URL the hub hands out (Link pagination, repo URLs, LFS
+    hrefs): the configured public URL; without one, the address the hub listens on. A request's
+    `Host` header is a caller's say, so it is used only when the hub listens on every interface
+    (and no public URL says better), and only if it is a plain host and port."""
+    settings = hub.settings
+    if settings.public_url:
+        return settings.public_url.rstrip("/")
+    if settings.host not in _EVERY_INTERFACE:
+        host = f"[{settings.host}]" if ":" in settings.host else settings.host
+        return f"http://{host}:{settings.port}"
+    header = request.headers.get("host", "")
+    if _PLAIN_HOST.fullmatch(header):
+        return f"http://{header}"
+    return f"http://127.0.0.1:{settings.port}"
 
 
 def authenticate(hub: Hub, header: str | None) -> Principal | None:
-    """Bearer tokens (the Hub clients) and Basic auth with a token or password (git, git-lfs)."""
+    """Bearer tokens (the Hub clients) and Basic auth with a token as the password (git,
+    git-lfs; the user name is ignored). A password over Basic auth is refused, as on the Hub:
+    passwords sign in browsers only."""
     if not header:
         return None
     scheme, _, value = header.partition(" ")
@@ -189,12 +204,10 @@ def authenticate(hub: Hub, header: str | None) -> Principal | None:
         return hub.accounts.authenticate(value)
     if scheme.lower() == "basic":
         try:
-            user, _, secret = base64.b64decode(value).decode().partition(":")
+            _user, _, secret = base64.b64decode(value).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             raise InvalidCredentials() from None
-        if secret.startswith("hf_"):
-            return hub.accounts.authenticate(secret)
-        return hub.accounts.authenticate_password(user, secret)
+        return hub.accounts.authenticate_basic(secret)
     raise InvalidCredentials()
 
 

@@ -3,14 +3,21 @@
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.domain.hashing import is_sha256
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.objects import large_file_response
-from hubstead.protocols.routing import Router
+from hubstead.protocols.routing import NeedFromBody, Router
+from hubstead.protocols.schemas import (
+    LfsBatch,
+    LfsCompletion,
+    LfsObject,
+    ascii_digits,
+    parse_body,
+)
 from hubstead.protocols.urls import GIT
 from hubstead.protocols.xet_upload import batch_upload_action
 from hubstead.services.access import Need
@@ -19,6 +26,7 @@ router = Router()
 LFS_JSON = "application/vnd.git-lfs+json"
 LFS_OBJECTS = "/info/lfs/objects"
 OBJECT = "/-/lfs/{repo:int}/{oid:sha256}"
+BODY_CUT = "The request body ended early or is malformed (a bad chunk size, a cut connection)"
 
 
 def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
@@ -33,36 +41,37 @@ def _batch_need(ctx: Ctx, params: dict[str, str]) -> Need:
     )
 
 
-@router.repo_route("POST", LFS_OBJECTS + "/batch", form=GIT, need=_batch_need)
+@router.repo_route(
+    "POST", LFS_OBJECTS + "/batch", form=GIT, need=NeedFromBody(_batch_need, floor=Need.DOWNLOAD)
+)
 def batch(ctx: Ctx) -> Response:
     handle = ctx.repo
-    body = ctx.json_object()
-    operation = body.get("operation")
-    if body.get("hash_algo", "sha256") != "sha256":
+    body = parse_body(ctx, LfsBatch)
+    if body.hash_algo != "sha256":
         raise BadRequest("Only the sha256 hash algorithm is supported")
     # Offer Xet only to those that ask for it: huggingface_hub 0.3x-1.19 with hf_xet (and Xet not
     # disabled) lists "xet" in `transfers`; git-lfs without the git-xet agent never does.
-    transfers = body.get("transfers")
     xet_upload = None
-    if operation == "upload" and isinstance(transfers, list) and "xet" in transfers:
-        xet_upload = batch_upload_action(ctx, handle, body.get("ref"))
+    if body.operation == "upload" and "xet" in (body.transfers or []):
+        ref = body.ref.model_dump() if body.ref is not None else None
+        xet_upload = batch_upload_action(ctx, handle, ref)
     result = ctx.hub.lfs.batch(
-        handle, operation, body.get("objects"), ctx.urls, xet_upload=xet_upload
+        handle, body.operation, body.objects, ctx.urls, xet_upload=xet_upload
     )
     return json_response(result, headers={"Content-Type": LFS_JSON})
 
 
 @router.repo_route("POST", LFS_OBJECTS + "/verify", form=GIT, need=Need.READ, name="lfs.verify")
 def verify(ctx: Ctx) -> Response:
-    ctx.hub.lfs.verify(ctx.repo, ctx.json_object())
+    ctx.hub.lfs.verify(ctx.repo, parse_body(ctx, LfsObject).model_dump())
     return json_response({"message": "ok"}, headers={"Content-Type": LFS_JSON})
 
 
 def _signed_args(request: Request, repo: str, oid: str) -> tuple[int, int]:
-    if not is_sha256(oid) or not repo.isdigit():
+    if not is_sha256(oid) or ascii_digits(repo) is None:
         raise NotFound("Unknown object")
-    size = request.query_params.get("size", "")
-    if not size.isdigit():
+    size = ascii_digits(request.query_params.get("size"))  # 18 digits at most: within BIGINT
+    if size is None:
         raise BadRequest("Missing 'size'")
     return int(repo), int(size)
 
@@ -72,17 +81,28 @@ async def upload(ctx: Ctx, repo: str, oid: str) -> Response:
     """The object's bytes, streamed to the blob store while hashed (never held in memory)."""
     repo_id, size = _signed_args(ctx.request, repo, oid)
     q = ctx.query
-    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "upload", repo_id, oid, size)
-    await ctx.hub.lfs.upload(repo_id, oid, size, ctx.request.stream())
+    ctx.hub.signer.verify(q.get("sig"), ascii_digits(q.get("exp")), "upload", repo_id, oid, size)
+    try:
+        await ctx.hub.lfs.upload(repo_id, oid, size, ctx.request.stream())
+    except ClientDisconnect:  # what the server reports for a malformed chunked body too
+        raise BadRequest(BODY_CUT) from None
     return Response(status_code=200)
 
 
 @router.route("PUT", OBJECT + "/part/{number:int}", name="lfs.part")
 async def upload_part(ctx: Ctx, repo: str, oid: str, number: str) -> Response:
     repo_id, size = _signed_args(ctx.request, repo, oid)
+    part = ascii_digits(number)
+    if part is None:
+        raise BadRequest(f"Invalid part number {number[:20]}")
     q = ctx.query
-    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "part", repo_id, oid, size, int(number))
-    etag = await ctx.hub.lfs.upload_part(repo_id, oid, size, int(number), ctx.request.stream())
+    ctx.hub.signer.verify(
+        q.get("sig"), ascii_digits(q.get("exp")), "part", repo_id, oid, size, int(part)
+    )
+    try:
+        etag = await ctx.hub.lfs.upload_part(repo_id, oid, size, int(part), ctx.request.stream())
+    except ClientDisconnect:
+        raise BadRequest(BODY_CUT) from None
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 
@@ -90,18 +110,21 @@ async def upload_part(ctx: Ctx, repo: str, oid: str, number: str) -> Response:
 def complete(ctx: Ctx, repo: str, oid: str) -> Response:
     repo_id, size = _signed_args(ctx.request, repo, oid)
     q = ctx.query
-    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "complete", repo_id, oid, size)
-    body = ctx.json_object()
-    if not isinstance(body, dict) or body.get("oid", oid) != oid:
+    ctx.hub.signer.verify(q.get("sig"), ascii_digits(q.get("exp")), "complete", repo_id, oid, size)
+    body = parse_body(ctx, LfsCompletion)
+    if body.oid not in (None, oid):
         raise BadRequest("The completion body does not match this object")
-    ctx.hub.lfs.complete_multipart(repo_id, oid, size, body.get("parts") or [])
+    parts = [part.model_dump() for part in body.parts]
+    ctx.hub.lfs.complete_multipart(repo_id, oid, size, parts)
     return json_response({"message": "ok"})
 
 
 @router.route("GET HEAD", OBJECT, name="lfs.download")
 def download(ctx: Ctx, repo: str, oid: str) -> Response:
+    if ascii_digits(repo) is None:
+        raise NotFound("Unknown object")
     q = ctx.query
-    ctx.hub.signer.verify(q.get("sig"), q.get("exp"), "download", int(repo), oid)
+    ctx.hub.signer.verify(q.get("sig"), ascii_digits(q.get("exp")), "download", int(repo), oid)
     path = ctx.hub.blobs.local_path(oid)
     xet_hash = ctx.hub.files.xet_hash(oid) if path is None else None
     if path is None and xet_hash is None:

@@ -7,6 +7,7 @@ Filters arrive under many names (`filter`, `library`, `language`, `license`, `da
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from starlette.datastructures import QueryParams
@@ -14,11 +15,13 @@ from starlette.datastructures import QueryParams
 from hubstead.domain.errors import BadRequest
 from hubstead.domain.repo_ids import RepoType
 from hubstead.protocols import wire
+from hubstead.protocols.schemas import MAX_BIGINT, check_query_text, lenient_int
 from hubstead.services.discovery import (
     MAX_PAGE,
     SORT_ALIASES,
     SORTS,
     ListQuery,
+    decode_cursor,
     parse_parameter_range,
 )
 
@@ -64,6 +67,7 @@ def expand_fields(query: QueryParams, repo_type: RepoType) -> list[str]:
 
 def list_query(query: QueryParams, repo_type: RepoType) -> ListQuery:
     """The filters, sort and page of a listing."""
+    check_query_text(query)
     sort = query.get("sort") or None
     direction = query.get(
         "direction"
@@ -82,18 +86,66 @@ def list_query(query: QueryParams, repo_type: RepoType) -> ListQuery:
             for app in value.split(",")
             if app.strip()
         ],
-        num_parameters=parse_parameter_range(query["num_parameters"])
-        if query.get("num_parameters")
-        else None,
+        num_parameters=_parameter_range(query.get("num_parameters")),
         inference_served=bool(
             query.get("inference") == "warm"
             or [p for p in query.getlist("inference_provider") if p]
         ),
         sort=sort,
         descending=direction == "-1" if sort in (None, "id") else direction != "1",
-        limit=int(limit) if limit.isdigit() else MAX_PAGE,
-        cursor=query.get("cursor") or None,
+        limit=lenient_int(limit, MAX_PAGE),
+        cursor=_cursor(query.get("cursor") or None, sort),
     )
+
+
+def _parameter_range(value: str | None) -> tuple[int | None, int | None] | None:
+    """`num_parameters`, each bound within what the database stores (`min:99999999999999T`
+    would overflow its BIGINT column)."""
+    if not value:
+        return None
+    try:
+        bounds = parse_parameter_range(value)
+    except (OverflowError, ValueError):  # a number of hundreds of digits is an infinite float
+        bounds = (MAX_BIGINT + 1, None)
+    if any(bound is not None and bound > MAX_BIGINT for bound in bounds):
+        raise BadRequest(f'"num_parameters" bounds must be at most {MAX_BIGINT}')
+    return bounds
+
+
+# What each sort's cursor key is: the type of the column it is compared with in SQL.
+_NUMBER_SORTS = {"downloads": (int,), "likes": (int,), "trendingScore": (int, float)}
+
+
+def _cursor(cursor: str | None, sort: str | None) -> str | None:
+    """The cursor, if its (sort value, id) pair fits the columns it is compared with: a cursor
+    is opaque to clients, so one that does not came from elsewhere and is refused like a
+    malformed one (a key of the wrong type or out of range would fail in SQL)."""
+    if cursor is None:
+        return None
+    key, last_id = decode_cursor(cursor)
+    wanted = _NUMBER_SORTS.get(SORT_ALIASES.get(sort or "", sort) or "id", (str,))
+    if not _fits(last_id, (int,)) or not _fits(key, wanted):
+        raise BadRequest("Invalid cursor")
+    return cursor
+
+
+def _fits(value: object, types: tuple[type, ...]) -> bool:
+    if isinstance(value, bool) or not isinstance(value, types):
+        return False
+    if isinstance(value, int):
+        return -MAX_BIGINT <= value <= MAX_BIGINT
+    if isinstance(value, float):
+        return math.isfinite(value)
+    return isinstance(value, str) and len(value) <= 1000 and _plain_text(value)
+
+
+def _plain_text(value: str) -> bool:
+    """Text SQL can take as a parameter: UTF-8 (no lone surrogate) and no NUL (PostgreSQL)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return "\x00" not in value
 
 
 def _tags(query: QueryParams, repo_type: RepoType) -> list[str]:

@@ -7,6 +7,8 @@ bytes are streamed straight from the blob store (zero-copy where the server supp
 
 from __future__ import annotations
 
+import posixpath
+
 from starlette.background import BackgroundTask
 from starlette.responses import Response
 
@@ -23,6 +25,26 @@ from hubstead.services.counters import is_query_file
 from hubstead.services.files import ResolvedFile
 
 QUERY_FILE_ENDINGS = (".json", ".yaml", ".gguf", ".safetensors", ".ckpt", ".bin", ".nemo")
+# A repository's files are anyone's bytes served from the hub's origin: opened in a tab, an
+# .html or .svg must not run script there (it would act with the visitor's session). The
+# sandbox gives such a document an opaque origin and no scripts; nosniff keeps the browser
+# from taking text/plain or octet-stream for a page. One constant: HEAD is a hot path.
+# Pictures are served as pictures (the file viewer shows them with <img>, which never runs
+# script, not even an SVG's); any other text is text/plain, never a page.
+PICTURE_TYPES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+    ".bmp": "image/bmp",
+    ".avif": "image/avif",
+    ".svg": "image/svg+xml",
+}
+USER_FILE_HEADERS = {
+    "Content-Security-Policy": "sandbox; default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'",
+    "X-Content-Type-Options": "nosniff",
+}
 
 router = Router()
 
@@ -75,6 +97,7 @@ def _count_download(hub: Hub, repo_row_id: int, path: str) -> None:
 def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
     size = found.entry.size
     headers = {
+        **USER_FILE_HEADERS,
         "X-Repo-Commit": found.commit,
         "Accept-Ranges": "bytes",
         "Access-Control-Expose-Headers": "X-Repo-Commit, X-Linked-Etag, X-Linked-Size, ETag, Content-Range, X-Xet-Hash, Link",
@@ -94,7 +117,7 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
     headers["ETag"] = f'"{found.entry.oid}"'
     byte_range = parse_range(ctx.request.headers.get("range"), size)
     content = found.content or b""
-    media_type = "text/plain; charset=utf-8" if _is_text(content) else "application/octet-stream"
+    media_type = _media_type(found.entry.path, content)
     if byte_range is not None:
         start, end = byte_range
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
@@ -105,6 +128,13 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
         headers["Content-Length"] = str(len(body))
         return Response(status_code=status, headers=headers, media_type=media_type)
     return Response(body, status_code=status, headers=headers, media_type=media_type)
+
+
+def _media_type(path: str, content: bytes) -> str:
+    picture = PICTURE_TYPES.get(posixpath.splitext(path)[1].lower())
+    if picture is not None:
+        return picture
+    return "text/plain; charset=utf-8" if _is_text(content) else "application/octet-stream"
 
 
 def _is_text(content: bytes) -> bool:

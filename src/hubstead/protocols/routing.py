@@ -11,7 +11,13 @@ the same way.
 
 Every route also declares how it takes its body (`Body`): read into memory up to a small limit,
 spooled to a temporary file up to a large one, or streamed by the handler itself. A body over
-the limit is refused with 413 before the handler runs.
+the limit is refused with 413 before the handler runs, as soon as it passes the limit.
+
+Nothing of a body is read before the router knows who is calling (an invalid token is refused)
+and, on a repository route, whether the route lets them in: an anonymous or read-only caller is
+refused having sent next to nothing, however large the body they offer. A need that only the
+body can tell (`NeedFromBody`: an LFS batch's operation, a web form's button) has its least
+possible need checked first, and the rest once the body is read.
 """
 
 from __future__ import annotations
@@ -26,10 +32,17 @@ from typing import Any
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
-from hubstead.domain.errors import Forbidden, HubError, InvalidName, PayloadTooLarge, Unauthorized
+from hubstead.domain.errors import (
+    BadRequest,
+    Forbidden,
+    HubError,
+    InvalidName,
+    PayloadTooLarge,
+    Unauthorized,
+)
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.hub import Hub
 from hubstead.protocols.http import CSRF_COOKIE, Ctx, raw_path
@@ -44,12 +57,29 @@ SMALL_BODY = (
 )  # JSON requests: repository settings, preupload, paths-info, LFS batch, comments
 SPOOL_IN_MEMORY = 1 * MiB  # a spooled body moves to a temporary file past this size
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+BODY_ENDED_EARLY = (
+    "The request body ended early or is malformed (a bad chunk size, a cut connection)"
+)
 UPLOAD_TOKEN = (
     "This token has read access only: a write token is needed to upload or open a pull request"
 )
 
 Handler = Callable[..., Any]
-NeedRule = Need | Callable[[Ctx, dict[str, str]], Need]
+NeedFunction = Callable[[Ctx, dict[str, str]], Need]
+
+
+@dataclass(frozen=True)
+class NeedFromBody:
+    """A route's need that depends on its request body. `floor`, the least any body could need,
+    is checked before the body is read (so a caller who may not even do that sends nothing);
+    `rule` decides once the body is in. A plain function of a route's `need` must not read the
+    body: it runs before the body is there."""
+
+    rule: NeedFunction
+    floor: Need = Need.READ
+
+
+NeedRule = Need | NeedFunction | NeedFromBody
 Refusal = Callable[[Ctx, HubError], HubError]
 
 
@@ -96,6 +126,13 @@ class Route:
     @property
     def is_async(self) -> bool:
         return inspect.iscoroutinefunction(self.handler)
+
+    @property
+    def label(self) -> str:
+        """The route as metrics and logs name it: its template under its repository form
+        (`web:/tree/{rev:rev}`), never the path itself, which may name a private repository."""
+        form = self.template.form
+        return f"{form.name}:{{repo}}{self.template.text}" if form else self.template.text
 
 
 class Router:
@@ -208,20 +245,25 @@ class Router:
 
     async def dispatch(self, hub: Hub, request: Request) -> Response:
         route, params = self.match(raw_path(request), request.method)
+        request.scope["hubstead.route"] = route.label  # the metrics' and the log's route
         ctx = Ctx(hub, request, self.urls)
         ctx.use_session = route.sessions
+        inline = request.method in route.inline
         try:
+            resolved = False
             if request.method in BODY_METHODS and not route.body.stream:
+                # who is calling and whether the route lets them in, before a byte of the body
+                admission = partial(admit, ctx, route, params)
+                resolved = admission() if inline else await run_in_threadpool(admission)
                 await read_body(ctx, route.body)
             if route.sessions and request.method not in SAFE_METHODS:
                 check_csrf(ctx)
             if route.is_async:
-                if route.repo is not None:
+                if route.repo is not None and not resolved:
                     ctx.set_repo(await run_in_threadpool(resolve, ctx, route.repo, params))
                 response: Response = await route.handler(ctx, **handler_params(route, params))
             else:
-                call = partial(invoke, route, ctx, params)
-                inline = request.method in route.inline
+                call = partial(invoke, route, ctx, params, resolved)
                 response = call() if inline else await run_in_threadpool(call)
             if ctx.new_csrf_secret is not None:  # a form was drawn for a browser without one
                 response.set_cookie(
@@ -235,6 +277,17 @@ class Router:
         finally:
             if ctx.body_file is not None:
                 ctx.body_file.close()
+
+
+def admit(ctx: Ctx, route: Route, params: dict[str, str]) -> bool:
+    """What is decided before a body is read: the caller (an invalid token is refused here) and,
+    on a repository route, access to the repository (`NeedFromBody`: its floor). True when the
+    repository is resolved for good, False when the body has yet to say what the route needs."""
+    ctx.principal  # noqa: B018 - authenticates, or raises for credentials that are not valid
+    if route.repo is None:
+        return False
+    ctx.set_repo(resolve(ctx, route.repo, params, body_read=False))
+    return not isinstance(route.repo.need, NeedFromBody)
 
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -256,7 +309,8 @@ def _decoded_params(groups: dict[str, str | None]) -> dict[str, str]:
 
 def check_csrf(ctx: Ctx) -> None:
     """A web form's POST carries the CSRF token of the browser's CSRF cookie (a form field
-    `csrf_token`, or the `X-CSRF-Token` header for a script's request); else 403."""
+    `csrf_token`, or the `X-CSRF-Token` header for a script's request); else 403. Every form
+    changes something, so a read token sent with one is refused, as on the API."""
     token = ctx.request.headers.get("x-csrf-token")
     if token is None and ctx.body:
         token = ctx.form_value("csrf_token")
@@ -264,11 +318,14 @@ def check_csrf(ctx: Ctx) -> None:
         raise Forbidden(
             "This form has expired or did not come from this site: reload the page and try again"
         )
+    if ctx.principal is not None and not ctx.principal.can_write:
+        raise Forbidden(access.READ_ONLY_TOKEN)
 
 
-def invoke(route: Route, ctx: Ctx, params: dict[str, str]) -> Response:
-    """Resolve the route's repository, then run its handler (in the thread pool, usually)."""
-    if route.repo is not None:
+def invoke(route: Route, ctx: Ctx, params: dict[str, str], resolved: bool = False) -> Response:
+    """Resolve the route's repository (unless `admit` did), then run its handler (in the thread
+    pool, usually)."""
+    if route.repo is not None and not resolved:
         ctx.set_repo(resolve(ctx, route.repo, params))
     response: Response = route.handler(ctx, **handler_params(route, params))
     return response
@@ -281,8 +338,12 @@ def handler_params(route: Route, params: dict[str, str]) -> dict[str, str]:
     return {k: v for k, v in params.items() if k not in REPO_GROUPS}
 
 
-def resolve(ctx: Ctx, spec: RepoSpec, params: dict[str, str]) -> RepoHandle:
-    need = spec.need(ctx, params) if callable(spec.need) else spec.need
+def resolve(
+    ctx: Ctx, spec: RepoSpec, params: dict[str, str], *, body_read: bool = True
+) -> RepoHandle:
+    """The route's repository, if the caller may have what it needs (`body_read` False: what it
+    needs at the least, before its body is read)."""
+    need = route_need(ctx, spec.need, params, body_read)
     if spec.signed_in is not None and ctx.principal is None:
         raise Unauthorized(spec.signed_in)
     try:
@@ -291,6 +352,12 @@ def resolve(ctx: Ctx, spec: RepoSpec, params: dict[str, str]) -> RepoHandle:
         if spec.refusal is None:
             raise
         raise spec.refusal(ctx, error) from None
+
+
+def route_need(ctx: Ctx, rule: NeedRule, params: dict[str, str], body_read: bool) -> Need:
+    if isinstance(rule, NeedFromBody):
+        return rule.rule(ctx, params) if body_read else rule.floor
+    return rule(ctx, params) if callable(rule) else rule
 
 
 def upload_need(ctx: Ctx, params: dict[str, str]) -> Need:
@@ -328,8 +395,9 @@ def open_repo(ctx: Ctx, repo_type: RepoType, namespace: str, name: str, need: Ne
 
 
 async def read_body(ctx: Ctx, body: Body) -> None:
-    """Read the request body into `ctx.body` (or spool it into `ctx.body_file`), refusing one
-    larger than `body.limit` with 413 before anything else happens."""
+    """Read the request body into `ctx.body` (or spool it into `ctx.body_file`: memory holds at
+    most SPOOL_IN_MEMORY of it), refusing one larger than `body.limit` with 413: unread when its
+    length says so, else as soon as what arrived passes the limit."""
     request = ctx.request
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > body.limit:
@@ -346,9 +414,11 @@ async def read_body(ctx: Ctx, body: Body) -> None:
                 sink.write(chunk)
             else:
                 chunks.append(chunk)
-    except BaseException:
+    except BaseException as error:
         if sink is not None:
             sink.close()
+        if isinstance(error, ClientDisconnect):  # the client hung up, or sent a bad chunk size
+            raise BadRequest(BODY_ENDED_EARLY) from None
         raise
     if sink is not None:
         ctx.body_file = sink

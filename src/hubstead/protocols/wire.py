@@ -15,6 +15,7 @@ from hubstead.services.discussions import (
     People,
     Timeline,
 )
+from hubstead.services.pickle_scan import FileStatus, RepoStatus, is_pickle_file
 from hubstead.services.repos import RepoHandle, RepoRevision, RepoView, iso
 from hubstead.storage.gitrepo import CommitInfo, TreeEntry
 
@@ -43,6 +44,7 @@ EXPAND_PROPERTIES = {
         "private",
         "resourceGroup",
         "safetensors",
+        "securityRepoStatus",
         "sha",
         "siblings",
         "spaces",
@@ -98,7 +100,10 @@ EXPAND_PROPERTIES = {
 
 
 def tree_entry(
-    entry: TreeEntry, last_commit: CommitInfo | None = None, xet_hash: str | None = None
+    entry: TreeEntry,
+    last_commit: CommitInfo | None = None,
+    xet_hash: str | None = None,
+    security: dict | None = None,
 ) -> dict:
     if entry.type == "directory":
         data: dict = {"type": "directory", "oid": entry.oid, "size": 0, "path": entry.path}
@@ -118,7 +123,43 @@ def tree_entry(
             "title": last_commit.title,
             "date": iso(last_commit.date),
         }
+    if security is not None:
+        data["securityFileStatus"] = security
     return data
+
+
+def security_file_status(entry: TreeEntry, statuses: dict[str, FileStatus]) -> dict | None:
+    """`securityFileStatus` of an expanded tree or paths-info entry, for a pickle-based file
+    (None for the others, which no scanner reads here). `avScan` and `pickleImportScan` are
+    always present: huggingface_hub reads both keys. No antivirus runs: its scan is
+    "unscanned"; a pickle file not scanned yet is too."""
+    if entry.type != "file" or not is_pickle_file(entry.path):
+        return None
+    status = statuses.get(entry.path)
+    if status is None:
+        pending = {"status": "unscanned"}
+        return {"status": "unscanned", "avScan": pending, "pickleImportScan": pending}
+    scan: dict = {
+        "status": status.level,
+        "pickleImports": status.imports,
+        "version": status.scanner,
+    }
+    if status.message:
+        scan["message"] = status.message
+    return {"status": status.level, "avScan": {"status": "unscanned"}, "pickleImportScan": scan}
+
+
+def security_repo_status(status: RepoStatus) -> dict:
+    """`securityRepoStatus` (model_info with `securityStatus`): whether every pickle file of the
+    revision was scanned, and those that are not "safe" with their level ("caution", "unsafe")
+    and the imports found."""
+    return {
+        "scansDone": status.scans_done,
+        "filesWithIssues": [
+            {"path": f.path, "level": f.level, "pickleImports": f.imports}
+            for f in status.with_issues
+        ],
+    }
 
 
 def sibling(entry: TreeEntry, blobs: bool) -> dict:

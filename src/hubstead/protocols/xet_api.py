@@ -14,7 +14,7 @@ from starlette.responses import FileResponse, Response
 
 from hubstead.domain.errors import HubError, NotFound
 from hubstead.protocols.http import Ctx, json_response
-from hubstead.protocols.routing import Body, Router, read_body, upload_need
+from hubstead.protocols.routing import STREAMED, Body, Router, read_body, upload_need
 from hubstead.services.access import Need
 from hubstead.services.xet import MAX_SHARD_BODY, MAX_XORB_BODY
 
@@ -44,7 +44,10 @@ def xet_write_token(ctx: Ctx, rev: str) -> Response:
 def _token(ctx: Ctx, scope: str) -> Response:
     """Mint a CAS token for the repository. The JSON body is read by hf_xet, the X-Xet-* headers
     by huggingface_hub: both are sent."""
-    token, expires = ctx.hub.xet.issue_token(ctx.repo.row.id, scope)
+    principal = ctx.principal
+    token, expires = ctx.hub.xet.issue_token(
+        ctx.repo.row.id, scope, principal.user_id if principal is not None else None
+    )
     url = ctx.url_for("cas")
     headers = {
         "X-Xet-Cas-Url": url,
@@ -57,9 +60,9 @@ def _token(ctx: Ctx, scope: str) -> Response:
 @router.route("POST", rf"{CAS}{V1}/xorbs/{{prefix}}/{{xorb:sha256}}")
 async def upload_xorb(ctx: Ctx, prefix: str, xorb: str) -> Response:
     """The token is checked before the body is read (at most a xorb's size)."""
-    ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "write")
+    token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "write")
     await read_body(ctx, XORB_BODY)
-    inserted = await run_in_threadpool(ctx.hub.xet.store_xorb, xorb, ctx.body)
+    inserted = await run_in_threadpool(ctx.hub.xet.store_xorb, token, xorb, ctx.body)
     return json_response({"was_inserted": inserted})
 
 
@@ -103,19 +106,22 @@ def fetch(ctx: Ctx, xorb: str):
 
 @router.route("GET", rf"{CAS}{V1}/chunks/{{prefix}}/{{chunk:sha256}}")
 def global_dedup(ctx: Ctx, prefix: str, chunk: str):
-    """Which stored xorb holds this chunk: a shard, or 404 (the client then simply uploads)."""
-    ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")
-    shard = ctx.hub.xet.dedup_shard(chunk)
+    """Which stored xorb holds this chunk: a shard, or 404 (the client then simply uploads).
+    Only files the token's caller could read answer (services/xet/reach.py)."""
+    token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "read")
+    shard = ctx.hub.xet.dedup_shard(token, chunk)
     if shard is None:
         raise HubError("Chunk not tracked", status=404)
     return Response(shard, media_type="application/octet-stream")
 
 
-@router.route("POST", rf"{CAS}/v1/telemetry")
+# Their bodies are never read (STREAMED): a route whose body the router reads first has the
+# caller authenticated as a hub user, and the CAS's bearer is a Xet token, not a hub token.
+@router.route("POST", rf"{CAS}/v1/telemetry", body=STREAMED)
 def telemetry(ctx: Ctx):
     return json_response({})
 
 
-@router.route("GET POST PUT HEAD", rf"{CAS}/.*")
+@router.route("GET POST PUT HEAD", rf"{CAS}/.*", body=STREAMED)
 def unsupported(ctx: Ctx):
     raise HubError("Not supported by this CAS", status=404)

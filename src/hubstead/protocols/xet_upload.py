@@ -17,7 +17,8 @@ def batch_upload_action(ctx: Ctx, handle: RepoHandle, ref: object) -> dict:
     and look only at the answer's `transfer`; their Xet upload then asks the token route itself."""
     name = ref.get("name") if isinstance(ref, dict) else None
     revision = name.removeprefix("refs/heads/") if isinstance(name, str) and name else "main"
-    token, expires = ctx.hub.xet.issue_token(handle.row.id, "write")
+    user = ctx.principal.user_id if ctx.principal is not None else None
+    token, expires = ctx.hub.xet.issue_token(handle.row.id, "write", user)
     # The batch lets readers with a write token upload (for pull requests): so does the route.
     href = ctx.url_for("xet.write-token", {"create_pr": 1}, repo=handle, rev=revision)
     headers = {

@@ -1,7 +1,11 @@
 """Users, organizations, memberships and access tokens.
 
-Tokens are random `hf_…` strings shown once; only their SHA-256 is stored. Passwords are hashed
-with scrypt from the standard library, which needs no extra dependency and is memory-hard.
+Tokens are random `hf_…` strings shown once; only their SHA-256 is stored. A token may expire
+(`expires_at`; the operator may bound every token's lifetime, HUBSTEAD_TOKEN_MAX_DAYS): an
+expired token is refused exactly as a revoked one. Passwords are hashed with scrypt from the
+standard library, which needs no extra dependency and is memory-hard; they sign in a browser
+only (services/sessions.py): over HTTP Basic auth (git, git-lfs, the API) the Hub takes tokens
+only, since October 2023, and so does this hub, so a password is never checked there.
 Accounts have a full name and an avatar URL; without one, whoami points at the account's
 identicon (`domain/avatars.py`), because the Hub always answers with a URL.
 """
@@ -21,10 +25,18 @@ from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from hubstead.domain.avatars import avatar_url, check_avatar_url
-from hubstead.domain.errors import BadRequest, Conflict, InvalidCredentials, NotFound
+from hubstead.domain.errors import (
+    BadRequest,
+    Conflict,
+    InvalidCredentials,
+    NotFound,
+    Unauthorized,
+)
 from hubstead.domain.repo_ids import validate_name_part
+from hubstead.services import audit
 from hubstead.services.principal import Principal
 from hubstead.services.repos import find_account
+from hubstead.settings import MAX_TOKEN_DAYS
 from hubstead.storage.database import Database
 from hubstead.storage.models import (
     AccessToken,
@@ -62,6 +74,10 @@ TOKEN_ROLES = ("read", "write")
 # How long authenticate() trusts an answer: a revoked token or deleted user stops working within it.
 DEFAULT_CACHE_SECONDS = 5.0
 MIN_PASSWORD_LENGTH = 8
+PASSWORDS_REFUSED = (
+    "Password authentication is not supported here, as on the Hugging Face Hub: "
+    "use an access token as the password (create one at /settings/tokens)"
+)
 MAX_FULLNAME_LENGTH = 256
 SIGNUP_SETTING = "allow_signup"  # the site_settings row a site admin's choice is kept in
 
@@ -76,6 +92,8 @@ class TokenInfo:
     role: str
     created_at: dt.datetime
     last_used_at: dt.datetime | None = None
+    expires_at: dt.datetime | None = None  # None: never
+    expired: bool = False  # whether it had expired when it was listed
 
 
 @dataclass(frozen=True)
@@ -121,12 +139,19 @@ def _password_hash(password: str) -> str:
     return hash_password(password)
 
 
+def _aware(value: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; every one stored is UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value
+
+
 def _iso(value: dt.datetime) -> str:
     """The Hub's date form (2024-01-01T12:00:00.000Z); SQLite returns naive UTC datetimes."""
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    value = value.astimezone(dt.UTC)
+    value = _aware(value).astimezone(dt.UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+
+
+def _expired(expires_at: dt.datetime | None) -> bool:
+    return expires_at is not None and _aware(expires_at) <= utcnow()
 
 
 def hash_token(token: str) -> str:
@@ -156,6 +181,7 @@ _TOKEN_LOOKUP = (
         _TOKENS.c.role,
         _TOKENS.c.name.label("token_name"),
         _TOKENS.c.created_at.label("token_created_at"),
+        _TOKENS.c.expires_at.label("token_expires_at"),
         _ACCOUNTS.c.id.label("user_id"),
         _ACCOUNTS.c.name.label("user_name"),
         _ACCOUNTS.c.is_admin,
@@ -176,11 +202,14 @@ class AccountService:
         db: Database,
         cache_seconds: float = DEFAULT_CACHE_SECONDS,
         signup_default: bool = False,
+        token_max_days: int | None = None,
     ):
         self.db = db
         self.cache_seconds = cache_seconds
         self.signup_default = signup_default  # HUBSTEAD_ALLOW_SIGNUP: until a site admin chooses
-        self._cache: dict[str, tuple[float, Principal]] = {}
+        self.token_max_days = token_max_days  # HUBSTEAD_TOKEN_MAX_DAYS: None, no maximum
+        # token hash -> (trusted until, on the monotonic clock; the token's expiry; its caller)
+        self._cache: dict[str, tuple[float, dt.datetime | None, Principal]] = {}
 
     # -- creation -----------------------------------------------------------------------------
 
@@ -192,7 +221,11 @@ class AccountService:
         admin: bool = False,
         fullname: str | None = None,
         avatar_url: str | None = None,
+        by: Principal | None = None,
+        audit_as: tuple[str, str | None] = ("user.create", None),
     ) -> Account:
+        """A new user; audited as made by `by` (None: an operator), or, for a sign-up, as
+        `audit_as` = ("auth.sign_up", the address) by the new user."""
         _check_account_name(name, "user name")
         with self.db.session() as session:
             if _name_taken(session, name):
@@ -207,6 +240,10 @@ class AccountService:
                 avatar_url=_avatar(avatar_url),
             )
             session.add(user)
+            session.flush()
+            action, address = audit_as
+            actor = audit.Actor(user.id, user.name) if action == "auth.sign_up" else by
+            audit.record(session, actor, action, name, address=address, admin=admin or None)
         return user
 
     def create_org(
@@ -216,6 +253,7 @@ class AccountService:
         default_private: bool = False,
         fullname: str | None = None,
         avatar_url: str | None = None,
+        by: Principal | None = None,
     ) -> Account:
         _check_account_name(name, "organization name")
         with self.db.session() as session:
@@ -235,9 +273,12 @@ class AccountService:
                     raise BadRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}")
                 user = self._user(session, member)
                 session.add(Membership(org_id=org.id, user_id=user.id, role=role))
+            audit.record(session, by, "org.create", name, members=dict(members) or None)
         return org
 
-    def add_member(self, org_name: str, user_name: str, role: str) -> None:
+    def add_member(
+        self, org_name: str, user_name: str, role: str, by: Principal | None = None
+    ) -> None:
         if role not in ROLES:
             raise BadRequest(f"Invalid role {role!r}: use one of {', '.join(ROLES)}")
         with self.db.session() as session:
@@ -247,12 +288,23 @@ class AccountService:
             if existing:
                 if existing.role == "admin" and role != "admin":
                     self._keep_an_org_admin(session, org, user)
+                if existing.role != role:
+                    audit.record(
+                        session,
+                        by,
+                        "member.role",
+                        org.name,
+                        user=user.name,
+                        role=role,
+                        previous=existing.role,
+                    )
                 existing.role = role
             else:
                 session.add(Membership(org_id=org.id, user_id=user.id, role=role))
+                audit.record(session, by, "member.add", org.name, user=user.name, role=role)
         self._cache.clear()  # org roles are part of the cached Principal
 
-    def remove_member(self, org_name: str, user_name: str) -> None:
+    def remove_member(self, org_name: str, user_name: str, by: Principal | None = None) -> None:
         """Take a user out of an organization; its last admin stays, or nobody could manage it."""
         with self.db.session() as session:
             org = self._org(session, org_name)
@@ -263,6 +315,9 @@ class AccountService:
             if membership.role == "admin":
                 self._keep_an_org_admin(session, org, user)
             session.delete(membership)
+            audit.record(
+                session, by, "member.remove", org.name, user=user.name, role=membership.role
+            )
         self._cache.clear()
 
     def members(self, org_name: str) -> list[tuple[str, str]]:
@@ -335,6 +390,9 @@ class AccountService:
                 raise Conflict("You cannot disable your own account")
             if disabled and user.is_admin:
                 self._keep_a_site_admin(session, user)
+            if user.disabled != disabled:
+                action = "user.disable" if disabled else "user.enable"
+                audit.record(session, audit.Actor(None, by or ""), action, user.name)
             user.disabled = disabled
             if disabled:
                 session.execute(delete(WebSession).where(WebSession.user_id == user.id))
@@ -356,7 +414,9 @@ class AccountService:
         with self.db.session() as session:
             self._user(session, name).password_hash = _password_hash(password)
 
-    def delete_user(self, name: str, repos: RepoService) -> DeletedUser:
+    def delete_user(
+        self, name: str, repos: RepoService, by: Principal | None = None
+    ) -> DeletedUser:
         """Delete a user with everything that is theirs, as the Hub does: their repositories
         (rows and git storage), tokens, memberships and likes. Discussions they wrote stay,
         without an author. The last site admin cannot be deleted.
@@ -373,6 +433,13 @@ class AccountService:
             orphaned = self._orgs_only_administered_by(session, user.id)
             removed = repos.forget_namespace(session, user.name)
             session.execute(delete(Account).where(Account.id == user.id))
+            audit.record(
+                session,
+                by,
+                "user.delete",
+                name,
+                repos=[f"{row.type} {row.namespace}/{row.name}" for row in removed] or None,
+            )
         repos.free_storage(removed)
         self._cache.clear()
         return DeletedUser(
@@ -428,17 +495,58 @@ class AccountService:
 
     # -- tokens -------------------------------------------------------------------------------
 
-    def create_token(self, user_name: str, role: str = "write", name: str = "token") -> str:
-        """Create a token and return it; this is the only time its value exists in clear."""
+    def create_token(
+        self,
+        user_name: str,
+        role: str = "write",
+        name: str = "token",
+        expires_days: int | None = None,
+        by: Principal | None = None,
+    ) -> str:
+        """Create a token and return it; this is the only time its value exists in clear.
+        `expires_days`: its lifetime (None: the operator's maximum, or never without one)."""
         if role not in TOKEN_ROLES:
             raise BadRequest(f"Invalid token role {role!r}: use read or write")
+        expires_at = self._token_expiry(expires_days)
         token = "hf_" + secrets.token_urlsafe(30).replace("-", "a").replace("_", "b")
         with self.db.session() as session:
             user = self._user(session, user_name)
             session.add(
-                AccessToken(user_id=user.id, name=name, role=role, token_hash=hash_token(token))
+                AccessToken(
+                    user_id=user.id,
+                    name=name,
+                    role=role,
+                    token_hash=hash_token(token),
+                    expires_at=expires_at,
+                )
+            )
+            audit.record(
+                session,
+                by,
+                "token.create",
+                user.name,
+                token=name,
+                role=role,
+                expires=expires_at.isoformat() if expires_at else None,
             )
         return token
+
+    def _token_expiry(self, days: int | None) -> dt.datetime | None:
+        """When a new token expires: `days` from now, within the operator's maximum."""
+        limit = self.token_max_days
+        if days is None:
+            days = limit
+        if days is None:
+            return None
+        if isinstance(days, bool) or not isinstance(days, int) or days < 1:
+            raise BadRequest("A token expires after a whole number of days, at least 1")
+        if limit is not None and days > limit:
+            raise BadRequest(f"Tokens on this hub expire within {limit} days at most")
+        if days > MAX_TOKEN_DAYS:
+            raise BadRequest(
+                f"A token expires within {MAX_TOKEN_DAYS} days at most (or give it no expiry)"
+            )
+        return utcnow() + dt.timedelta(days=days)
 
     def list_tokens(self, user_name: str | None = None) -> list[TokenInfo]:
         """Every token (of one user, or of all), oldest first."""
@@ -451,7 +559,9 @@ class AccountService:
             rows = session.execute(query.order_by(AccessToken.id)).all()
         return [_token_info(token, owner) for token, owner in rows]
 
-    def revoke_token(self, ref: str, user_name: str | None = None) -> TokenInfo:
+    def revoke_token(
+        self, ref: str, user_name: str | None = None, by: Principal | None = None
+    ) -> TokenInfo:
         """Delete one token, named by its id, its name (unique, or unique for `user_name`) or
         its value. Other server processes stop accepting it within `cache_seconds`."""
         with self.db.session() as session:
@@ -471,6 +581,7 @@ class AccountService:
                 )
             token, owner = matches[0]
             session.delete(token)
+            audit.record(session, by, "token.revoke", owner, token=token.name, role=token.role)
         self._cache.clear()
         return _token_info(token, owner)
 
@@ -485,15 +596,19 @@ class AccountService:
 
         Every request authenticates, so answers are cached in-process for a few seconds
         (`cache_seconds`): a revoked token or a changed membership takes effect within that time.
+        An expired token is refused at once, cached or not, exactly as an unknown one.
         """
         key = hash_token(token)
         now = time.monotonic()
         cached = self._cache.get(key)
         if cached is not None and cached[0] > now:
-            return cached[1]
+            if _expired(cached[1]):
+                self._cache.pop(key, None)
+                raise InvalidCredentials()
+            return cached[2]
         with self.db.engine.connect() as connection:
             row = connection.execute(_TOKEN_LOOKUP, {"token_hash": key}).first()
-            if row is None:
+            if row is None or _expired(row.token_expires_at):
                 raise InvalidCredentials()
             orgs = connection.execute(_MEMBERSHIPS, {"user_id": row.user_id}).all()
             self._note_use(connection, row.token_id)
@@ -509,7 +624,7 @@ class AccountService:
         )
         if len(self._cache) > 10_000:
             self._cache.clear()
-        self._cache[key] = (now + self.cache_seconds, principal)
+        self._cache[key] = (now + self.cache_seconds, row.token_expires_at, principal)
         return principal
 
     def _note_use(self, connection, token_id: int) -> None:
@@ -527,14 +642,14 @@ class AccountService:
         )
         connection.commit()
 
-    def authenticate_password(self, name: str, password: str) -> Principal:
-        with self.db.session() as session:
-            user = session.scalar(
-                select(Account).where(Account.name == name, Account.kind == "user")
-            )
-            if user is None or not verify_password(password, user.password_hash) or user.disabled:
-                raise InvalidCredentials()
-            return self._principal(session, user, "write", "password")
+    def authenticate_basic(self, secret: str) -> Principal:
+        """HTTP Basic auth (git, git-lfs, clients that send it): the password must be a token,
+        whatever the user name, as on the Hub. A password is refused without being checked:
+        nothing to guess, no key derivation to time, nothing to rate-limit; and a token, unlike
+        a password, is revocable and may be read-only."""
+        if not secret.startswith("hf_"):
+            raise Unauthorized(PASSWORDS_REFUSED)
+        return self.authenticate(secret)
 
     def web_principal(self, name: str) -> Principal:
         """A user signed in from a browser: what their roles allow (a session is not a
@@ -579,6 +694,13 @@ class AccountService:
                 .where(Membership.user_id == user.id)
                 .order_by(Account.name)
             ).all()
+            expires_at = (
+                session.scalar(
+                    select(AccessToken.expires_at).where(AccessToken.id == principal.token_id)
+                )
+                if principal.token_id is not None
+                else None
+            )
         return {
             "type": "user",
             "id": str(user.id),
@@ -602,7 +724,7 @@ class AccountService:
                 }
                 for org, role in orgs
             ],
-            "auth": {"type": "access_token", "accessToken": _token_fields(principal)},
+            "auth": {"type": "access_token", "accessToken": _token_fields(principal, expires_at)},
         }
 
     @staticmethod
@@ -625,10 +747,15 @@ def _name_taken(session, name: str) -> bool:
     return find_account(session, name) is not None
 
 
-def _token_fields(principal: Principal) -> dict:
+def _token_fields(principal: Principal, expires_at: dt.datetime | None) -> dict:
+    """whoami's `auth.accessToken`: `expiration` (an ISO date, only for a token that expires)
+    is the Hub's field, which huggingface.js reads as a Date; huggingface_hub reads only
+    `displayName` and `role`."""
     fields = {"displayName": principal.token_name, "role": principal.token_role}
     if principal.token_created_at is not None:
         fields["createdAt"] = _iso(principal.token_created_at)
+    if expires_at is not None:
+        fields["expiration"] = _iso(expires_at)
     return fields
 
 
@@ -640,6 +767,8 @@ def _token_info(token: AccessToken, owner: str) -> TokenInfo:
         role=token.role,
         created_at=token.created_at,
         last_used_at=token.last_used_at,
+        expires_at=token.expires_at,
+        expired=_expired(token.expires_at),
     )
 
 

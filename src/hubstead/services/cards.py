@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import json
 import logging
-import struct
 from dataclasses import dataclass, field
+from functools import partial
 
 from sqlalchemy import select
 
@@ -21,23 +21,20 @@ from hubstead.domain.cards.completeness import Item, check_completeness
 from hubstead.domain.cards.lint import Finding, card_layout, lint_card
 from hubstead.domain.inference.serving import inference_off, weight_bytes
 from hubstead.domain.repo_ids import RepoType
-from hubstead.domain.tags import (
-    RepoSnapshot,
-    dataset_tags,
-    derive_model_data,
-    summarize_safetensors,
-)
+from hubstead.domain.tags import RepoSnapshot, dataset_tags, derive_model_data
 from hubstead.domain.tags.eval_results import (
     MAX_EVAL_RESULT_BYTES,
     MAX_EVAL_RESULT_FILES,
     is_eval_results_file,
     parse_eval_results_file,
 )
+from hubstead.domain.tags.safetensors_summary import summarize_counts
 from hubstead.rendering import RENDERER_VERSION, render_card_html
 from hubstead.services.files import FileService
 from hubstead.services.listing_index import ListingIndex
 from hubstead.services.repos import RepoHandle
 from hubstead.services.urls import Paths, markdown_prefixes
+from hubstead.services.weights import ParameterCounts, Unreadable
 from hubstead.services.xet import XetService
 from hubstead.storage.blobstore import BlobMissing, BlobStore
 from hubstead.storage.database import Database
@@ -46,7 +43,6 @@ from hubstead.storage.models import RepoCard, Repository, utcnow
 
 log = logging.getLogger("hubstead.cards")
 MAX_JSON_FILE = 5 * 1024 * 1024
-MAX_SAFETENSORS_HEADER = 100 * 1024 * 1024
 MAX_SAFETENSORS_FILES = 64
 
 
@@ -94,8 +90,11 @@ class CardService:
         index: ListingIndex,
         *,
         paths: Paths,
+        parameter_counts: ParameterCounts | None = None,
     ):
         self.db = db
+        # each safetensors file's parameters, by content: read once per process
+        self.parameter_counts = parameter_counts or ParameterCounts()
         self.paths = paths  # the hub's web paths, for links in rendered cards
         self.index = index
         self.git = git
@@ -145,11 +144,9 @@ class CardService:
             "evalResults": self._eval_results(handle, entries),
             "model-index": metadata.get("model-index"),
         }
-        headers = self._safetensors_headers(
+        derived["safetensors"] = self._safetensors_summary(
             handle, [e for e in entries if e.path.endswith(".safetensors")]
         )
-        if headers:
-            derived["safetensors"] = summarize_safetensors(headers)
         return DerivedCard(
             commit,
             metadata,
@@ -180,18 +177,24 @@ class CardService:
         """The first `length` bytes (default: all, up to `limit`) of a file, wherever it is stored."""
         if entry is None or entry.size > limit and length is None:
             return None
-        if entry.lfs is None:
-            data = handle.git.read_blob(entry.oid)
-            return data if length is None else data[:length]
         end = entry.size if length is None else min(length, entry.size)
         try:
-            return self.blobs.read_range(entry.lfs.oid, 0, end)
+            return self._read_range(handle, entry, 0, end)
+        except Unreadable:
+            return None
+
+    def _read_range(self, handle: RepoHandle, entry: TreeEntry, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a file: from git, the blob store or Xet (Unreadable: nowhere)."""
+        if entry.lfs is None:
+            return handle.git.read_blob(entry.oid)[start:end]
+        try:
+            return self.blobs.read_range(entry.lfs.oid, start, end)
         except BlobMissing:
             pass  # uploaded through Xet
         xet_hash = self.files.xet_hash(entry.lfs.oid)
         if xet_hash is None:
-            return None
-        return b"".join(self.xet.stream(xet_hash, entry.size, 0, end)) if end else b""
+            raise Unreadable(entry.path)
+        return b"".join(self.xet.stream(xet_hash, entry.size, start, end)) if end > start else b""
 
     def _read_text(self, handle: RepoHandle, entry: TreeEntry | None) -> str:
         data = self._read_bytes(handle, entry, MAX_JSON_FILE)
@@ -207,24 +210,21 @@ class CardService:
             return None
         return value if isinstance(value, dict) else None
 
-    def _safetensors_headers(self, handle: RepoHandle, entries: list[TreeEntry]) -> list[dict]:
-        """The JSON header of each safetensors file (8-byte little-endian length, then JSON)."""
-        headers = []
+    def _safetensors_summary(self, handle: RepoHandle, entries: list[TreeEntry]) -> dict | None:
+        """Parameters per dtype over the safetensors files, from each file's counts (kept by
+        content: see `ParameterCounts`). None when there are none, or when one file's are unknown
+        (a header past the cap, not valid, or not readable): a partial total would be wrong, and
+        the inference memory budget reads it."""
+        per_file = []
         for entry in entries[:MAX_SAFETENSORS_FILES]:
-            prefix = self._read_bytes(handle, entry, MAX_SAFETENSORS_HEADER, length=8)
-            if not prefix or len(prefix) < 8:
-                continue
-            (length,) = struct.unpack("<Q", prefix)
-            if length > MAX_SAFETENSORS_HEADER or 8 + length > entry.size:
-                continue
-            raw = self._read_bytes(handle, entry, MAX_SAFETENSORS_HEADER, length=8 + length)
-            try:
-                header = json.loads(raw[8:])
-            except (ValueError, UnicodeDecodeError, TypeError):
-                continue
-            if isinstance(header, dict):
-                headers.append(header)
-        return headers
+            content_key = f"lfs:{entry.lfs.oid}" if entry.lfs is not None else f"git:{entry.oid}"
+            counts = self.parameter_counts.of(
+                content_key, entry.size, partial(self._read_range, handle, entry)
+            )
+            if counts is None:
+                return None
+            per_file.append(counts)
+        return summarize_counts(per_file) if per_file else None
 
     # -- stored copy of the default branch ----------------------------------------------------
 

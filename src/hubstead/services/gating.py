@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, GatedRepo, NotFound
 from hubstead.domain.gating import STATUSES, check_answers, check_rejection_reason, refusal_message
+from hubstead.services import audit
 from hubstead.services.cards import CardService
 from hubstead.services.principal import Principal
 from hubstead.services.repos import RepoHandle
@@ -162,6 +163,7 @@ class GatingService:
         request_id: str | None,
         status: object,
         rejection_reason: object = None,
+        by: Principal | None = None,
     ) -> None:
         """Accept, reject or send back to pending ("cancel") a request. Moving a request to the
         status it has is refused like a missing request, as the Hub does (404)."""
@@ -178,8 +180,22 @@ class GatingService:
                     f"The access request of {account.name} to {handle.id} is already {status}"
                 )
             request.status, request.updated_at = status, utcnow()
+            audit.record(
+                session,
+                by,
+                "access.review",
+                _audit_target(handle),
+                user=account.name,
+                status=status,
+            )
 
-    def grant(self, handle: RepoHandle, user: str | None, request_id: str | None) -> None:
+    def grant(
+        self,
+        handle: RepoHandle,
+        user: str | None,
+        request_id: str | None,
+        by: Principal | None = None,
+    ) -> None:
         """Give a user access whether or not they asked (a pending or rejected request is accepted)."""
         with self.db.session() as session:
             account = _requester(session, handle, user, request_id)
@@ -194,6 +210,11 @@ class GatingService:
                 raise BadRequest(f"{account.name} already has access to {handle.id}")
             else:
                 request.status, request.updated_at = "accepted", utcnow()
+            audit.record(session, by, "access.grant", _audit_target(handle), user=account.name)
+
+
+def _audit_target(handle: RepoHandle) -> str:
+    return f"{handle.type.url_prefix}{handle.id}"
 
 
 def _requester(session, handle: RepoHandle, user: str | None, request_id: str | None) -> Account:

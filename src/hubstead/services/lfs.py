@@ -4,6 +4,12 @@ Objects are stored once in the blob store and linked to each repository that rec
 A commit may reference only objects linked to its own repository; an object already in the
 store but uploaded elsewhere must be sent again (its bytes are checked), so that knowing a
 hash never grants access to someone else's file.
+
+What one batch hands out is bounded: an object larger than `max_object_bytes` (the Hub's 50 GB)
+is refused in the batch answer (422, as the batch API reports an object it will not take), and
+a multipart upload has at most `max_parts` parts: past that the part size grows, as on the Hub,
+and the client reads it from the `chunk_size` header. Every step of a multipart upload derives
+the part size from the object's size alone (`part_size`), so they all agree.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from hubstead.domain.errors import BadRequest, NotFound
+from hubstead.domain.errors import BadRequest, NotFound, PayloadTooLarge
 from hubstead.domain.hashing import is_sha256
 from hubstead.services.repos import RepoHandle
 from hubstead.services.signing import UrlSigner
@@ -28,6 +34,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import LfsObject, RepoLfsObject
 
 MAX_BATCH_OBJECTS = 1000
+MiB = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -68,12 +75,41 @@ class LfsService:
         signer: UrlSigner,
         multipart_threshold: int,
         chunk_size: int,
+        *,
+        max_object_bytes: int,
+        max_parts: int,
     ):
         self.db = db
         self.blobs = blobs
         self.signer = signer
         self.multipart_threshold = multipart_threshold
         self.chunk_size = chunk_size
+        self.max_object_bytes = max_object_bytes
+        self.max_parts = max_parts
+
+    def part_size(self, size: int) -> int:
+        """The part size of a multipart upload of `size` bytes: the configured one, grown (to
+        whole MiB) when the object would otherwise need more than `max_parts` parts."""
+        if math.ceil(size / self.chunk_size) <= self.max_parts:
+            return self.chunk_size
+        return math.ceil(math.ceil(size / self.max_parts) / MiB) * MiB
+
+    def part_count(self, size: int) -> int:
+        return max(1, math.ceil(size / self.part_size(size)))
+
+    def _too_large(self, size: int) -> str | None:
+        if size <= self.max_object_bytes:
+            return None
+        return (
+            f"Object of {size:,} bytes is larger than the {self.max_object_bytes:,} bytes "
+            "this hub accepts"
+        )
+
+    def check_size(self, size: int) -> None:
+        """A transfer of an object over the cap (signed before the cap was lowered) is refused."""
+        message = self._too_large(size)
+        if message is not None:
+            raise PayloadTooLarge(message)
 
     # -- lookups ------------------------------------------------------------------------------
 
@@ -135,7 +171,12 @@ class LfsService:
                 )
                 continue
             stored = uploaded.get(oid)
-            if operation == "upload" and xet_upload is not None:
+            too_large = self._too_large(size) if operation == "upload" else None
+            if too_large is not None:
+                answers.append(
+                    {"oid": oid, "size": size, "error": {"code": 422, "message": too_large}}
+                )
+            elif operation == "upload" and xet_upload is not None:
                 needed = stored is None or stored.size != size
                 answers.append(
                     {
@@ -187,8 +228,8 @@ class LfsService:
             "verify": {"href": links.url_for("lfs.verify", repo=handle)},
         }
         if size > self.multipart_threshold:
-            parts = max(1, math.ceil(size / self.chunk_size))
-            header = {"chunk_size": str(self.chunk_size)}
+            parts = self.part_count(size)
+            header = {"chunk_size": str(self.part_size(size))}
             for number in range(1, parts + 1):
                 exp_p, sig_p = self.signer.sign("part", repo, oid, size, number)
                 header[str(number)] = links.url_for(
@@ -227,6 +268,7 @@ class LfsService:
     async def upload(
         self, repo_row_id: int, oid: str, size: int, chunks: AsyncIterator[bytes]
     ) -> None:
+        self.check_size(size)
         if not self.blobs.exists(oid) or self.blobs.size(oid) != size:
             await self.blobs.put_stream(oid, size, chunks)
         else:
@@ -246,12 +288,13 @@ class LfsService:
         and marked done only once complete, so the completion step hashes the file in one pass
         without copying it. Returns the part's ETag (the client echoes it back).
         """
+        self.check_size(size)
         expected = self._part_length(size, number)
         folder = self._parts_dir(repo_row_id, oid, size)
         folder.mkdir(parents=True, exist_ok=True)
         data = folder / "data"
         fd = os.open(data, os.O_WRONLY | os.O_CREAT, 0o600)
-        offset = (number - 1) * self.chunk_size
+        offset = (number - 1) * self.part_size(size)
         written = 0
         try:
             async for chunk in chunks:
@@ -270,15 +313,16 @@ class LfsService:
         return f"{oid[:16]}-{number}-{expected}"
 
     def _part_length(self, size: int, number: int) -> int:
-        parts = max(1, math.ceil(size / self.chunk_size))
-        if not 1 <= number <= parts:
+        if not 1 <= number <= self.part_count(size):
             raise BadRequest(f"Invalid part number {number}")
-        return min(self.chunk_size, size - self.chunk_size * (number - 1))
+        part = self.part_size(size)
+        return min(part, size - part * (number - 1))
 
     def complete_multipart(self, repo_row_id: int, oid: str, size: int, parts: list) -> None:
         """Verify the assembled object (hash and size) and move it into the store."""
+        self.check_size(size)
         folder = self._parts_dir(repo_row_id, oid, size)
-        count = max(1, math.ceil(size / self.chunk_size))
+        count = self.part_count(size)
         numbers = sorted(int(p.get("partNumber", 0)) for p in parts if isinstance(p, dict))
         if numbers != list(range(1, count + 1)):
             raise BadRequest(f"Multipart completion for {oid} must list parts 1 to {count}")

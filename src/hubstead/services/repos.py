@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from hubstead.domain.errors import BadRequest, Conflict, Forbidden, HubError, RevisionNotFound
 from hubstead.domain.gitattributes import default_gitattributes
 from hubstead.domain.repo_ids import RepoId, RepoType
-from hubstead.services import access
+from hubstead.services import access, audit
 from hubstead.services.listing_index import ListingIndex
 from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
@@ -236,6 +236,13 @@ class RepoService:
                     )
                 row.head_sha = head
                 session.add(RepoRef(repo_id=row.id, ref="refs/heads/main", target=head))
+                audit.record(
+                    session,
+                    principal,
+                    "repo.create",
+                    _audit_target(repo_type, repo_id),
+                    private=bool(row.private),
+                )
                 session.flush()
             except BaseException:
                 self.git.delete(key)
@@ -251,6 +258,7 @@ class RepoService:
         with self.db.session() as session:
             self.index.forget(session, handle.row.id)
             session.execute(delete(Repository).where(Repository.id == handle.row.id))
+            audit.record(session, principal, "repo.delete", _audit_target(repo_type, handle.id))
         self.git.delete(handle.row.storage_key)
 
     def forget_namespace(self, session: Session, namespace: str) -> list[Repository]:
@@ -298,6 +306,13 @@ class RepoService:
                     )
                 )
             row.namespace, row.name = target.namespace, target.name
+            audit.record(
+                session,
+                principal,
+                "repo.move",
+                _audit_target(repo_type, target),
+                source=str(handle.id),
+            )
         # Derived data names the repository (card links, search index): tell the listeners, as
         # if main had moved, so they recompute it under the new name.
         for listener in self.ref_listeners:
@@ -305,28 +320,40 @@ class RepoService:
         return target
 
     def update_settings(
-        self, handle: RepoHandle, private: bool | None, gated: str | bool | None
+        self,
+        handle: RepoHandle,
+        private: bool | None,
+        gated: str | bool | None,
+        by: Principal | None = None,
     ) -> RepoView:
-        """Change visibility and gating of a repository the caller administers (the router
-        checked `Need.ADMIN`)."""
+        """Change visibility and gating of a repository the caller (`by`) administers (the
+        router checked `Need.ADMIN`); each change that changes something is audited."""
         if gated is not None and gated not in (False, "auto", "manual"):
             raise BadRequest('\'gated\' must be one of false, "auto", "manual"')
+        target = _audit_target(handle.type, handle.id)
         with self.db.session() as session:
+            row = session.get(Repository, handle.row.id)
+            if private is not None and bool(row.private) != private:
+                audit.record(session, by, "repo.visibility", target, private=private)
             if private is not None:
                 self.index.set_private(session, handle.row.id, private)
-            row = session.get(Repository, handle.row.id)
-            if gated is not None:
+            if gated is not None and (gated or None) != row.gated:
+                audit.record(session, by, "repo.gating", target, gated=gated or False)
                 row.gated = gated or None
             return RepoView.of(row)
 
-    @staticmethod
-    def set_default_branch(handle: RepoHandle, branch: str) -> None:
+    def set_default_branch(
+        self, handle: RepoHandle, branch: str, by: Principal | None = None
+    ) -> None:
         """Make `branch` (an existing one) the default: git's HEAD of the bare repository, so a
         clone checks it out. The caller administers the repository (the router checked
         `Need.ADMIN`). Derived data (the stored card, listings) keeps following main."""
         if handle.git.ref_target(f"refs/heads/{branch}") is None:
             raise RevisionNotFound(f"No branch named {branch!r} in {handle.id}")
         handle.git.set_default_branch(branch)
+        with self.db.session() as session:
+            target = _audit_target(handle.type, handle.id)
+            audit.record(session, by, "repo.default_branch", target, branch=branch)
 
     def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Refresh the refs cache after git moved a ref (git stays the authority)."""
@@ -387,6 +414,11 @@ def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:
         "namespace": repo_id.namespace.lower(),
         "name": repo_id.name.lower(),
     }
+
+
+def _audit_target(repo_type: RepoType, repo_id: RepoId) -> str:
+    """How the audit log names a repository: its id, prefixed for datasets and spaces."""
+    return f"{repo_type.url_prefix}{repo_id}"
 
 
 def iso(value: dt.datetime) -> str:

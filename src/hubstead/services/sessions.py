@@ -24,6 +24,7 @@ import time
 from sqlalchemy import delete, or_, select
 
 from hubstead.domain.errors import BadRequest, Forbidden, InvalidCredentials, RateLimited
+from hubstead.services import audit
 from hubstead.services.accounts import AccountService, hash_password, verify_password
 from hubstead.services.principal import Principal
 from hubstead.services.rate_limits import RateLimiter
@@ -64,11 +65,24 @@ class SessionService:
             )
             stored = user.password_hash if user is not None else None
             if not verify_password(password, stored or _DECOY) or user is None or not stored:
+                self._refused(user, address, "wrong password" if user else "unknown account")
                 raise InvalidCredentials()
             if user.disabled:  # said only to whoever knows the password
+                self._refused(user, address, "account disabled")
                 raise Forbidden("This account is disabled: ask this hub's administrators")
             user_id, name = user.id, user.name
+            audit.record(session, audit.Actor(user_id, name), "auth.sign_in", name, address=address)
         return self._open_session(user_id, name)
+
+    def _refused(self, user: Account | None, address: str | None, reason: str) -> None:
+        """Audit a refused sign-in in a transaction of its own (the attempt's rolls back). The
+        name typed is kept only when it names an account: a mistyped password pasted into the
+        name field must not land in the log."""
+        target = user.name if user is not None else ""
+        with self.db.session() as session:
+            audit.record(
+                session, None, "auth.sign_in_refused", target, address=address, reason=reason
+            )
 
     def sign_up(
         self, name: str, email: str, password: str, address: str | None
@@ -89,7 +103,9 @@ class SessionService:
             raise BadRequest("An email address is needed")
         if len(password) < MIN_PASSWORD:
             raise BadRequest(f"The password must have at least {MIN_PASSWORD} characters")
-        user = self.accounts.create_user(name, email=email, password=password)
+        user = self.accounts.create_user(
+            name, email=email, password=password, audit_as=("auth.sign_up", address)
+        )
         return self._open_session(user.id, user.name)
 
     def _open_session(self, user_id: int, name: str) -> tuple[str, Principal]:
@@ -142,6 +158,9 @@ class SessionService:
             if keep is not None:
                 statement = statement.where(WebSession.id_hash != _sha256(keep))
             session.execute(statement)
+            audit.record(
+                session, principal, "auth.password_change", principal.name, address=address
+            )
         self._cache.clear()
 
     def sign_out(self, cookie: str | None) -> None:

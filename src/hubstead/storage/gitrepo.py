@@ -23,6 +23,7 @@ import pygit2
 from hubstead.domain.errors import BadRequest, Conflict, EntryNotFound, RevisionNotFound
 from hubstead.domain.hashing import COMMIT_RE, SHORT_COMMIT_RE
 from hubstead.domain.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
+from hubstead.domain.revisions import MAX_REF_BYTES, check_revision
 from hubstead.storage import lfs_history
 
 ZERO_OID = "0" * 40
@@ -174,6 +175,7 @@ class GitRepo:
 
     def resolve(self, revision: str) -> str:
         """A branch, tag, full ref (refs/pr/1) or 40-hex commit id → commit id."""
+        check_revision(revision)  # a longer one names nothing, and libgit2 would raise
         if COMMIT_RE.match(revision):
             obj = self._repo.get(revision)
             if obj is not None and obj.type == pygit2.GIT_OBJECT_COMMIT:
@@ -192,6 +194,8 @@ class GitRepo:
         raise RevisionNotFound(f"Invalid rev id: {revision}")
 
     def ref_target(self, ref: str) -> str | None:
+        if len(ref.encode("utf-8", "surrogatepass")) > MAX_REF_BYTES:
+            return None  # names nothing (libgit2 would raise)
         found = self._repo.references.get(ref)
         return str(found.peel(pygit2.Commit).id) if found is not None else None
 

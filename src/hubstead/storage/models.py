@@ -83,6 +83,8 @@ class AccessToken(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     # written at most once a minute per token (services/accounts.authenticate)
     last_used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # when the token stops working; None: never (services/accounts.create_token)
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Repository(Base):
@@ -173,7 +175,8 @@ class RepoLfsObject(Base):
     repo_id: Mapped[int] = mapped_column(
         ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True
     )
-    oid: Mapped[str] = mapped_column(ForeignKey("lfs_objects.oid"), primary_key=True)
+    # indexed alone too: global deduplication walks from an object to the repositories holding it
+    oid: Mapped[str] = mapped_column(ForeignKey("lfs_objects.oid"), primary_key=True, index=True)
     pushed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
@@ -260,6 +263,20 @@ class XetChunk(Base):
     unpacked_size: Mapped[int] = mapped_column(Integer)
     serialized_start: Mapped[int] = mapped_column(BigInteger)
     serialized_end: Mapped[int] = mapped_column(BigInteger)
+
+
+class XetXorbRepo(Base):
+    """Which repository's Xet write token uploaded a xorb. A shard may reference a xorb only if
+    its own repository uploaded it or the uploader may deduplicate against it, so a shard (or a
+    xorb upload's `was_inserted`) never tells whether someone else stored those chunks."""
+
+    __tablename__ = "xet_xorb_repos"
+    xorb_hash: Mapped[str] = mapped_column(
+        ForeignKey("xet_xorbs.hash", ondelete="CASCADE"), primary_key=True
+    )
+    repo_id: Mapped[int] = mapped_column(
+        ForeignKey("repositories.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class XetFile(Base):
@@ -444,3 +461,37 @@ class SiteSetting(Base):
     __tablename__ = "site_settings"
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[object] = mapped_column(JSON)
+
+
+class PickleScan(Base):
+    """What the pickle scanner found in one file's bytes, by content: the LFS SHA-256, or the git
+    blob id of a file kept in git. The same bytes give the same verdict in every repository, so
+    a file is scanned once however many repositories hold it."""
+
+    __tablename__ = "pickle_scans"
+    oid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    scanner: Mapped[str] = mapped_column(String(64))  # "picklescan 1.0.5"
+    level: Mapped[str] = mapped_column(String(16))  # "safe" | "caution" | "unsafe"
+    # [{"module", "name", "safety": "innocuous" | "suspicious" | "dangerous"}], sorted
+    imports: Mapped[list] = mapped_column(JSON, default=list)
+    message: Mapped[str | None] = mapped_column(Text, nullable=True)  # why a scan is incomplete
+    scanned_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    """One security-relevant action (a sign-in, a token made or revoked, a visibility, gate,
+    member or role change, a deletion, an access grant): who, what, on what, from where. Rows
+    are only ever added, in the transaction of the action itself, so the log cannot miss a
+    change that happened nor hold one that did not."""
+
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    # the account that acted (None: an anonymous attempt, or an operator at the command line);
+    # the name is kept as it was, so the log still reads after a rename or a deletion
+    actor_id: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(String(96), default="")
+    action: Mapped[str] = mapped_column(String(48), index=True)  # "token.create", "repo.delete"
+    target: Mapped[str] = mapped_column(String(300), default="", index=True)
+    address: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    details: Mapped[dict] = mapped_column(JSON, default=dict)

@@ -19,6 +19,8 @@ TITLES = {
     405: "Not allowed",
     413: "Too large",
     500: "Something went wrong",
+    503: "Try again shortly",
+    507: "Out of storage",
 }
 
 
@@ -40,6 +42,8 @@ def error_page(error: HubError) -> Response:
         message=error.message,
         status_code=status,
     )
+    if "Retry-After" in error.headers:  # a 503's or 429's, as in the JSON answer
+        response.headers["Retry-After"] = error.headers["Retry-After"]
     response.headers["X-Error-Message"] = " ".join(error.message.split())[:1000]
     if error.code:
         response.headers["X-Error-Code"] = error.code

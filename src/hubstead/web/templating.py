@@ -25,6 +25,34 @@ ENV = Environment(
 )
 ENV.globals.update(asset=asset, version=__version__)
 
+# Every page (error pages too) forbids what none of ours needs: scripts and styles from other
+# origins, inline scripts and event handlers, plugins, <base>, being framed, posting elsewhere.
+# Inline styles stay: KaTeX's output carries them (it is sanitized: rendering/markdown.py).
+# Pictures may come from any https origin (avatars, cards' images); the inference widget also
+# fetches and plays a card's https example files, and shows the blob: URL of a chosen file.
+# hash-wasm compiles WebAssembly in the upload page: 'wasm-unsafe-eval' allows that, not eval.
+CONTENT_SECURITY_POLICY = "; ".join(
+    (
+        "default-src 'self'",
+        "script-src 'self' 'wasm-unsafe-eval'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data: blob: https:",
+        "media-src 'self' data: blob: https:",
+        "connect-src 'self' https:",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    )
+)
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+}
+
 
 def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) -> HTMLResponse:
     """Render `template` with the request's context (`url_for`, the signed-in user, the query)."""
@@ -37,7 +65,7 @@ def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) ->
         csrf_token=ctx.csrf_token if signed_in else None,
         **context,
     )
-    return HTMLResponse(page, status_code=status, headers={"Cache-Control": "no-cache"})
+    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
 
 
 def _viewer(ctx: Ctx):

@@ -20,6 +20,11 @@ Parsing choices (why they differ from a bare `yaml.safe_load`):
   the last one, which would hide a mistake).
 * Aliases are capped (count, total expanded size, no self-reference) and deep nesting is a
   syntax error, so a hostile card cannot make a later JSON dump explode or loop.
+* The parse itself is bounded: a metadata block larger than the hub's limit
+  (`MetadataLimits.max_bytes`, `HUBSTEAD_MAX_METADATA_BYTES`) is refused unread, and one that
+  holds more values than its size allows for (one per `BYTES_PER_VALUE` bytes of the limit) is
+  refused as soon as the parser reaches that many. PyYAML composes a value in some 10-15 µs, so
+  a few hundred KiB of `[0,0,0,…]` used to cost seconds of CPU per request.
 """
 
 from __future__ import annotations
@@ -37,6 +42,44 @@ MAX_YAML_ALIASES = 100
 # Values that aliases may add once expanded, in total: counting aliases alone is not enough,
 # because ten levels of ten aliases each expand to 10**10 values.
 MAX_ALIAS_EXPANSION = 10_000
+# A value costs PyYAML 10-15 µs to compose whatever its size, so what a block costs is its
+# number of values more than its bytes. Real cards spend 6 to 9 bytes per value (9 in an MTEB
+# model-index, 6 in a dataset's `dataset_info` features); a budget of one value per 6 bytes of
+# the size limit refuses none of them and makes no block cost more to parse than a real card of
+# the largest size does, however tiny its values (`[0,0,0,…]` is 2 bytes per value).
+BYTES_PER_VALUE = 6
+DEFAULT_MAX_METADATA_BYTES = 512 * 1024
+
+
+@dataclass(frozen=True)
+class MetadataLimits:
+    """How much card metadata the hub parses. The Hub itself takes a README of up to 10 MiB
+    (git's limit for a file outside LFS) and parses it in JavaScript; PyYAML is some ten times
+    slower, so the default stops at 512 KiB, which the largest cards seen (MTEB evaluation
+    results, datasets with hundreds of configs) stay under."""
+
+    max_bytes: int = DEFAULT_MAX_METADATA_BYTES
+
+    @property
+    def max_values(self) -> int:
+        return max(1000, self.max_bytes // BYTES_PER_VALUE)
+
+
+# Where the limits come from. The domain reads no environment: hubstead.settings, the one place
+# that does, installs its reader here with `use_limits` when it is imported (the git hook
+# imports it too), so every process applies the same `HUBSTEAD_MAX_METADATA_BYTES`.
+_limits_source: Callable[[], MetadataLimits] = MetadataLimits
+
+
+def use_limits(source: Callable[[], MetadataLimits]) -> None:
+    """Read the metadata limits from `source` each time a card is parsed."""
+    global _limits_source
+    _limits_source = source
+
+
+def metadata_limits() -> MetadataLimits:
+    return _limits_source()
+
 
 # Same semantics as the Hub server's pattern: \A instead of ^ and \Z instead of $ because in
 # JavaScript (no `m` flag) both anchor to the whole string only; \ufeff added to the leading
@@ -71,6 +114,8 @@ class _CardLoader(yaml.SafeLoader):
     def __init__(self, stream: str, first_line: int = 1) -> None:
         super().__init__(stream)
         self.first_line = first_line  # README line number of the block's first line
+        self._max_values = metadata_limits().max_values
+        self._values = 0
         self._aliases_seen = 0
         self._alias_expansion = 0
         self._node_sizes: dict[int, int] = {}  # id(node) -> expanded size, memoised
@@ -80,6 +125,14 @@ class _CardLoader(yaml.SafeLoader):
         return self.first_line + mark.line
 
     def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        # every value, key and alias passes here, as the parser reaches it: counting them stops
+        # the parse itself, not only what comes after it
+        self._values += 1
+        if self._values > self._max_values:
+            raise CardSyntaxError(
+                f"the YAML metadata holds more than {self._max_values:,} values, "
+                "more than this hub parses"
+            )
         if not self.check_event(yaml.AliasEvent):
             return super().compose_node(parent, index)
         self._aliases_seen += 1
@@ -208,5 +261,12 @@ def split_card(text: str) -> CardDocument:
     if match is None:
         return CardDocument(metadata={}, body=text.removeprefix("\ufeff"), has_front_matter=False)
     first_line = 1 + len(re.findall(r"\r\n|\r|\n", match.group("open")))
-    metadata = _load_yaml_mapping(match.group("yaml"), first_line)
+    block = match.group("yaml")
+    limit = metadata_limits().max_bytes
+    size = len(block.encode("utf-8", "surrogatepass"))
+    if size > limit:
+        raise CardSyntaxError(
+            f"the YAML metadata block is {size:,} bytes, more than the {limit:,} this hub accepts"
+        )
+    metadata = _load_yaml_mapping(block, first_line)
     return CardDocument(metadata=metadata, body=text[match.end() :], has_front_matter=True)

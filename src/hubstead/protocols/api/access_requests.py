@@ -16,6 +16,7 @@ from starlette.responses import RedirectResponse
 from hubstead.domain.errors import BadRequest
 from hubstead.protocols.http import Ctx, decode_offset, encode_offset, json_response
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import AccessReview, AccessTarget, ascii_digits, parse_body
 from hubstead.protocols.urls import WEB
 from hubstead.services import access
 from hubstead.services.access import Need
@@ -43,18 +44,22 @@ def list_requests(ctx: Ctx, status: str):
 
 @router.repo_route("POST", ACCESS + "/handle", need=Need.WRITE)
 def handle_request(ctx: Ctx):
-    body = _object(ctx)
-    user, request_id = _target(body)
+    body = parse_body(ctx, AccessReview)
     ctx.hub.gating.review(
-        ctx.repo, user, request_id, body.get("status"), body.get("rejectionReason")
+        ctx.repo,
+        body.user,
+        body.request_id,
+        body.status,
+        body.rejectionReason,
+        by=ctx.principal,
     )
     return json_response({})
 
 
 @router.repo_route("POST", ACCESS + "/grant", need=Need.WRITE)
 def grant_access(ctx: Ctx):
-    user, request_id = _target(_object(ctx))
-    ctx.hub.gating.grant(ctx.repo, user, request_id)
+    body = parse_body(ctx, AccessTarget)
+    ctx.hub.gating.grant(ctx.repo, body.user, body.request_id, by=ctx.principal)
     return json_response({})
 
 
@@ -78,16 +83,6 @@ def ask_access(ctx: Ctx):
 
 
 # -- helpers ----------------------------------------------------------------------------------
-
-
-def _object(ctx: Ctx) -> dict:
-    return ctx.json_object()
-
-
-def _target(body: dict) -> tuple[str | None, str | None]:
-    """Who a writer names: `user` (a user name) or `requestId` (`userId` on the Hub's schema)."""
-    request_id = body.get("requestId", body.get("userId"))
-    return body.get("user"), None if request_id is None else str(request_id)
 
 
 def _answers(ctx: Ctx) -> object:
@@ -127,6 +122,7 @@ def _limit(ctx: Ctx) -> int:
     raw = ctx.query.get("limit")
     if raw is None:
         return MAX_LIMIT
-    if not raw.isdigit() or not MIN_LIMIT <= int(raw) <= MAX_LIMIT:
+    digits = ascii_digits(raw)
+    if digits is None or not MIN_LIMIT <= int(digits) <= MAX_LIMIT:
         raise BadRequest(f"'limit' must be a number from {MIN_LIMIT} to {MAX_LIMIT}")
-    return int(raw)
+    return int(digits)

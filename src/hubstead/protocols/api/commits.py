@@ -9,11 +9,22 @@ from __future__ import annotations
 from starlette.responses import Response
 
 from hubstead.domain.cards import hub_message, validate_card_text
-from hubstead.domain.commit_ops import parse_json_commit, parse_ndjson_commit
+from hubstead.domain.errors import BadRequest
 from hubstead.domain.repo_ids import RepoType
+from hubstead.domain.revisions import check_revision
 from hubstead.protocols import wire
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import Body, GiB, Router, upload_need
+from hubstead.protocols.schemas import (
+    MAX_BIGINT,
+    Preupload,
+    ValidateYaml,
+    ascii_digits,
+    parse_body,
+    parse_json_commit,
+    parse_ndjson_commit,
+    query_int,
+)
 from hubstead.services.access import Need
 from hubstead.services.commits import history_page_size
 
@@ -25,9 +36,8 @@ COMMIT_BODY = Body(
 
 @router.repo_route("GET", "/commits/{rev:rev}", need=Need.READ)
 def list_commits(ctx: Ctx, rev: str) -> Response:
-    size = history_page_size(ctx.query.get("limit"))
-    raw_page = ctx.query.get("p", "0")
-    page_number = int(raw_page) if raw_page.isdigit() else 0
+    size = history_page_size(ascii_digits(ctx.query.get("limit")))
+    page_number = query_int(ctx, "p", 0, MAX_BIGINT // max(size, 1))
     formatted = "formatted" in ctx.query.getlist("expand[]") + ctx.query.getlist("expand")
     page = ctx.hub.commits.history(ctx.repo, rev, page_number, size)
     headers = {"X-Total-Count": str(page.total)}
@@ -40,14 +50,14 @@ def list_commits(ctx: Ctx, rev: str) -> Response:
 
 @router.route("POST", r"/api/validate-yaml")
 def validate_yaml(ctx: Ctx) -> Response:
-    body = ctx.json_object()
-    content = body.get("content", "")
-    if not isinstance(content, str):
-        return json_response(
-            {"errors": [{"message": "'content' must be a string"}], "warnings": []}, 400
-        )
-    repo_type = RepoType.parse(body.get("repoType")).value
-    result = validate_card_text(content, repo_type)
+    try:
+        body = parse_body(ctx, ValidateYaml)
+    except BadRequest as refusal:  # also in the shape of a validation answer, which tools read
+        raise refusal.with_body(
+            {"errors": [{"message": refusal.message}], "warnings": []}
+        ) from None
+    repo_type = RepoType.parse(body.repoType).value
+    result = validate_card_text(body.content, repo_type)
     errors = [hub_message(m) for m in result.errors]
     warnings = [hub_message(m, "Warning") for m in result.warnings]
     status = 400 if errors else 200
@@ -65,15 +75,15 @@ def validate_yaml(ctx: Ctx) -> Response:
 
 @router.repo_route("POST", "/preupload/{rev:rev}", need=upload_need)
 def preupload(ctx: Ctx, rev: str) -> Response:
-    body = ctx.json_object()
+    body = parse_body(ctx, Preupload)
     revision = "main" if rev in ("None", "") else rev
-    return json_response(
-        ctx.hub.files.preupload(ctx.repo, revision, body.get("files"), body.get("gitIgnore"))
-    )
+    files = [item.model_dump() for item in body.files]
+    return json_response(ctx.hub.files.preupload(ctx.repo, revision, files, body.gitIgnore))
 
 
 @router.repo_route("POST", "/commit/{rev:rev}", need=upload_need, body=COMMIT_BODY)
 def commit(ctx: Ctx, rev: str) -> Response:
+    check_revision(rev)
     if ctx.request.headers.get("content-type", "").startswith("application/json"):
         request = parse_json_commit(ctx.json_object())
     else:

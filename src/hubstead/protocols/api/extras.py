@@ -15,8 +15,10 @@ from starlette.responses import FileResponse, PlainTextResponse
 
 from hubstead.domain.errors import BadRequest, NotFound, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId
+from hubstead.domain.revisions import check_revision
 from hubstead.protocols.http import Ctx, conflict_with_url, json_response
 from hubstead.protocols.routing import Body, Router, read_body
+from hubstead.protocols.schemas import RepoDuplicate, parse_body
 from hubstead.protocols.urls import API_DATASETS, API_MODELS, RepoName
 from hubstead.services.access import Need
 from hubstead.services.attachments import VIDEO_LIMIT
@@ -42,27 +44,17 @@ def duplicate_repo(ctx: Ctx):
     repo_type = source.type
     if ctx.principal is None:
         raise Unauthorized("You must be signed in to duplicate a repository")
-    body = ctx.json_object()
-    target = body.get("repository")
-    if not isinstance(target, str):
-        raise BadRequest("'repository' is required: the id of the new repository, 'namespace/name'")
-    target_id = RepoId.parse(target)
-    private = body.get("private")
-    if private is not None and not isinstance(private, bool):
-        raise BadRequest("'private' must be a boolean")
-    visibility = body.get("visibility")
-    if visibility is not None:
-        if visibility not in ("public", "private"):
-            raise BadRequest(
-                "'visibility' must be 'public' or 'private' ('protected' Spaces are not supported on this hub)"
-            )
-        private = visibility == "private"
-    runtime = [key for key in SPACE_RUNTIME_OPTIONS if body.get(key) is not None]
+    body = parse_body(ctx, RepoDuplicate)
+    target_id = RepoId.parse(body.repository)
+    private = body.private
+    if body.visibility is not None:
+        private = body.visibility == "private"
+    runtime = [key for key in SPACE_RUNTIME_OPTIONS if getattr(body, key) is not None]
     if runtime:
         raise BadRequest(
             f"Spaces are stored but not run on this hub: {', '.join(runtime)} cannot be set"
         )
-    if body.get("resourceGroupId") is not None:
+    if body.resourceGroupId is not None:
         raise BadRequest("Resource groups are not supported on this hub")
     try:
         handle = ctx.hub.duplicator.duplicate(ctx.principal, source, target_id, private)
@@ -79,9 +71,8 @@ def duplicate_repo(ctx: Ctx):
 @router.repo_route("GET", "/safetensors-metadata/{path:path}", form=API_MODELS, need=Need.DOWNLOAD)
 def sharded_safetensors_metadata(ctx: Ctx, path: str):
     """The index (less its weight_map) and every shard's header, on `main` (or `?revision=`)."""
-    return json_response(
-        ctx.hub.weights.sharded_metadata(ctx.repo, ctx.query.get("revision") or "main", path)
-    )
+    revision = check_revision(ctx.query.get("revision") or "main")
+    return json_response(ctx.hub.weights.sharded_metadata(ctx.repo, revision, path))
 
 
 # -- attachments ------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from hubstead.domain.errors import BadRequest
 from hubstead.protocols import wire
 from hubstead.protocols.http import Ctx, decode_offset, encode_offset, json_response
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import PathsInfo, ascii_digits, parse_body
 from hubstead.services.access import Need
 from hubstead.services.files import tree_page_size
 
@@ -19,7 +20,7 @@ router = Router()
 @router.repo_route("GET", r"/tree/{rev:rev}(?:/{path:any})?", need=Need.READ)
 def list_tree(ctx: Ctx, rev: str, path: str = "") -> Response:
     expand = ctx.flag("expand")
-    size = tree_page_size(expand, ctx.query.get("limit"))
+    size = tree_page_size(expand, ascii_digits(ctx.query.get("limit")))
     page = ctx.hub.files.tree_page(
         ctx.repo,
         rev,
@@ -34,8 +35,14 @@ def list_tree(ctx: Ctx, rev: str, path: str = "") -> Response:
         if page.next_offset is not None
         else {}
     )
+    scans = ctx.hub.pickle_scans.file_statuses(page.entries) if expand else {}
     entries = [
-        wire.tree_entry(e, page.last_commits.get(e.path), page.xet_hashes.get(e.path))
+        wire.tree_entry(
+            e,
+            page.last_commits.get(e.path),
+            page.xet_hashes.get(e.path),
+            wire.security_file_status(e, scans) if expand else None,
+        )
         for e in page.entries
     ]
     return json_response(entries, headers=headers)
@@ -45,8 +52,8 @@ def list_tree(ctx: Ctx, rev: str, path: str = "") -> Response:
 def paths_info(ctx: Ctx, rev: str) -> Response:
     content_type = ctx.request.headers.get("content-type", "")
     if content_type.startswith("application/json"):
-        body = ctx.json_object()
-        paths, expand = body.get("paths") or [], bool(body.get("expand"))
+        body = parse_body(ctx, PathsInfo)
+        paths, expand = body.paths or [], bool(body.expand)
     else:
         form = parse_qs(ctx.body.decode("utf-8", "replace"))
         paths, expand = form.get("paths", []), form.get("expand", ["false"])[0].lower() == "true"
@@ -55,4 +62,15 @@ def paths_info(ctx: Ctx, rev: str) -> Response:
     commit, entries = ctx.hub.files.paths_info(ctx.repo, rev, paths)
     last = ctx.repo.git.last_commits(commit, [e.path for e in entries]) if expand else {}
     xet = ctx.hub.files.xet_hashes(entries)
-    return json_response([wire.tree_entry(e, last.get(e.path), xet.get(e.path)) for e in entries])
+    scans = ctx.hub.pickle_scans.file_statuses(entries) if expand else {}
+    return json_response(
+        [
+            wire.tree_entry(
+                e,
+                last.get(e.path),
+                xet.get(e.path),
+                wire.security_file_status(e, scans) if expand else None,
+            )
+            for e in entries
+        ]
+    )

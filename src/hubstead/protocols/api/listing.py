@@ -11,6 +11,7 @@ from hubstead.protocols import wire
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.listing_query import ItemShape, item_shape, list_query
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import lenient_int
 from hubstead.services.repos import RepoView
 
 router = Router()
@@ -62,7 +63,7 @@ def full_text_search(ctx: Ctx) -> Response:
     repo_type = RepoType.parse(q.get("type")) if q.get("type") else None
     limit = q.get("limit", "20")
     hits = ctx.hub.discovery.full_text(
-        ctx.principal, q.get("q", ""), repo_type, int(limit) if limit.isdigit() else 20
+        ctx.principal, q.get("q", ""), repo_type, lenient_int(limit, 20)
     )
     return json_response(
         {

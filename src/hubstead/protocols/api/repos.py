@@ -7,17 +7,16 @@ it from the router.
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import Response
 
 from hubstead.domain.avatars import avatar_url
-from hubstead.domain.errors import BadRequest, InvalidName, RepoNotFound, Unauthorized
+from hubstead.domain.errors import InvalidName, RepoNotFound, Unauthorized
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.protocols import wire
 from hubstead.protocols.http import Ctx, conflict_with_url, json_response
 from hubstead.protocols.listing_query import expand_fields
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import RepoCreate, RepoMove, RepoNamed, RepoSettings, parse_body
 from hubstead.protocols.urls import RepoName
 from hubstead.services import access
 from hubstead.services.access import Need
@@ -34,12 +33,10 @@ def unauthorized() -> Unauthorized:
     return Unauthorized("You must be signed in: send 'Authorization: Bearer <token>'")
 
 
-def _named_in_body(body: dict[str, Any]) -> tuple[RepoType, str | None, str]:
+def _named_in_body(body: RepoNamed) -> tuple[RepoType, str | None, str]:
     """The type, namespace and name of the repository a create or delete body names."""
-    repo_type = RepoType.parse(body.get("type"))
-    name, namespace = body.get("name"), body.get("organization")
-    if not isinstance(name, str):
-        raise BadRequest("'name' is required")
+    repo_type = RepoType.parse(body.type)
+    name, namespace = body.name, body.organization
     if "/" in name and not namespace:
         namespace, name = name.split("/", 1)
     return repo_type, namespace, name
@@ -47,19 +44,17 @@ def _named_in_body(body: dict[str, Any]) -> tuple[RepoType, str | None, str]:
 
 @router.route("POST", r"/api/repos/create")
 def create_repo(ctx: Ctx) -> Response:
-    body = ctx.json_object()
+    body = parse_body(ctx, RepoCreate)
     repo_type, namespace, name = _named_in_body(body)
     if ctx.principal is None:
         raise unauthorized()
     repo_id = RepoId.create(namespace or ctx.principal.name, name)
-    private = body.get("private")
-    if body.get("visibility") is not None:
-        private = body["visibility"] != "public"
+    private = body.private
+    if body.visibility is not None:
+        private = body.visibility != "public"
     try:
         # no `private` nor `visibility` (None): the namespace's default decides
-        handle = ctx.hub.repos.create(
-            ctx.principal, repo_type, repo_id, None if private is None else bool(private)
-        )
+        handle = ctx.hub.repos.create(ctx.principal, repo_type, repo_id, private)
     except RepoExists as exists:
         return conflict_with_url(exists.message, repo_url(ctx, repo_type, exists.repo_id))
     url = ctx.url_for("repo.page", repo=handle)  # the stored spelling of the id
@@ -68,7 +63,7 @@ def create_repo(ctx: Ctx) -> Response:
 
 @router.route("DELETE", r"/api/repos/delete")
 def delete_repo(ctx: Ctx) -> Response:
-    repo_type, namespace, name = _named_in_body(ctx.json_object())
+    repo_type, namespace, name = _named_in_body(parse_body(ctx, RepoNamed))
     if ctx.principal is None:
         raise RepoNotFound(status=401)
     try:
@@ -81,28 +76,24 @@ def delete_repo(ctx: Ctx) -> Response:
 
 @router.route("POST", r"/api/repos/move")
 def move_repo(ctx: Ctx) -> Response:
-    body = ctx.json_object()
-    repo_type = RepoType.parse(body.get("type"))
+    body = parse_body(ctx, RepoMove)
+    repo_type = RepoType.parse(body.type)
     try:
-        source = RepoId.parse(str(body.get("fromRepo")))
+        source = RepoId.parse(body.fromRepo)
     except InvalidName:
         raise access.not_found(ctx.principal) from None
-    target = RepoId.parse(str(body.get("toRepo")))
+    target = RepoId.parse(body.toRepo)
     moved = ctx.hub.repos.move(ctx.principal, repo_type, source, target)
     return json_response({"url": repo_url(ctx, repo_type, moved)})
 
 
 @router.repo_route("PUT", "/settings", need=Need.ADMIN)
 def update_settings(ctx: Ctx) -> Response:
-    body = ctx.json_object()
-    private = body.get("private")
-    if body.get("visibility") is not None:
-        if body["visibility"] not in ("public", "private"):
-            raise BadRequest("'visibility' must be 'public' or 'private'")
-        private = body["visibility"] == "private"
-    if private is not None and not isinstance(private, bool):
-        raise BadRequest("'private' must be a boolean")
-    view = ctx.hub.repos.update_settings(ctx.repo, private, body.get("gated"))
+    body = parse_body(ctx, RepoSettings)
+    private = body.private
+    if body.visibility is not None:
+        private = body.visibility == "private"
+    view = ctx.hub.repos.update_settings(ctx.repo, private, body.gated, by=ctx.principal)
     return json_response({"private": view.private, "gated": view.gated or False})
 
 
@@ -118,6 +109,9 @@ def repo_info(ctx: Ctx, rev: str | None = None) -> Response:
     if handle.type is RepoType.MODEL:
         mapping = ctx.hub.inference.provider_mapping(str(handle.id), card)
         info.update(wire.inference_fields(mapping, listing=False))
+    if ctx.flag("securityStatus") or "securityRepoStatus" in expand:
+        status = ctx.hub.pickle_scans.repo_status(revision.files)
+        info["securityRepoStatus"] = wire.security_repo_status(status)
     if expand:
         info = {
             key: info.get(key) for key in ("_id", "id", *expand) if key in info or key in expand

@@ -10,8 +10,17 @@ from __future__ import annotations
 from hubstead.domain.errors import BadRequest, InvalidName
 from hubstead.domain.hashing import is_sha256
 from hubstead.domain.repo_ids import RepoId, RepoType
+from hubstead.domain.revisions import check_revision
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import Router, open_repo
+from hubstead.protocols.schemas import (
+    LfsFilesDelete,
+    LfsFilesDuplicate,
+    RepoRef,
+    SuperSquash,
+    lenient_int,
+    parse_body,
+)
 from hubstead.services import access
 from hubstead.services.access import Need
 from hubstead.services.lfs_files import MAX_BATCH, MAX_PAGE, LfsFileInfo
@@ -20,17 +29,12 @@ from hubstead.services.repos import RepoHandle, iso
 router = Router()
 
 
-def _body(ctx: Ctx) -> dict:
-    return ctx.json_object()
-
-
 @router.repo_route("POST", "/super-squash/{branch:path}", need=Need.WRITE)
 def super_squash(ctx: Ctx, branch: str):
     handle = ctx.repo
-    message = _body(ctx).get("message")
-    if message is not None and not isinstance(message, str):
-        raise BadRequest("'message' must be a string")
-    message = (message or "").strip() or f"Super-squash branch '{branch}'"
+    check_revision(branch, "branch name")
+    message = (parse_body(ctx, SuperSquash).message or "").strip()
+    message = message or f"Super-squash branch '{branch}'"
     account = ctx.hub.accounts.account(ctx.principal.name)
     commit = ctx.hub.refs.super_squash(
         handle, ctx.principal, branch, message + "\n", account.email if account else None
@@ -44,8 +48,7 @@ def list_lfs_files(ctx: Ctx):
     cursor = ctx.query.get("cursor") or None
     if cursor is not None and not is_sha256(cursor):
         raise BadRequest("Invalid cursor")
-    limit = ctx.query.get("limit", "")
-    size = max(1, min(MAX_PAGE, int(limit))) if limit.isdigit() else MAX_PAGE
+    size = max(1, min(MAX_PAGE, lenient_int(ctx.query.get("limit"), MAX_PAGE)))
     files, next_cursor = ctx.hub.lfs_files.page(handle, cursor, size)
     headers = {"Link": ctx.next_link(cursor=next_cursor)} if next_cursor else {}
     return json_response([_lfs_file(item) for item in files], headers=headers)
@@ -70,14 +73,9 @@ def _lfs_file(item: LfsFileInfo) -> dict:
 @router.repo_route("POST", "/lfs-files/batch", need=Need.WRITE)
 def delete_lfs_files(ctx: Ctx):
     handle = ctx.repo
-    deletions = _body(ctx).get("deletions")
-    if not isinstance(deletions, dict):
-        raise BadRequest('\'deletions\' must be an object: {"sha": [...], "rewriteHistory": bool}')
-    oids = _oids(deletions.get("sha"), "'deletions.sha'")
-    rewrite = deletions.get("rewriteHistory", False)
-    if not isinstance(rewrite, bool):
-        raise BadRequest("'deletions.rewriteHistory' must be a boolean")
-    deleted = ctx.hub.lfs_files.delete(handle, oids, rewrite)
+    deletions = parse_body(ctx, LfsFilesDelete).deletions
+    oids = _oids(deletions.sha, "'deletions.sha'")
+    deleted = ctx.hub.lfs_files.delete(handle, oids, deletions.rewriteHistory)
     return json_response({"deleted": deleted})
 
 
@@ -86,24 +84,19 @@ def duplicate_lfs_files(ctx: Ctx):
     """Called on the source repository, naming the target: the caller must read the source and
     be able to upload to the target (read access and a write token, as for LFS uploads)."""
     source = ctx.repo
-    body = _body(ctx)
-    target = _target(ctx, body.get("target"))
-    files = body.get("files")
-    if not isinstance(files, list) or not all(isinstance(item, dict) for item in files):
-        raise BadRequest('\'files\' must be a list of {"sha256", "xetHash", "filename"}')
-    oids = _oids([item.get("sha256") for item in files], "'files[].sha256'")
+    body = parse_body(ctx, LfsFilesDuplicate)
+    target = _target(ctx, body.target)
+    oids = _oids([item.sha256 for item in body.files], "'files[].sha256'")
     failures = ctx.hub.lfs_files.duplicate(source, target, oids)
     return json_response({"failed": [{"sha256": f.oid, "error": f.error} for f in failures]})
 
 
-def _target(ctx: Ctx, value: object) -> RepoHandle:
+def _target(ctx: Ctx, target: RepoRef) -> RepoHandle:
     """The target named in the body: resolved with the router's rules, then a write token (the
     links it gets are checked by the service: only objects the caller could upload anyway)."""
-    if not isinstance(value, dict) or not isinstance(value.get("name"), str):
-        raise BadRequest('\'target\' must be {"type": ..., "name": "namespace/name"}')
-    repo_type = RepoType.parse(value.get("type"))
+    repo_type = RepoType.parse(target.type)
     try:
-        repo_id = RepoId.parse(value["name"])
+        repo_id = RepoId.parse(target.name)
     except InvalidName:
         raise access.not_found(ctx.principal) from None
     handle = open_repo(ctx, repo_type, repo_id.namespace, repo_id.name, Need.READ)

@@ -12,6 +12,7 @@ from hubstead.domain.avatars import avatar_url
 from hubstead.domain.errors import Unauthorized
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import query_int
 from hubstead.services.profiles import Member, Profile, RepoStorage
 from hubstead.services.repos import iso
 
@@ -141,8 +142,7 @@ def organization_repositories(ctx: Ctx, name: str):
 def _storage_page(ctx: Ctx, items: list[RepoStorage]):
     """What `RepoStorageInfo` reads, largest first, in pages with a `Link` to the next one."""
     total = sum(item.storage for item in items) or 1
-    page = ctx.query.get("p", "0")
-    start = int(page) * STORAGE_PAGE if page.isdigit() else 0
+    start = query_int(ctx, "p", 0) * STORAGE_PAGE  # a list in memory: any page is fine
     chunk = items[start : start + STORAGE_PAGE]
     headers = (
         {"Link": ctx.next_link(p=start // STORAGE_PAGE + 1)}

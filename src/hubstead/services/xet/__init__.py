@@ -4,7 +4,7 @@ Uploads arrive as xorbs (containers of compressed chunks) and shards (which file
 which chunk ranges); both are verified before anything is recorded (`ingest`). Access is by
 short-lived tokens the hub mints per repository, read or write scope, and by fetch URLs that
 grant one byte range of one xorb (`tokens`, signed by the hub's UrlSigner). `dedup` answers
-global deduplication queries, `reconstruction` tells clients how to rebuild a file and rebuilds
+global deduplication queries from the xorbs the token may know about (`reach`), `reconstruction` tells clients how to rebuild a file and rebuilds
 it on the server for those without Xet.
 
 `XetService` is the facade the protocols and the other services use.
@@ -51,8 +51,10 @@ class XetService:
 
     # -- tokens and fetch URLs ----------------------------------------------------------------
 
-    def issue_token(self, repo_row_id: int, scope: str) -> tuple[str, int]:
-        return self.tokens.issue_token(repo_row_id, scope)
+    def issue_token(
+        self, repo_row_id: int, scope: str, user_id: int | None = None
+    ) -> tuple[str, int]:
+        return self.tokens.issue_token(repo_row_id, scope, user_id)
 
     def check_token(self, authorization: str | None, scope: str) -> XetToken:
         return self.tokens.check_token(authorization, scope)
@@ -72,16 +74,16 @@ class XetService:
 
     # -- uploads ------------------------------------------------------------------------------
 
-    def store_xorb(self, xorb: str, data: bytes) -> bool:
-        return self.ingest.store_xorb(xorb, data)
+    def store_xorb(self, token: XetToken, xorb: str, data: bytes) -> bool:
+        return self.ingest.store_xorb(token, xorb, data)
 
     def register_shard(self, token: XetToken, data: bytes) -> int:
         return self.ingest.register_shard(token, data)
 
     # -- global deduplication -----------------------------------------------------------------
 
-    def dedup_shard(self, chunk_hex: str) -> bytes | None:
-        return self.dedup.dedup_shard(chunk_hex)
+    def dedup_shard(self, token: XetToken, chunk_hex: str) -> bytes | None:
+        return self.dedup.dedup_shard(token, chunk_hex)
 
     # -- reading files back -------------------------------------------------------------------
 

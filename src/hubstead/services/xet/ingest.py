@@ -5,17 +5,31 @@ hashes and file hashes must match the chunks the server parsed itself, and the S
 for each file is recomputed from the bytes, so a shard can never attach the wrong content to a
 SHA-256 that commits refer to. Xorb bytes go to the blob store, their chunk tables and the
 shards' files to the database (shards themselves are not kept).
+
+Neither route tells whether someone else stored the same chunks (a side channel on private
+files): a xorb upload is verified whether or not the xorb is stored and answers whether *this*
+repository had uploaded it, and a shard may name only xorbs its token may know (`reach`: those
+uploaded by, or used by files of, its source repositories), any other xorb being "not uploaded".
 """
 
 from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, insert, select, union
 from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, HubError
-from hubstead.services.xet.common import ChunkInfo, check_hex, chunks_of, decode_chunks
+from hubstead.services.xet.common import (
+    LFS,
+    LINKS,
+    TERMS,
+    ChunkInfo,
+    check_hex,
+    chunks_of,
+    decode_chunks,
+)
+from hubstead.services.xet.reach import REPOS, source_repos
 from hubstead.services.xet.tokens import XetToken
 from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
@@ -26,6 +40,7 @@ from hubstead.storage.models import (
     XetFile,
     XetFileTerm,
     XetXorb,
+    XetXorbRepo,
 )
 from hubstead.xet import hashing
 from hubstead.xet.shard import (
@@ -35,11 +50,12 @@ from hubstead.xet.shard import (
     verify_cas_entry,
     verify_file_entry,
 )
-from hubstead.xet.xorb import XorbError, verify_xorb
+from hubstead.xet.xorb import ParsedXorb, XorbError, verify_xorb
 
 # 64 MiB of chunk content, plus the chunk headers and the framing of incompressible chunks
 MAX_XORB_BODY = 64 * 1024 * 1024 + 1024 * 1024
 MAX_SHARD_BODY = 64 * 1024 * 1024
+UPLOADERS = XetXorbRepo.__table__
 
 
 class XetIngest:
@@ -49,21 +65,27 @@ class XetIngest:
 
     # -- xorbs --------------------------------------------------------------------------------
 
-    def store_xorb(self, xorb: str, data: bytes) -> bool:
-        """Verify and store a xorb; False when it was already stored (content-addressed)."""
+    def store_xorb(self, token: XetToken, xorb: str, data: bytes) -> bool:
+        """Verify and store a xorb, and note that the token's repository uploaded it. True when
+        this repository had not uploaded it before; the body is verified even when the bytes are
+        stored already, so the answer proves possession and says nothing about other uploaders."""
         check_hex(xorb, "xorb hash")
         if len(data) > MAX_XORB_BODY:
             raise HubError("Xorb too large", status=413)
-        with self.db.engine.connect() as connection:
-            if (
-                connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first()
-                is not None
-            ):
-                return False
         try:
             parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY)
         except (XorbError, ValueError) as error:
             raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
+        with self.db.engine.connect() as connection:
+            stored = (
+                connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first()
+                is not None
+            )
+        if not stored:
+            self._store_xorb(xorb, data, parsed)
+        return self._note_uploader(xorb, token.repo_row_id)
+
+    def _store_xorb(self, xorb: str, data: bytes, parsed: ParsedXorb) -> None:
         if parsed.footer is not None:
             data = data[
                 : parsed.chunk_bytes_len
@@ -93,7 +115,16 @@ class XetIngest:
                 session.flush()
                 session.execute(insert(XetChunk), rows)
         except IntegrityError:
-            return False  # stored concurrently by another request: same bytes
+            pass  # stored concurrently by another request: same bytes
+
+    def _note_uploader(self, xorb: str, repo_row_id: int) -> bool:
+        try:
+            with self.db.session() as session:
+                if session.get(XetXorbRepo, (xorb, repo_row_id)) is not None:
+                    return False
+                session.add(XetXorbRepo(xorb_hash=xorb, repo_id=repo_row_id))
+        except IntegrityError:
+            return False  # noted concurrently by another request of this repository
         return True
 
     # -- shards -------------------------------------------------------------------------------
@@ -109,8 +140,11 @@ class XetIngest:
         names = {hashing.hash_to_hex(t.xorb_hash) for f in shard.files for t in f.terms}
         names |= {hashing.hash_to_hex(x.xorb_hash) for x in shard.xorbs}
         with self.db.engine.connect() as connection:
+            allowed = known_xorbs(connection, token, names)
             known = {name: chunks_of(connection, name) for name in names}
-        missing = sorted(name for name, chunks in known.items() if not chunks)
+        missing = sorted(
+            name for name, chunks in known.items() if not chunks or name not in allowed
+        )
         if missing:
             raise BadRequest(f"Invalid shard: xorb {missing[0]} was not uploaded")
         by_raw = {
@@ -190,3 +224,27 @@ class XetIngest:
             raise BadRequest(
                 f"Invalid shard: file {file.file_hash_hex} does not have the SHA-256 {claimed}"
             )
+
+
+def known_xorbs(connection: Connection, token: XetToken, names: set[str]) -> set[str]:
+    """Those of `names` the token may cite: uploaded by one of its source repositories, or used
+    by a file of one (what deduplication answered it)."""
+    sources = source_repos(connection, token)
+    found: set[str] = set()
+    batch = sorted(names)
+    for i in range(0, len(batch), 500):
+        part = batch[i : i + 500]
+        uploaded = (
+            select(UPLOADERS.c.xorb_hash)
+            .join(REPOS, REPOS.c.id == UPLOADERS.c.repo_id)
+            .where(UPLOADERS.c.xorb_hash.in_(part), sources)
+        )
+        used = (
+            select(TERMS.c.xorb_hash)
+            .join(LFS, LFS.c.xet_hash == TERMS.c.file_hash)
+            .join(LINKS, LINKS.c.oid == LFS.c.oid)
+            .join(REPOS, REPOS.c.id == LINKS.c.repo_id)
+            .where(TERMS.c.xorb_hash.in_(part), sources)
+        )
+        found.update(connection.execute(union(uploaded, used)).scalars())
+    return found

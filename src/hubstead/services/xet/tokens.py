@@ -20,21 +20,28 @@ class XetToken:
     repo_row_id: int
     scope: str  # "read" | "write"
     expires: int
+    user_id: int | None = None  # who asked for it (None: anonymous); deduplication scope
 
 
 class XetTokens:
-    """`xet_<base64url JSON [repo row id, scope, expires]>.<signature>`: opaque to hf_xet, which
-    sends it back as a bearer token; the signature covers the three fields."""
+    """`xet_<base64url JSON [repo row id, scope, expires, user id]>.<signature>`: opaque to
+    hf_xet, which sends it back as a bearer token; the signature covers every field. The user
+    (0 for anonymous) decides which repositories' xorbs the token deduplicates against
+    (`services/xet/reach.py`). Tokens of three fields, minted before the user was carried, are
+    still accepted for their hour, as anonymous ones."""
 
     def __init__(self, signer: UrlSigner):
         self.signer = signer
 
-    def issue_token(self, repo_row_id: int, scope: str) -> tuple[str, int]:
+    def issue_token(
+        self, repo_row_id: int, scope: str, user_id: int | None = None
+    ) -> tuple[str, int]:
+        user = user_id or 0
         expires, signature = self.signer.sign(
-            "xet-token", repo_row_id, scope, expires=int(time.time()) + TOKEN_TTL
+            "xet-token", repo_row_id, scope, user, expires=int(time.time()) + TOKEN_TTL
         )
         body = (
-            base64.urlsafe_b64encode(json.dumps([repo_row_id, scope, expires]).encode())
+            base64.urlsafe_b64encode(json.dumps([repo_row_id, scope, expires, user]).encode())
             .decode()
             .rstrip("=")
         )
@@ -47,20 +54,25 @@ class XetTokens:
             raise Unauthorized("A Xet access token is required")
         body, _, signature = token[4:].rpartition(".")
         try:
-            repo_row_id, granted, expires = json.loads(
-                base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-            )
+            fields = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
         except (ValueError, TypeError):
             raise Unauthorized("Invalid Xet access token") from None
+        if not isinstance(fields, list) or len(fields) not in (3, 4):
+            raise Unauthorized("Invalid Xet access token")
+        repo_row_id, granted, expires, *user = fields
+        signed = (repo_row_id, granted, *user)
         if not (
-            isinstance(repo_row_id, int) and isinstance(granted, str) and isinstance(expires, int)
-        ) or not self.signer.matches(signature, expires, "xet-token", repo_row_id, granted):
+            isinstance(repo_row_id, int)
+            and isinstance(granted, str)
+            and isinstance(expires, int)
+            and all(isinstance(u, int) for u in user)
+        ) or not self.signer.matches(signature, expires, "xet-token", *signed):
             raise Unauthorized("Invalid Xet access token")
         if expires < time.time():
             raise Unauthorized("Expired Xet access token")
         if scope == "write" and granted != "write":
             raise Forbidden("This Xet token has read access only")
-        return XetToken(repo_row_id, granted, expires)
+        return XetToken(repo_row_id, granted, expires, user[0] or None if user else None)
 
     def sign_fetch(self, xorb: str, byte_range: str, expires: int) -> str:
         """A fetch URL grants one byte range of one xorb: xorbs may hold chunks of several

@@ -4,6 +4,9 @@
 Forms post back to the page that drew them; the router has checked their CSRF token before a
 handler runs. A wrong password and an unknown account get the same answer; too many attempts
 answer 429 with the time to wait. A new token is shown once, on the page that created it.
+
+Tokens and the password are changed from a signed-in browser only: a token (even a write one)
+cannot make more tokens here, or a token that expires in a week could make one that never does.
 """
 
 from __future__ import annotations
@@ -12,13 +15,15 @@ from urllib.parse import quote, urlsplit
 
 from starlette.responses import RedirectResponse, Response
 
-from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials, NotFound
+from hubstead.domain.errors import BadRequest, Forbidden, HubError, InvalidCredentials, NotFound
 from hubstead.protocols.http import SESSION_COOKIE, Ctx
 from hubstead.protocols.routing import Router
 from hubstead.services.sessions import SESSION_DAYS
 from hubstead.web.templating import render
 
 router = Router(sessions=True)
+EXPIRY_DAYS = (7, 30, 90)  # what the tokens page offers, besides "never"
+BROWSER_ONLY = "Tokens and passwords are managed from a signed-in browser, not with a token"
 
 
 def _local(target: str | None) -> str:
@@ -99,6 +104,33 @@ def _signed_in(ctx: Ctx):
     return principal, None
 
 
+def _in_browser(ctx: Ctx):
+    """`_signed_in` for the changes: the caller must be a browser's session, never a token."""
+    principal, redirect = _signed_in(ctx)
+    if principal is not None and principal.token_id is not None:
+        raise Forbidden(BROWSER_ONLY)
+    return principal, redirect
+
+
+def _expiry_choices(limit: int | None) -> list[int | None]:
+    """The lifetimes offered (None: never), within the operator's maximum (which is offered
+    itself when it is none of the usual ones)."""
+    if limit is None:
+        return [None, *EXPIRY_DAYS]
+    return sorted({days for days in EXPIRY_DAYS if days <= limit} | {limit})
+
+
+def _expires_days(value: str | None, choices: list[int | None]) -> int | None:
+    """The form's `expires` in days ("": never), one of `choices`, else BadRequest. A form
+    without the field gets the default (never, or the operator's maximum)."""
+    if value is None:
+        return None
+    days = int(value) if value.isdigit() and len(value) <= 5 else None
+    if (days is None and value) or days not in choices:
+        raise BadRequest("Choose one of the expiry times offered.")
+    return days
+
+
 @router.route("GET", r"/settings/tokens", name="web.tokens")
 def tokens_page(ctx: Ctx) -> Response:
     principal, redirect = _signed_in(ctx)
@@ -110,6 +142,7 @@ def tokens_page(ctx: Ctx) -> Response:
 def _tokens(ctx: Ctx, user: str, created: str | None = None, error: str | None = None, **extra):
     tokens = ctx.hub.accounts.list_tokens(user)
     status = 400 if error else (201 if created else 200)
+    limit = ctx.hub.accounts.token_max_days
     return render(
         ctx,
         "account/tokens.html",
@@ -117,13 +150,15 @@ def _tokens(ctx: Ctx, user: str, created: str | None = None, error: str | None =
         tokens=tokens,
         created=created,
         error=error,
+        expiry_choices=_expiry_choices(limit),
+        max_days=limit,
         **extra,
     )
 
 
 @router.route("POST", r"/settings/tokens")
 def create_token(ctx: Ctx) -> Response:
-    principal, redirect = _signed_in(ctx)
+    principal, redirect = _in_browser(ctx)
     if redirect is not None:
         return redirect
     name = (ctx.form_value("name") or "").strip()
@@ -131,7 +166,12 @@ def create_token(ctx: Ctx) -> Response:
     if not name or len(name) > 128:
         return _tokens(ctx, principal.name, error="Give the token a name (up to 128 characters).")
     try:
-        value = ctx.hub.accounts.create_token(principal.name, role, name)
+        days = _expires_days(
+            ctx.form_value("expires"), _expiry_choices(ctx.hub.accounts.token_max_days)
+        )
+        value = ctx.hub.accounts.create_token(
+            principal.name, role, name, expires_days=days, by=principal
+        )
     except BadRequest as error:
         return _tokens(ctx, principal.name, error=error.message)
     return _tokens(ctx, principal.name, created=value, created_name=name)
@@ -139,11 +179,11 @@ def create_token(ctx: Ctx) -> Response:
 
 @router.route("POST", r"/settings/tokens/(?P<token_id>[0-9]{1,12})/delete")
 def revoke_token(ctx: Ctx, token_id: str) -> Response:
-    principal, redirect = _signed_in(ctx)
+    principal, redirect = _in_browser(ctx)
     if redirect is not None:
         return redirect
     try:
-        ctx.hub.accounts.revoke_token(token_id, principal.name)
+        ctx.hub.accounts.revoke_token(token_id, principal.name, by=principal)
     except NotFound:
         pass  # already gone (or another user's, which this user may not name): the same page
     return RedirectResponse("/settings/tokens", status_code=303)
@@ -159,7 +199,7 @@ def password_page(ctx: Ctx) -> Response:
 
 @router.route("POST", r"/settings/password")
 def change_password(ctx: Ctx) -> Response:
-    principal, redirect = _signed_in(ctx)
+    principal, redirect = _in_browser(ctx)
     if redirect is not None:
         return redirect
     new = ctx.form_value("new_password") or ""

@@ -23,6 +23,7 @@ from hubstead.domain.repo_ids import RepoType
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.listing_query import list_query
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import MAX_BIGINT, query_int
 from hubstead.services.discovery import SORTS, ListQuery, encode_cursor
 from hubstead.web.tasks import grouped, task_label
 from hubstead.web.templating import render
@@ -30,6 +31,7 @@ from hubstead.web.templating import render
 router = Router(sessions=True)
 
 PAGE_SIZE = 30
+MAX_PAGE = 1_000_000  # ?p= past this is refused (400), not looked for
 MAX_LIMIT = 100
 # The sorts the list offers: (URL value, service sort, label)
 SORT_CHOICES: tuple[tuple[str, str, str], ...] = (
@@ -190,11 +192,8 @@ def repo_list(ctx: Ctx, rtype: str) -> Response:
     sort_value = ctx.query.get("sort") or "trending"
     if sort_value not in SORT_OF:
         sort_value = "trending"
-    limit_text = ctx.query.get("limit", "")
-    limit = min(int(limit_text), MAX_LIMIT) if limit_text.isdigit() and int(limit_text) else 0
-    limit = limit or PAGE_SIZE
-    page_text = ctx.query.get("p", "")
-    page = int(page_text) if page_text.isdigit() and int(page_text) > 0 else 1
+    limit = min(query_int(ctx, "limit", PAGE_SIZE, MAX_BIGINT), MAX_LIMIT) or PAGE_SIZE
+    page = query_int(ctx, "p", 1, MAX_PAGE) or 1
     base = dataclasses.replace(
         list_query(
             ctx.query if repo_type is RepoType.MODEL else _dataset_params(params), repo_type

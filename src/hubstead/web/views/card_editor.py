@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 from hubstead.domain.commit_ops import AddFile, CommitHeader, CommitRequest
 from hubstead.domain.errors import EntryNotFound, HubError, PreconditionFailed, RevisionNotFound
 from hubstead.protocols.http import Ctx, json_response, raw_path
-from hubstead.protocols.routing import Router
+from hubstead.protocols.routing import NeedFromBody, Router
 from hubstead.protocols.urls import WEB
 from hubstead.services.access import Need
 from hubstead.web.templating import render
@@ -126,7 +126,7 @@ def _save_need(ctx: Ctx, params: dict[str, str]) -> Need:
     return Need.WRITE if target == "branch" else Need.UPLOAD
 
 
-@router.repo_route("POST", EDIT, form=WEB, need=_save_need)
+@router.repo_route("POST", EDIT, form=WEB, need=NeedFromBody(_save_need))
 def save(ctx: Ctx, rev: str) -> Response:
     """Commit the README (to the branch or as a pull request), or draw the form again: with its
     preview (no JavaScript), or with the commit service's refusal and the text kept."""

@@ -50,7 +50,9 @@ def create_org(ctx: Ctx) -> Response:
     name = (ctx.form_value("name") or "").strip()
     fullname = (ctx.form_value("fullname") or "").strip()
     try:
-        org = ctx.hub.accounts.create_org(name, [(principal.name, "admin")], fullname=fullname)
+        org = ctx.hub.accounts.create_org(
+            name, [(principal.name, "admin")], fullname=fullname, by=principal
+        )
     except HubError as error:
         values = {"name": name, "fullname": fullname}
         return render(ctx, "org/new.html", status=error.status, error=error.message, values=values)
@@ -108,7 +110,7 @@ def add_member(ctx: Ctx, org: str) -> Response:
     name = (ctx.form_value("name") or "").strip()
     role = ctx.form_value("role") or "read"
     try:
-        ctx.hub.accounts.add_member(org, name, role)
+        ctx.hub.accounts.add_member(org, name, role, by=ctx.principal)
     except HubError as error:
         return _members_page(
             ctx, org, status=error.status, error=error.message, name=name, role=role
@@ -121,7 +123,7 @@ def change_role(ctx: Ctx, org: str, name: str) -> Response:
     _org_admin(ctx, org)
     role = ctx.form_value("role") or ""
     try:
-        ctx.hub.accounts.add_member(org, name, role)
+        ctx.hub.accounts.add_member(org, name, role, by=ctx.principal)
     except HubError as error:
         return _members_page(ctx, org, status=error.status, error=error.message)
     return _after_change(ctx, org, f"{name}'s role is now {role}.")
@@ -131,7 +133,7 @@ def change_role(ctx: Ctx, org: str, name: str) -> Response:
 def remove_member(ctx: Ctx, org: str, name: str) -> Response:
     _org_admin(ctx, org)
     try:
-        ctx.hub.accounts.remove_member(org, name)
+        ctx.hub.accounts.remove_member(org, name, by=ctx.principal)
     except HubError as error:
         return _members_page(ctx, org, status=error.status, error=error.message)
     return _after_change(ctx, org, f"{name} is no longer a member.")

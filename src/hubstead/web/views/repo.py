@@ -30,6 +30,7 @@ from hubstead.domain.tags.library import KNOWN_LIBRARIES
 from hubstead.domain.tags.model_index import eval_results
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.routing import Router
+from hubstead.protocols.schemas import query_int
 from hubstead.protocols.urls import BLOB, SITE, WEB
 from hubstead.services import access
 from hubstead.services.access import Need
@@ -51,6 +52,7 @@ def page_route(path: Any, name: str | None = None) -> Any:
 
 
 TREE_PAGE_SIZE = 100
+MAX_PAGE = 1_000_000  # ?p= past this is refused (400), not looked for
 COMMITS_PAGE_SIZE = 30
 MAX_VIEW_BYTES = 1_000_000  # text files larger than this are offered as a download only
 MAX_TENSORS_SHOWN = 200
@@ -491,6 +493,7 @@ def repo_page(ctx: Ctx) -> Response:
         if access.can_write(ctx.principal, handle.id.namespace)
         else [],
         edit_href=f"{links.base}/edit/{quote(handle.default_branch(), safe='')}/README.md",
+        pickle_scan=ctx.hub.pickle_scans.head_status(handle),  # files that may run code
     )
 
 
@@ -661,10 +664,7 @@ def blob(ctx: Ctx, rev: str, path: str) -> Response:
 def commits(ctx: Ctx, rev: str) -> Response:
     handle = ctx.repo
     links = Links(handle)
-    try:
-        page_number = max(0, int(ctx.query.get("p", "0")))
-    except ValueError:
-        raise BadRequest("'p' must be a page number") from None
+    page_number = query_int(ctx, "p", 0, MAX_PAGE)
     history = ctx.hub.commits.history(handle, rev, page_number, COMMITS_PAGE_SIZE)
     rows = [
         {
@@ -764,10 +764,7 @@ def _author_name(accounts: dict, account_id: int | None) -> str:
 def discussions(ctx: Ctx) -> Response:
     handle = ctx.repo
     links = Links(handle)
-    try:
-        page_number = max(0, int(ctx.query.get("p", "0")))
-    except ValueError:
-        raise BadRequest("'p' must be a page number") from None
+    page_number = query_int(ctx, "p", 0, MAX_PAGE)
     page = ctx.hub.discussions.list(handle, ListFilter(page=page_number))
     accounts = page.people.accounts
     items = [

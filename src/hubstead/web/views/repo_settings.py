@@ -102,7 +102,7 @@ def change_visibility(ctx: Ctx) -> Response:
     choice = ctx.form_value("visibility")
     if choice not in ("public", "private"):
         return _refused(ctx, "visibility", BadRequest("Choose public or private."))
-    ctx.hub.repos.update_settings(ctx.repo, choice == "private", None)
+    ctx.hub.repos.update_settings(ctx.repo, choice == "private", None, by=ctx.principal)
     return _back(ctx, "visibility")
 
 
@@ -111,7 +111,7 @@ def change_gating(ctx: Ctx) -> Response:
     mode = ctx.form_value("gated") or ""
     if mode not in GATING_MODES:
         return _refused(ctx, "gating", BadRequest("Choose off, automatic or manual."))
-    ctx.hub.repos.update_settings(ctx.repo, None, GATING_MODES[mode])
+    ctx.hub.repos.update_settings(ctx.repo, None, GATING_MODES[mode], by=ctx.principal)
     return _back(ctx, "gating")
 
 
@@ -120,7 +120,11 @@ def review_request(ctx: Ctx) -> Response:
     """Accept or reject a request, or send a decided one back to pending."""
     try:
         ctx.hub.gating.review(
-            ctx.repo, ctx.form_value("user") or "", None, ctx.form_value("status")
+            ctx.repo,
+            ctx.form_value("user") or "",
+            None,
+            ctx.form_value("status"),
+            by=ctx.principal,
         )
     except HubError as error:
         return _refused(ctx, "access", error)
@@ -131,7 +135,7 @@ def review_request(ctx: Ctx) -> Response:
 def grant_access(ctx: Ctx) -> Response:
     user = (ctx.form_value("user") or "").strip()
     try:
-        ctx.hub.gating.grant(ctx.repo, user, None)
+        ctx.hub.gating.grant(ctx.repo, user, None, by=ctx.principal)
     except HubError as error:
         return _refused(ctx, "access", error, grant_user=user)
     return _back(ctx, "grant")
@@ -158,7 +162,7 @@ def rename(ctx: Ctx) -> Response:
 @settings_route("default-branch")
 def change_default_branch(ctx: Ctx) -> Response:
     try:
-        ctx.hub.repos.set_default_branch(ctx.repo, ctx.form_value("branch") or "")
+        ctx.hub.repos.set_default_branch(ctx.repo, ctx.form_value("branch") or "", by=ctx.principal)
     except HubError as error:
         return _refused(ctx, "branch", error)
     return _back(ctx, "branch")

@@ -9,17 +9,22 @@ that drew them, which answers with the outcome (or the service's refusal and its
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from starlette.responses import RedirectResponse, Response
 
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.protocols.http import Ctx
 from hubstead.protocols.routing import Router
+from hubstead.services.audit import ACTIONS
+from hubstead.services.audit import PAGE_SIZE as AUDIT_PAGE_SIZE
 from hubstead.services.principal import Principal
 from hubstead.services.sessions import MIN_PASSWORD
 from hubstead.web.templating import render
 from hubstead.web.views.account import start_session
 
 router = Router(sessions=True)
+AUDIT_FILTERS = ("action", "actor", "target")
 
 USER_NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)"
 
@@ -122,7 +127,9 @@ def create_user(ctx: Ctx) -> Response:
     try:
         if len(password) < MIN_PASSWORD:
             raise BadRequest(f"The password must have at least {MIN_PASSWORD} characters")
-        ctx.hub.accounts.create_user(name, email=email, password=password, admin=admin)
+        ctx.hub.accounts.create_user(
+            name, email=email, password=password, admin=admin, by=ctx.principal
+        )
     except HubError as error:
         return _users(ctx, error.status, error.message, name=name, email=email, admin=admin)
     return _users(ctx, 201, done=f"User {name} created.")
@@ -145,3 +152,34 @@ def set_signup(ctx: Ctx) -> Response:
     is_open = ctx.form_value("open") == "on"
     ctx.hub.accounts.set_signup_open(is_open)
     return _users(ctx, done=f"Self sign-up is {'open' if is_open else 'closed'}.")
+
+
+# -- the audit log --------------------------------------------------------------------------------
+
+
+def _action_groups() -> list[tuple[str, list[str]]]:
+    groups: dict[str, list[str]] = {}
+    for action in sorted(ACTIONS):
+        groups.setdefault(action.split(".")[0], []).append(action)
+    return sorted(groups.items())
+
+
+@router.route("GET", r"/admin/audit", name="web.admin_audit")
+def audit_page(ctx: Ctx) -> Response:
+    _site_admin(ctx)
+    filters = {key: (ctx.query.get(key) or "").strip() or None for key in AUDIT_FILTERS}
+    raw_before = ctx.query.get("before") or ""
+    before = int(raw_before) if raw_before.isdigit() and len(raw_before) < 18 else None
+    entries = ctx.hub.audit.entries(before=before, **filters)
+    older = None
+    if len(entries) == AUDIT_PAGE_SIZE:
+        query = {k: v for k, v in filters.items() if v} | {"before": entries[-1].id}
+        older = f"/admin/audit?{urlencode(query)}"
+    return render(
+        ctx,
+        "admin/audit.html",
+        entries=entries,
+        filters=filters,
+        action_groups=_action_groups(),
+        older=older,
+    )

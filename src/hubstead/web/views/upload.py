@@ -32,10 +32,11 @@ from urllib.parse import quote
 
 from starlette.responses import FileResponse, RedirectResponse, Response
 
-from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, parse_ndjson_commit
+from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest
 from hubstead.domain.errors import BadRequest, HubError, NotFound
 from hubstead.protocols.http import Ctx, json_response, raw_path
 from hubstead.protocols.routing import SMALL_BODY, Body, Handler, MiB, NeedRule, Router
+from hubstead.protocols.schemas import parse_ndjson_commit
 from hubstead.protocols.urls import WEB
 from hubstead.services.access import Need
 from hubstead.services.commits import CommitResult

@@ -1,0 +1,86 @@
+"""The data folder itself: who may read it, and which `hubstead serve` owns it.
+
+The folder holds the database (token and password hashes), the secret key, every repository and
+every blob, so it is made private to the account that runs the hub (0700). One server owns it at
+a time: two servers on one folder would each believe their view of the refs and the counters,
+and maintenance that repairs the folder at start (stale git lock files, the refs cache) is only
+safe while nobody else writes. The owner holds an exclusive `flock` on `<data>/serve.lock`; the
+kernel drops it when the process dies, however it dies, so a crash never leaves a stale lock.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import logging
+import os
+import stat
+from pathlib import Path
+
+log = logging.getLogger("hubstead.datadir")
+
+LOCK_FILE = "serve.lock"
+PRIVATE_DIR = 0o700
+
+
+def make_private(path: Path) -> None:
+    """Create `path` as a folder only its owner may enter, or take group and others' access away
+    from an existing one we own (logged: an installation made before this rule gets it at its
+    next start). One owned by another account is left alone, with a warning: the hub may be
+    reaching it through its group."""
+    path.mkdir(mode=PRIVATE_DIR, parents=True, exist_ok=True)
+    info = path.stat()
+    mode = stat.S_IMODE(info.st_mode)
+    if not mode & 0o077:
+        return
+    if info.st_uid != os.geteuid():  # a folder shared through its group: the operator's choice
+        log.warning("%s (mode %04o) is readable by others than its owner", path, mode)
+        return
+    os.chmod(path, mode & ~0o077)
+    log.warning("made %s private to its owner (mode %04o, was %04o)", path, mode & ~0o077, mode)
+
+
+class DataDirInUse(Exception):
+    """Another process holds the data folder."""
+
+    def __init__(self, data_dir: Path, holder: str):
+        who = f" (pid {holder})" if holder else ""
+        super().__init__(
+            f"another hubstead server{who} is using the data folder {data_dir}: stop it first, "
+            "or give this one its own --data-dir"
+        )
+
+
+class DataDirLock:
+    """An exclusive lock on the data folder, held as long as this object's descriptor is open.
+
+    The descriptor is not inheritable (PEP 446), so processes started with `spawn` (the
+    inference host) never hold it; forked server workers share it with their parent, which is
+    right: they use the folder too, and the lock goes when the last of them exits."""
+
+    def __init__(self, data_dir: Path):
+        self.path = data_dir / LOCK_FILE
+        self._fd: int | None = None
+
+    def acquire(self) -> DataDirLock:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            os.close(fd)
+            raise DataDirInUse(self.path.parent, holder) from None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._fd = fd
+        return self
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def __enter__(self) -> DataDirLock:
+        return self.acquire()
+
+    def __exit__(self, *_exc: object) -> None:
+        self.release()
