@@ -20,6 +20,7 @@ from hubstead.protocols import (
     lfs_api,
     logs,
     metrics,
+    openapi,
     resolve,
     xet_api,
 )
@@ -73,8 +74,10 @@ def build_router() -> Router:
     # /api paths 404, or 405 when an earlier route has the path with other methods.
     router.include(fallback.router)
     router.include(metrics.router)  # /-/metrics: before the web pages' /{namespace}/{name}
+    router.include(openapi.router)  # /openapi.json
     router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
     router.include(web_ui.router)  # last: its /{namespace}/{name} patterns would shadow others
+    openapi.describe(router.routes)
     return router
 
 
