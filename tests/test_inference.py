@@ -13,6 +13,7 @@ import openai
 import pytest
 from huggingface_hub import HfApi, InferenceClient
 from huggingface_hub.errors import HfHubHTTPError
+from prometheus_client.parser import text_string_to_metric_families
 
 import tiny_models
 
@@ -80,6 +81,14 @@ def test_concurrent_requests_batched_get_their_own_answers(models, endpoint):
         together = list(pool.map(ask, texts))
     for single, batched in zip(alone, together):
         assert batched == pytest.approx(single, abs=1e-4)
+    # every job was counted on its way in and out: none is left waiting or running
+    jobs = [
+        sample
+        for family in text_string_to_metric_families(httpx.get(f"{endpoint}/-/metrics").text)
+        for sample in family.samples
+        if sample.name == "hubstead_inference_jobs"
+    ]
+    assert {s.labels["task"]: s.value for s in jobs}.get("text-classification") == 0
 
 
 def test_embeddings_and_similarity(models, endpoint):

@@ -7,19 +7,16 @@ and the answer sums them. Without that folder (tests in one process, `create_app
 samples stay in the process.
 
 Labels never carry a repository's name, a path or a user: requests are counted by their route's
-template (`/api/{type}s/{ns}/{name}/revision/{rev}`), so the metrics say nothing about private
+template (`api:{repo}/revision/{rev:rev}`), so the metrics say nothing about private
 repositories and their number of series stays bounded.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
-    Gauge,
     Histogram,
     generate_latest,
     multiprocess,
@@ -48,12 +45,6 @@ UPLOAD_BYTES = Counter(
     "hubstead_upload_bytes",
     "Bytes received in request bodies of uploads, by kind (lfs, xet, commit, git)",
     ["kind"],
-)
-INFERENCE_QUEUE = Gauge(
-    "hubstead_inference_queue_depth",
-    "Inference requests waiting for a worker, by task",
-    ["task"],
-    multiprocess_mode="livesum",
 )
 
 router = Router()
@@ -89,11 +80,6 @@ def count_upload(label: str | None, method: str, content_length: str | None) -> 
         if piece in label:
             UPLOAD_BYTES.labels(kind).inc(int(content_length))
             return
-
-
-def set_queue_depths(depths: Iterable[tuple[str, int]]) -> None:
-    for task, depth in depths:
-        INFERENCE_QUEUE.labels(task).set(depth)
 
 
 def exposition() -> bytes:

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hubstead.domain.errors import HubError
+from hubstead.services import telemetry
 from hubstead.services.inference import worker as worker_module
 
 
@@ -117,6 +118,8 @@ class WorkerPool:
         messages: asyncio.Queue = asyncio.Queue()
         self.waiters[job_id] = (asyncio.get_running_loop(), messages)
         slot.pending.add(job_id)
+        jobs = telemetry.INFERENCE_JOBS.labels(str(spec.get("task") or "unknown"))
+        jobs.inc()
         finished = False
         try:
             with slot.lock:
@@ -129,6 +132,7 @@ class WorkerPool:
                 if finished:
                     return
         finally:
+            jobs.dec()
             self.waiters.pop(job_id, None)
             slot.pending.discard(job_id)
             if not finished:  # the caller stopped waiting: stop the work too
