@@ -842,6 +842,8 @@ LFS_TRANSFERS = [
     ("POST", f"{SIGNED}/complete?size=3&exp=²&sig=x", 403),
     ("GET", f"/-/lfs/{'9' * 5000}/{OID}?exp=1&sig=x", 404),
     ("GET", f"{SIGNED}?exp={'9' * 5000}&sig=x", 403),
+    ("GET", f"/cas/fetch/{OID}?r=0-1&exp=²&sig=x", 403),
+    ("GET", f"/cas/fetch/{OID}?r=0-1&exp={'9' * 5000}&sig=x", 403),
 ]
 
 
@@ -910,3 +912,16 @@ def test_web_pages_refuse_page_numbers_that_are_not_numbers(live, path):
     assert answer.status_code == 400
     assert answer.headers["content-type"].startswith("text/html")
     assert answer.headers["x-error-message"]
+
+
+@pytest.mark.parametrize("shape", [["x"], [True], [-1], "3", [1.5]], ids=json.dumps)
+def test_a_safetensors_header_with_an_impossible_shape_still_shows(live, shape):
+    """The file page counted parameters with `int(dim)`: a text dimension was a 500."""
+    header = json.dumps({"w": {"dtype": "F32", "shape": shape, "data_offsets": [0, 0]}}).encode()
+    data = len(header).to_bytes(8, "little") + header
+    name = f"odd-{abs(hash(json.dumps(shape)))}.safetensors"
+    _commit(live, {name: data})
+    with live.client("alice") as client:
+        page = client.get(f"/{REPO}/blob/main/{name}", headers={"Accept": "text/html"})
+        info = client.get(f"/api/models/{REPO}")
+    assert page.status_code == 200 and info.status_code == 200

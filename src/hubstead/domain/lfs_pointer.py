@@ -32,6 +32,11 @@ def parse_pointer(data: bytes) -> LfsPointer | None:
         return None
     oid = fields.get("oid", "")
     size = fields.get("size", "")
-    if not oid.startswith("sha256:") or not is_sha256(oid[7:]) or not size.isdigit():
+    if not oid.startswith("sha256:") or not is_sha256(oid[7:]) or not _size_text(size):
         return None
     return LfsPointer(oid=oid[7:], size=int(size))
+
+
+def _size_text(value: str) -> bool:
+    """ASCII digits of a size a database holds (`"²".isdigit()` is true; `int("²")` fails)."""
+    return value.isascii() and value.isdigit() and len(value) <= 18

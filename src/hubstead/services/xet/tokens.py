@@ -9,7 +9,7 @@ import time
 from dataclasses import dataclass
 
 from hubstead.domain.errors import Forbidden, Unauthorized
-from hubstead.services.signing import UrlSigner
+from hubstead.services.signing import UrlSigner, plain_number
 from hubstead.services.xet.common import parse_byte_range
 
 TOKEN_TTL = 3600
@@ -88,7 +88,7 @@ class XetTokens:
         signature: str | None,
         requested: str | None,
     ) -> None:
-        if not expires or not expires.isdigit() or not signature or not byte_range:
+        if not plain_number(expires) or not signature or not byte_range:
             raise Forbidden("Missing or malformed signature")
         if int(expires) < time.time():
             raise Forbidden("This fetch URL has expired")

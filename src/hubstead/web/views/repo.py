@@ -584,9 +584,13 @@ def _safetensors_summary(ctx: Ctx, rev: str, path: str) -> dict[str, Any] | None
         if not isinstance(info, dict):
             continue
         shape = info.get("shape") or []
+        if not isinstance(shape, list) or not all(
+            isinstance(dim, int) and not isinstance(dim, bool) and dim >= 0 for dim in shape
+        ):
+            continue  # not a shape safetensors can hold: the header is shown without it
         count = 1
         for dim in shape:
-            count *= int(dim)
+            count *= dim
         dtype = str(info.get("dtype", "?"))
         totals[dtype] = totals.get(dtype, 0) + count
         tensors.append(
