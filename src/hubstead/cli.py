@@ -143,6 +143,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     lock = _own_data_dir(settings)
     try:
         _check_port_free(settings.host, settings.port)
+        # before anything imports prometheus_client: it picks its multiprocess mode at import,
+        # and granian's workers inherit this process' modules
+        _prepare_metrics_dir(settings)
         _prepare(_hub(settings))
         return _serve(settings)
     finally:
@@ -193,7 +196,6 @@ def _serve(settings) -> int:
         f"Hubstead {__version__} on http://{settings.host}:{settings.port} (data: {settings.data_dir})",
         file=sys.stderr,
     )
-    _prepare_metrics_dir(settings)
     host = _start_inference_host(settings)
     try:
         Granian(
