@@ -83,6 +83,12 @@ class Ctx:
         return values[0] if values else None
 
     @property
+    def client_address(self) -> str | None:
+        """The address the request came from (per-address limits, the audit log)."""
+        client = self.request.client
+        return client.host if client else None
+
+    @property
     def secure(self) -> bool:
         """Whether the browser reached the hub over HTTPS (cookies are `Secure` then)."""
         public = self.hub.settings.public_url or ""

@@ -56,7 +56,7 @@ def _body_json(ctx: Ctx) -> Any:
 async def _admit(ctx: Ctx) -> tuple[Caller, dict[str, str]]:
     """The caller, let through its rate limits (429 otherwise), and the headers telling it how
     much room is left. Called once access is decided, so a refused caller learns nothing."""
-    address = ctx.request.client.host if ctx.request.client else None
+    address = ctx.client_address
     caller = Caller.of(ctx.principal, address)
     return caller, await ctx.hub.inference.admit(caller)
 

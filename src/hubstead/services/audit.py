@@ -19,6 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubstead.domain.errors import BadRequest
+from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.models import AuditEvent
@@ -90,6 +91,11 @@ class AuditEntry:
             "address": self.address,
             "details": self.details,
         }
+
+
+def repo_target(repo_type: RepoType, repo_id: RepoId) -> str:
+    """How the log names a repository: its id, prefixed for datasets and spaces."""
+    return f"{repo_type.url_prefix}{repo_id}"
 
 
 def record(

@@ -184,7 +184,7 @@ class GatingService:
                 session,
                 by,
                 "access.review",
-                _audit_target(handle),
+                audit.repo_target(handle.type, handle.id),
                 user=account.name,
                 status=status,
             )
@@ -210,11 +210,13 @@ class GatingService:
                 raise BadRequest(f"{account.name} already has access to {handle.id}")
             else:
                 request.status, request.updated_at = "accepted", utcnow()
-            audit.record(session, by, "access.grant", _audit_target(handle), user=account.name)
-
-
-def _audit_target(handle: RepoHandle) -> str:
-    return f"{handle.type.url_prefix}{handle.id}"
+            audit.record(
+                session,
+                by,
+                "access.grant",
+                audit.repo_target(handle.type, handle.id),
+                user=account.name,
+            )
 
 
 def _requester(session, handle: RepoHandle, user: str | None, request_id: str | None) -> Account:

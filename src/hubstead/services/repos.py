@@ -240,7 +240,7 @@ class RepoService:
                     session,
                     principal,
                     "repo.create",
-                    _audit_target(repo_type, repo_id),
+                    audit.repo_target(repo_type, repo_id),
                     private=bool(row.private),
                 )
                 session.flush()
@@ -258,7 +258,7 @@ class RepoService:
         with self.db.session() as session:
             self.index.forget(session, handle.row.id)
             session.execute(delete(Repository).where(Repository.id == handle.row.id))
-            audit.record(session, principal, "repo.delete", _audit_target(repo_type, handle.id))
+            audit.record(session, principal, "repo.delete", audit.repo_target(repo_type, handle.id))
         self.git.delete(handle.row.storage_key)
 
     def forget_namespace(self, session: Session, namespace: str) -> list[Repository]:
@@ -310,7 +310,7 @@ class RepoService:
                 session,
                 principal,
                 "repo.move",
-                _audit_target(repo_type, target),
+                audit.repo_target(repo_type, target),
                 source=str(handle.id),
             )
         # Derived data names the repository (card links, search index): tell the listeners, as
@@ -330,7 +330,7 @@ class RepoService:
         router checked `Need.ADMIN`); each change that changes something is audited."""
         if gated is not None and gated not in (False, "auto", "manual"):
             raise BadRequest('\'gated\' must be one of false, "auto", "manual"')
-        target = _audit_target(handle.type, handle.id)
+        target = audit.repo_target(handle.type, handle.id)
         with self.db.session() as session:
             row = session.get(Repository, handle.row.id)
             if private is not None and bool(row.private) != private:
@@ -352,7 +352,7 @@ class RepoService:
             raise RevisionNotFound(f"No branch named {branch!r} in {handle.id}")
         handle.git.set_default_branch(branch)
         with self.db.session() as session:
-            target = _audit_target(handle.type, handle.id)
+            target = audit.repo_target(handle.type, handle.id)
             audit.record(session, by, "repo.default_branch", target, branch=branch)
 
     def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
@@ -414,11 +414,6 @@ def _name_params(repo_type: RepoType, repo_id: RepoId) -> dict[str, str]:
         "namespace": repo_id.namespace.lower(),
         "name": repo_id.name.lower(),
     }
-
-
-def _audit_target(repo_type: RepoType, repo_id: RepoId) -> str:
-    """How the audit log names a repository: its id, prefixed for datasets and spaces."""
-    return f"{repo_type.url_prefix}{repo_id}"
 
 
 def iso(value: dt.datetime) -> str:

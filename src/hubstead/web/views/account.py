@@ -52,7 +52,7 @@ def login_page(ctx: Ctx) -> Response:
 def login(ctx: Ctx) -> Response:
     login_name = ctx.form_value("login") or ""
     target = _local(ctx.form_value("next"))
-    address = ctx.request.client.host if ctx.request.client else None
+    address = ctx.client_address
     try:
         cookie, _ = ctx.hub.sessions.sign_in(login_name, ctx.form_value("password") or "", address)
     except HubError as error:
@@ -207,7 +207,7 @@ def change_password(ctx: Ctx) -> Response:
         return render(
             ctx, "account/password.html", status=400, error="The new passwords differ.", done=False
         )
-    address = ctx.request.client.host if ctx.request.client else None
+    address = ctx.client_address
     try:
         ctx.hub.sessions.change_password(
             principal,

@@ -29,10 +29,6 @@ AUDIT_FILTERS = ("action", "actor", "target")
 USER_NAME = r"(?P<name>[A-Za-z0-9][A-Za-z0-9._-]*)"
 
 
-def _address(ctx: Ctx) -> str | None:
-    return ctx.request.client.host if ctx.request.client else None
-
-
 def _open_or_404(ctx: Ctx) -> None:
     if not ctx.hub.accounts.signup_open():
         raise NotFound("Page not found")
@@ -70,7 +66,7 @@ def sign_up(ctx: Ctx) -> Response:
     if password != (ctx.form_value("confirm_password") or ""):
         return _signup(ctx, 400, "The passwords differ.", name=name, email=email)
     try:
-        cookie, _ = ctx.hub.sessions.sign_up(name, email, password, _address(ctx))
+        cookie, _ = ctx.hub.sessions.sign_up(name, email, password, ctx.client_address)
     except HubError as error:
         response = _signup(ctx, error.status, error.message, name=name, email=email)
         response.headers.update(error.headers)
