@@ -18,6 +18,7 @@ import secrets
 import shutil
 import socket
 import sys
+from pathlib import Path
 
 from hubstead import __version__
 from hubstead.domain.errors import BadRequest, HubError
@@ -145,9 +146,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _check_port_free(settings.host, settings.port)
         # before anything imports prometheus_client: it picks its multiprocess mode at import,
         # and granian's workers inherit this process' modules
-        _prepare_metrics_dir(settings)
-        _prepare(_hub(settings))
-        return _serve(settings)
+        metrics_dir = _prepare_metrics_dir(settings)
+        try:
+            _prepare(_hub(settings))
+            return _serve(settings)
+        finally:
+            shutil.rmtree(metrics_dir, ignore_errors=True)
     finally:
         lock.release()
 
@@ -176,16 +180,21 @@ def _prepare(hub) -> None:
     hub.db.dispose()
 
 
-def _prepare_metrics_dir(settings) -> None:
+def _prepare_metrics_dir(settings) -> Path:
     """An empty folder for this server's metrics (prometheus_client's multiprocess mode: each
     web process writes its samples there, /-/metrics sums them), named to the workers through
-    the variable prometheus_client reads; last run's samples are removed."""
+    the variable prometheus_client reads; last run's samples are removed.
+
+    The samples are memory-mapped files, so the folder must not be on the data folder's disk:
+    a write into a mapped page the full disk cannot back is a SIGBUS, and the worker dies
+    where it should have answered 507 (`Settings.metrics_dir` is on a RAM tmpfs by default)."""
     from hubstead.settings import METRICS_DIR_VARIABLE
 
-    folder = settings.data_dir / "run" / "metrics"
+    folder = settings.metrics_dir
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True, mode=0o700)
     os.environ[METRICS_DIR_VARIABLE] = str(folder)
+    return folder
 
 
 def _serve(settings) -> int:

@@ -18,6 +18,7 @@ import json
 import os
 import secrets
 import sys
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +88,8 @@ class Settings:
     allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
     pickle_scan_max_bytes: int = 256 * 1024 * 1024  # read of one pickle file by the scanner
     token_max_days: int | None = None  # the longest lifetime of a new token; None: no maximum
+    # this server's metrics samples (memory-mapped: never on the data folder's disk, see cli)
+    metrics_dir: Path = field(default_factory=lambda: default_metrics_dir(8000))
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
 
     @property
@@ -123,6 +126,7 @@ class Settings:
             allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
             pickle_scan_max_bytes=int(_env("PICKLE_SCAN_MAX_BYTES", str(256 * 1024 * 1024))),
             token_max_days=_token_max_days(_env("TOKEN_MAX_DAYS", "")),
+            metrics_dir=Path(_env("METRICS_DIR") or default_metrics_dir(int(_env("PORT", "8000")))),
             inference=InferenceSettings.from_env(),
         )
 
@@ -358,6 +362,14 @@ def _load_or_create_secret(data_dir: Path) -> str:
 
 
 METRICS_DIR_VARIABLE = "PROMETHEUS_MULTIPROC_DIR"  # prometheus_client's own name for it
+
+
+def default_metrics_dir(port: int) -> Path:
+    """A folder of this account and port on a RAM tmpfs (/dev/shm, else the temporary folder):
+    one per server on a machine, away from the data folder's disk."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else Path(tempfile.gettempdir())
+    return base / f"hubstead-metrics-{os.geteuid()}-{port}"
 
 
 def metrics_multiprocess_dir() -> str | None:
