@@ -55,17 +55,14 @@ def hub_variables(tmp_path_factory) -> set[str]:
         "HOME": str(tmp_path_factory.mktemp("home")),
     }
     recording = _RecordingEnviron(base)
-    saved = os.environ
-    os.environ = recording  # type: ignore[assignment]
-    try:
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(os, "environ", recording)  # what settings.py reads from
         settings.Settings.from_env()
         settings.HookSettings.from_env()
         settings.math_settings_from_env()
         settings.metadata_limits_from_env()
         settings.log_format()
         parser = build_parser()  # the admin commands' option defaults (HUBSTEAD_EMAIL, …)
-    finally:
-        os.environ = saved
     names = {name for name in recording.read if name.startswith("HUBSTEAD_")}
     assert parser is not None and {"HUBSTEAD_DATABASE_URL", "HUBSTEAD_SECRET_KEY"} <= names
     return names
