@@ -145,7 +145,7 @@ def test_compose_probes_and_bucket_match_the_app(served_paths):
 
 
 def test_nginx_balances_over_the_compose_servers():
-    conf = (DEPLOY / "nginx" / "hubstead.conf").read_text()
+    conf = (DEPLOY / "nginx" / "compose.conf").read_text()
     upstream = re.search(r"upstream hubstead \{(.*?)\}", conf, re.S).group(1)
     servers = re.findall(r"^\s*server\s+([\w.-]+):(\d+)", upstream, re.M)
     compose = _compose()["services"]
