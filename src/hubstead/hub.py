@@ -37,7 +37,6 @@ from hubstead.settings import Settings
 from hubstead.storage.blobstore import open_blob_store
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
-from hubstead.storage.jobs import JobQueue
 
 
 class Hub:
@@ -109,6 +108,5 @@ class Hub:
                 cards=self.cards,
                 collect_garbage=lambda grace: collect_garbage(self.db, self.blobs, grace),
                 gc_grace=dt.timedelta(seconds=settings.gc_grace_seconds),
-                queue=JobQueue(self.db),
             ),
         )

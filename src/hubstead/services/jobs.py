@@ -4,7 +4,8 @@ The queue itself is a table (storage/jobs.py: why not procrastinate, and how a c
 safe across processes). This module decides what work there is:
 
 - kinds: a name and a handler, `payload -> summary`; `standard_handlers` are the hub's
-  (download counter rollups, gc, tag recounts, card reindexing, pruning old jobs). A service
+  (download counter rollups, gc, tag recounts, card reindexing), plus the queue's own
+  `jobs.prune` (old finished jobs). A service
   enqueues work with `JobService.enqueue(kind, payload, key=…, session=…)`, in its own
   transaction when it passes its session, so later kinds (webhook deliveries) are added by
   registering a handler and enqueueing from the service that has the event.
@@ -81,9 +82,9 @@ def standard_handlers(
     cards,  # services.cards.CardService
     collect_garbage: Callable[[dt.timedelta], object],
     gc_grace: dt.timedelta,
-    queue: JobQueue,
 ) -> dict[str, Handler]:
-    """The hub's job kinds (the composition root passes its services)."""
+    """The hub's job kinds (the composition root passes its services); `jobs.prune` is the
+    queue's own, added by JobService."""
 
     def rollup(_payload: dict) -> str:
         return f"refreshed the counters of {counters.refresh_windows()} repositories"
@@ -102,15 +103,11 @@ def standard_handlers(
             index.rebuild_counts()
         return f"reindexed {count} repositories"
 
-    def prune(_payload: dict) -> str:
-        return f"forgot {queue.prune(utcnow() - KEEP_FINISHED)} finished jobs"
-
     return {
         "counters.rollup": rollup,
         "gc": gc,
         "listing.recount": recount,
         "cards.reindex": reindex,
-        "jobs.prune": prune,
     }
 
 
@@ -127,7 +124,7 @@ class JobService:
         max_attempts: int = 5,
     ):
         self.queue = JobQueue(db)
-        self.handlers = handlers
+        self.handlers = {"jobs.prune": self._prune, **handlers}
         self.periodic = periodic
         self.lease = lease
         self.backoff_base = backoff_base
@@ -169,6 +166,9 @@ class JobService:
             if new is not None:
                 added.append(new)
         return added
+
+    def _prune(self, _payload: dict) -> str:
+        return f"forgot {self.queue.prune(utcnow() - KEEP_FINISHED)} finished jobs"
 
     def backoff(self, attempt: int) -> dt.timedelta:
         """How long a job waits after its `attempt`-th failure: doubling from the base."""
