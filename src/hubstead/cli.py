@@ -548,90 +548,6 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit(args: argparse.Namespace) -> int:
-    """The audit log, newest first (the same events site admins read at /admin/audit)."""
-    entries = _hub().audit.entries(
-        action=args.action, actor=args.actor, target=args.target, limit=args.limit
-    )
-    if args.json:
-        print(json.dumps([entry.to_json() for entry in entries], indent=2))
-        return 0
-    _print_table(
-        ["ID", "AT", "ACTOR", "ACTION", "TARGET", "DETAILS", "ADDRESS"],
-        [
-            [
-                str(e.id),
-                e.at,
-                e.actor or "-",
-                e.action,
-                e.target or "-",
-                ", ".join(f"{k}={v}" for k, v in sorted(e.details.items())) or "-",
-                e.address or "-",
-            ]
-            for e in entries
-        ],
-    )
-    return 0
-
-
-def cmd_db_upgrade(_args: argparse.Namespace) -> int:
-    _hub()
-    print("database is up to date", file=sys.stderr)
-    return 0
-
-
-def cmd_reindex(args: argparse.Namespace) -> int:
-    """Recompute derived data (card, tags, pipeline…) of one repository or of all of them (then the tag counts)."""
-    from sqlalchemy import select
-
-    from hubstead.domain.repo_ids import RepoId, RepoType
-    from hubstead.storage.models import Repository
-
-    hub = _hub()
-    ids = None
-    if args.repo:
-        repo_type = RepoType.parse(args.repo_type)
-        repo_id = RepoId.parse(args.repo)
-        with hub.db.session() as session:
-            found = session.scalar(
-                select(Repository.id).where(
-                    Repository.type == repo_type.value,
-                    Repository.namespace == repo_id.namespace,
-                    Repository.name == repo_id.name,
-                )
-            )
-        if found is None:
-            print(f"error: no {repo_type.value} named {repo_id}", file=sys.stderr)
-            return 2
-        ids = [found]
-    count = hub.cards.reindex(ids)
-    print(f"reindexed {count} repositories")
-    if ids is None:  # a full reindex also recounts the facet counters from scratch (a repair)
-        print(f"recounted {hub.index.rebuild_counts()} tag counters")
-    return 0
-
-
-def cmd_counters(_args: argparse.Namespace) -> int:
-    """Daily job: 30-day download counters and trending scores from the daily rows."""
-    count = _hub().counters.refresh_windows()
-    print(f"refreshed the counters of {count} repositories")
-    return 0
-
-
-def cmd_gc(args: argparse.Namespace) -> int:
-    import datetime as dt
-
-    from hubstead.services.maintenance import collect_garbage
-
-    hub = _hub()
-    result = collect_garbage(hub.db, hub.blobs, dt.timedelta(seconds=args.grace_seconds))
-    print(
-        f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
-        f"{result.xorbs} xorbs"
-    )
-    return 0
-
-
 def cmd_jobs_list(args: argparse.Namespace) -> int:
     from hubstead.storage.jobs import STATES
 
@@ -714,27 +630,88 @@ def cmd_jobs_enqueue(args: argparse.Namespace) -> int:
     return 0
 
 
-def _jobs_commands(commands) -> None:
-    jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
-        dest="action", required=True
+def cmd_audit(args: argparse.Namespace) -> int:
+    """The audit log, newest first (the same events site admins read at /admin/audit)."""
+    entries = _hub().audit.entries(
+        action=args.action, actor=args.actor, target=args.target, limit=args.limit
     )
-    listing = _command(jobs, "list", cmd_jobs_list, "recent jobs, newest first")
-    listing.add_argument(
-        "--state",
-        action="append",
-        choices=["pending", "running", "done", "failed"],
-        help="only jobs in this state (repeatable)",
+    if args.json:
+        print(json.dumps([entry.to_json() for entry in entries], indent=2))
+        return 0
+    _print_table(
+        ["ID", "AT", "ACTOR", "ACTION", "TARGET", "DETAILS", "ADDRESS"],
+        [
+            [
+                str(e.id),
+                e.at,
+                e.actor or "-",
+                e.action,
+                e.target or "-",
+                ", ".join(f"{k}={v}" for k, v in sorted(e.details.items())) or "-",
+                e.address or "-",
+            ]
+            for e in entries
+        ],
     )
-    listing.add_argument("--limit", type=int, default=50)
-    listing.add_argument("--json", action="store_true", help="machine-readable output")
-    _command(jobs, "run", cmd_jobs_run, "run the due jobs once, in this process, then exit")
-    _command(jobs, "work", cmd_jobs_work, "run jobs in the foreground until stopped")
-    enqueue = _command(jobs, "enqueue", cmd_jobs_enqueue, "add a job (prints its id)")
-    enqueue.add_argument(
-        "kind", help="counters.rollup, gc, listing.recount, cards.reindex, jobs.prune"
+    return 0
+
+
+def cmd_db_upgrade(_args: argparse.Namespace) -> int:
+    _hub()
+    print("database is up to date", file=sys.stderr)
+    return 0
+
+
+def cmd_reindex(args: argparse.Namespace) -> int:
+    """Recompute derived data (card, tags, pipeline…) of one repository or of all of them (then the tag counts)."""
+    from sqlalchemy import select
+
+    from hubstead.domain.repo_ids import RepoId, RepoType
+    from hubstead.storage.models import Repository
+
+    hub = _hub()
+    ids = None
+    if args.repo:
+        repo_type = RepoType.parse(args.repo_type)
+        repo_id = RepoId.parse(args.repo)
+        with hub.db.session() as session:
+            found = session.scalar(
+                select(Repository.id).where(
+                    Repository.type == repo_type.value,
+                    Repository.namespace == repo_id.namespace,
+                    Repository.name == repo_id.name,
+                )
+            )
+        if found is None:
+            print(f"error: no {repo_type.value} named {repo_id}", file=sys.stderr)
+            return 2
+        ids = [found]
+    count = hub.cards.reindex(ids)
+    print(f"reindexed {count} repositories")
+    if ids is None:  # a full reindex also recounts the facet counters from scratch (a repair)
+        print(f"recounted {hub.index.rebuild_counts()} tag counters")
+    return 0
+
+
+def cmd_counters(_args: argparse.Namespace) -> int:
+    """Daily job: 30-day download counters and trending scores from the daily rows."""
+    count = _hub().counters.refresh_windows()
+    print(f"refreshed the counters of {count} repositories")
+    return 0
+
+
+def cmd_gc(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    from hubstead.services.maintenance import collect_garbage
+
+    hub = _hub()
+    result = collect_garbage(hub.db, hub.blobs, dt.timedelta(seconds=args.grace_seconds))
+    print(
+        f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
+        f"{result.xorbs} xorbs"
     )
-    enqueue.add_argument("--payload", help='a JSON object, e.g. {"repo_ids": [1, 2]}')
-    enqueue.add_argument("--key", help="a unique key: a second job with it is not added")
+    return 0
 
 
 def _command(group, name: str, func, help_text: str) -> argparse.ArgumentParser:
@@ -901,6 +878,29 @@ def _token_commands(commands) -> None:
         "token", metavar="ID|NAME", help="the token's id, its name (if unique) or the token itself"
     )
     revoke.add_argument("--user", help="the user whose token NAME is meant")
+
+
+def _jobs_commands(commands) -> None:
+    jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
+        dest="action", required=True
+    )
+    listing = _command(jobs, "list", cmd_jobs_list, "recent jobs, newest first")
+    listing.add_argument(
+        "--state",
+        action="append",
+        choices=["pending", "running", "done", "failed"],
+        help="only jobs in this state (repeatable)",
+    )
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    _command(jobs, "run", cmd_jobs_run, "run the due jobs once, in this process, then exit")
+    _command(jobs, "work", cmd_jobs_work, "run jobs in the foreground until stopped")
+    enqueue = _command(jobs, "enqueue", cmd_jobs_enqueue, "add a job (prints its id)")
+    enqueue.add_argument(
+        "kind", help="counters.rollup, gc, listing.recount, cards.reindex, jobs.prune"
+    )
+    enqueue.add_argument("--payload", help='a JSON object, e.g. {"repo_ids": [1, 2]}')
+    enqueue.add_argument("--key", help="a unique key: a second job with it is not added")
 
 
 def build_parser() -> argparse.ArgumentParser:
