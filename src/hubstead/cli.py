@@ -273,7 +273,9 @@ def run_job_process(parent: int) -> None:
         stop.set()
 
     threading.Thread(target=watch_parent, daemon=True).start()
-    _work(_hub(settings), settings.jobs_poll_seconds, stop)
+    from hubstead.hub import Hub
+
+    _work(Hub(settings), settings.jobs_poll_seconds, stop)  # `serve` has migrated already
 
 
 def _work(hub, poll_seconds: float, stop=None) -> None:
