@@ -382,3 +382,21 @@ def test_serve_runs_enqueued_jobs_in_its_job_process(hub, api):
     assert not listed[job_id]["locked_by"].endswith(f":{os.getpid()}")  # the server's process
     periodic = {job["key"] for job in listed.values() if job["key"]}
     assert {key.split(":")[1] for key in periodic} >= {"counters.rollup", "gc", "listing.recount"}
+
+
+def test_a_service_enqueues_in_its_own_transaction_and_a_key_once(databases):
+    """What a webhook needs: the job exists exactly when the change that asked for it commits."""
+    service = JobService(databases(), {"deliver": lambda p: None}, periodic=())
+    db = service.queue.db
+    with pytest.raises(RuntimeError):
+        with db.session() as session:
+            session.execute(update(Repository).values(likes=1))  # the change, then its event
+            service.enqueue("deliver", {"event": "lost"}, key="event:1", session=session)
+            raise RuntimeError("the change failed")
+    with db.session() as session:
+        first = service.enqueue("deliver", {"event": "kept"}, key="event:1", session=session)
+    assert first is not None
+    assert service.enqueue("deliver", {"event": "again"}, key="event:1") is None  # once
+    assert [(job.id, job.payload) for job in service.queue.jobs()] == [(first, {"event": "kept"})]
+    with pytest.raises(LookupError):
+        service.enqueue("no-such-kind")
