@@ -206,6 +206,7 @@ def _serve(settings) -> int:
         file=sys.stderr,
     )
     host = _start_inference_host(settings)
+    jobs = _start_job_process(settings)
     try:
         Granian(
             "hubstead.protocols.app:create_app",
@@ -217,10 +218,88 @@ def _serve(settings) -> int:
             log_level="warning" if settings.quiet else "info",
         ).serve()
     finally:
+        _stop_process(jobs, timeout=JOB_STOP_SECONDS + 5)
         if host is not None:
             host.terminate()
             host.join(timeout=10)
     return 0
+
+
+JOB_STOP_SECONDS = 25  # how long a stopping job process lets the job in hand finish
+
+
+def _start_job_process(settings):
+    """One job runner per `serve` (services/jobs.py), in a process of its own: a gc or a
+    reindex competes with no request for a web process' interpreter, and a job that kills its
+    process kills no web process (its lease expires and a runner takes it up again). Spawned,
+    not forked: the server process holds no connection a child could share by accident."""
+    if not settings.jobs:
+        return None
+    import multiprocessing
+
+    process = multiprocessing.get_context("spawn").Process(
+        target=run_job_process, args=(os.getpid(),), name="hubstead-jobs"
+    )
+    process.start()
+    return process
+
+
+def _stop_process(process, timeout: float) -> None:
+    """SIGTERM (the job process finishes the job in hand), then SIGKILL past `timeout`."""
+    if process is None:
+        return
+    process.terminate()
+    process.join(timeout)
+    if process.is_alive():
+        process.kill()
+        process.join()
+
+
+def run_job_process(parent: int) -> None:
+    """The job process' entry point: run jobs until SIGTERM or until `serve` is gone."""
+    import threading
+
+    from hubstead.protocols import logs
+    from hubstead.settings import Settings, log_format
+
+    settings = Settings.from_env()
+    logging.basicConfig(level=logging.WARNING if settings.quiet else logging.INFO)
+    logs.configure(log_format())
+    stop = threading.Event()
+
+    def watch_parent() -> None:
+        while os.getppid() == parent and not stop.wait(1.0):
+            pass
+        stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    from hubstead.hub import Hub
+
+    _work(Hub(settings), settings.jobs_poll_seconds, stop)  # `serve` has migrated already
+
+
+def _work(hub, poll_seconds: float, stop=None) -> None:
+    """Run the job runner until `stop` is set, SIGTERM or Ctrl-C; the job in hand finishes."""
+    import signal
+    import threading
+
+    from hubstead.rendering import math
+    from hubstead.services.jobs import JobRunner
+
+    stop = stop or threading.Event()
+    for number in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(number, lambda *_: stop.set())
+    runner = JobRunner(hub.jobs, poll_seconds).start()
+    try:
+        while not stop.wait(1.0):
+            pass
+    finally:
+        if not runner.stop(JOB_STOP_SECONDS):
+            logging.getLogger("hubstead.jobs").warning(
+                "a job was still running at exit: its lease expires and it runs again"
+            )
+        math.shutdown()
+        hub.db.dispose()
 
 
 def _start_inference_host(settings):
@@ -468,6 +547,88 @@ def cmd_token_revoke(args: argparse.Namespace) -> int:
         f"revoked token {token.id} ({token.name}, {token.role}) of {token.user}; running servers refuse it "
         f"within {hub.accounts.cache_seconds:g} seconds"
     )
+    return 0
+
+
+def cmd_jobs_list(args: argparse.Namespace) -> int:
+    from hubstead.storage.jobs import STATES
+
+    jobs = _hub().jobs.queue.jobs(args.state or STATES, args.limit)
+    if args.json:
+        print(json.dumps([_job_json(job) for job in jobs], indent=2))
+        return 0
+    _print_table(
+        ["ID", "KIND", "STATE", "ATTEMPTS", "DUE", "FINISHED", "KEY", "ERROR"],
+        [
+            [
+                str(job.id),
+                job.kind,
+                job.state,
+                f"{job.attempts}/{job.max_attempts}",
+                _when(job.run_at),
+                _when(job.finished_at) if job.finished_at else "-",
+                job.key or "-",
+                (job.last_error or "-").strip().splitlines()[-1][:60],
+            ]
+            for job in jobs
+        ],
+    )
+    return 0
+
+
+def _job_json(job) -> dict:
+    return {
+        "id": job.id,
+        "kind": job.kind,
+        "payload": job.payload,
+        "key": job.key,
+        "state": job.state,
+        "attempts": job.attempts,
+        "max_attempts": job.max_attempts,
+        "due": _when(job.run_at),
+        "locked_by": job.locked_by,
+        "created": _when(job.created_at),
+        "started": _when(job.started_at) if job.started_at else None,
+        "finished": _when(job.finished_at) if job.finished_at else None,
+        "error": job.last_error,
+    }
+
+
+def cmd_jobs_run(_args: argparse.Namespace) -> int:
+    """Run every due job once, here, then exit (beside servers, or from cron with HUBSTEAD_JOBS=0)."""
+    hub = _hub()
+    hub.jobs.schedule_periodic()
+    count = hub.jobs.run_pending()
+    print(f"ran {_count(count, 'job', 'jobs')}")
+    return 0
+
+
+def cmd_jobs_work(_args: argparse.Namespace) -> int:
+    """A runner in the foreground until SIGTERM: for deployments that keep jobs off web nodes."""
+    from hubstead.protocols import logs
+    from hubstead.settings import log_format
+
+    settings = _settings()
+    logging.basicConfig(level=logging.INFO)
+    logs.configure(log_format())
+    _work(_hub(settings), settings.jobs_poll_seconds)
+    return 0
+
+
+def cmd_jobs_enqueue(args: argparse.Namespace) -> int:
+    try:
+        payload = json.loads(args.payload) if args.payload else {}
+    except ValueError as error:
+        raise CommandError(f"--payload is not JSON: {error}") from None
+    if not isinstance(payload, dict):
+        raise CommandError("--payload must be a JSON object")
+    from hubstead.services.jobs import UnknownJobKind
+
+    try:
+        job = _hub().jobs.enqueue(args.kind, payload, key=args.key)
+    except UnknownJobKind as error:
+        raise CommandError(str(error)) from None
+    print(job if job is not None else f"a job with the key {args.key!r} exists already")
     return 0
 
 
@@ -721,6 +882,29 @@ def _token_commands(commands) -> None:
     revoke.add_argument("--user", help="the user whose token NAME is meant")
 
 
+def _jobs_commands(commands) -> None:
+    jobs = commands.add_parser("jobs", help="background jobs").add_subparsers(
+        dest="action", required=True
+    )
+    listing = _command(jobs, "list", cmd_jobs_list, "recent jobs, newest first")
+    listing.add_argument(
+        "--state",
+        action="append",
+        choices=["pending", "running", "done", "failed"],
+        help="only jobs in this state (repeatable)",
+    )
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true", help="machine-readable output")
+    _command(jobs, "run", cmd_jobs_run, "run the due jobs once, in this process, then exit")
+    _command(jobs, "work", cmd_jobs_work, "run jobs in the foreground until stopped")
+    enqueue = _command(jobs, "enqueue", cmd_jobs_enqueue, "add a job (prints its id)")
+    enqueue.add_argument(
+        "kind", help="counters.rollup, gc, listing.recount, cards.reindex, jobs.prune"
+    )
+    enqueue.add_argument("--payload", help='a JSON object, e.g. {"repo_ids": [1, 2]}')
+    enqueue.add_argument("--key", help="a unique key: a second job with it is not added")
+
+
 def build_parser() -> argparse.ArgumentParser:
     env = option_default
     parser = argparse.ArgumentParser(
@@ -754,6 +938,7 @@ def build_parser() -> argparse.ArgumentParser:
     _user_commands(commands)
     _org_commands(commands)
     _token_commands(commands)
+    _jobs_commands(commands)
 
     reindex = commands.add_parser(
         "reindex", help="recompute cards, tags and pipeline of one or all repositories"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from hubstead.protocols.urls import (
     SITE,  # the web paths, for links in rendered Markdown (imports only the domain)
 )
@@ -17,9 +19,11 @@ from hubstead.services.duplication import RepoDuplicator
 from hubstead.services.files import FileService
 from hubstead.services.gating import GatingService
 from hubstead.services.inference import InferenceService
+from hubstead.services.jobs import JobService, standard_handlers
 from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
 from hubstead.services.listing_index import ListingIndex
+from hubstead.services.maintenance import collect_garbage
 from hubstead.services.model_tree import ModelTreeService
 from hubstead.services.pickle_scan import PickleScanService
 from hubstead.services.profiles import ProfileService
@@ -94,4 +98,15 @@ class Hub:
         self.attachments = AttachmentService(settings.data_dir / "uploads")
         self.inference = InferenceService(
             settings.inference, settings.data_dir, self.db, self.cards, self.files, self.xet
+        )
+        # background work (services/jobs.py): run by `hubstead serve`'s job process
+        self.jobs = JobService(
+            self.db,
+            standard_handlers(
+                counters=self.counters,
+                index=self.index,
+                cards=self.cards,
+                collect_garbage=lambda grace: collect_garbage(self.db, self.blobs, grace),
+                gc_grace=dt.timedelta(seconds=settings.gc_grace_seconds),
+            ),
         )

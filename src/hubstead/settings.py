@@ -91,6 +91,9 @@ class Settings:
     # this server's metrics samples (memory-mapped: never on the data folder's disk, see cli)
     metrics_dir: Path = field(default_factory=lambda: default_metrics_dir(8000))
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
+    jobs: bool = True  # `serve` runs background jobs (services/jobs.py) in a process of its own
+    jobs_poll_seconds: float = 5.0  # how often an idle job runner looks for due jobs
+    gc_grace_seconds: int = 24 * 3600  # what the periodic gc leaves alone (younger storage)
 
     @property
     def repos_dir(self) -> Path:
@@ -128,6 +131,9 @@ class Settings:
             token_max_days=_token_max_days(_env("TOKEN_MAX_DAYS", "")),
             metrics_dir=Path(_env("METRICS_DIR") or default_metrics_dir(int(_env("PORT", "8000")))),
             inference=InferenceSettings.from_env(),
+            jobs=_env("JOBS", "1").lower() not in ("0", "false", "no", "off"),
+            jobs_poll_seconds=float(_env("JOBS_POLL_SECONDS", "5")),
+            gc_grace_seconds=int(_env("GC_GRACE_SECONDS", str(24 * 3600))),
         )
 
 

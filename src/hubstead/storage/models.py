@@ -495,3 +495,34 @@ class AuditEvent(Base):
     target: Mapped[str] = mapped_column(String(300), default="", index=True)
     address: Mapped[str | None] = mapped_column(String(64), nullable=True)
     details: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Job(Base):
+    """One piece of background work (storage/jobs.py claims, completes and retries it).
+
+    `run_at` is when the job is next due: for a pending job its scheduled time (after a
+    failure, the end of its backoff), for a running one the end of its lease, which the runner
+    extends while the job runs; past it the runner is taken for dead and the job is claimed
+    again. So one index on (state, run_at) finds both kinds of work. `attempts` counts claims
+    and is the claim's token: completing or extending a job checks it, so a runner whose lease
+    was taken over cannot finish another runner's attempt. `key` (unique, optional) makes an
+    enqueue idempotent: one job per periodic slot (`periodic:gc:2026-12-01T00:00`), or one per
+    event a service names."""
+
+    __tablename__ = "jobs"
+    __table_args__ = (Index("ix_jobs_state_run_at", "state", "run_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(64))  # "counters.rollup", "gc", …
+    payload: Mapped[dict] = mapped_column(JSON, default=dict)
+    key: Mapped[str | None] = mapped_column(String(200), nullable=True, unique=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # running, done, failed
+    run_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    max_attempts: Mapped[int] = mapped_column(Integer, default=5)
+    locked_by: Mapped[str | None] = mapped_column(String(128), nullable=True)  # host:pid
+    last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    finished_at: Mapped[dt.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True, index=True
+    )
