@@ -19,9 +19,11 @@ Usage: bench/run discovery [--repos 1000000] [--backends sqlite postgresql] [--r
 from __future__ import annotations
 
 import argparse
+import atexit
 import os
 import shutil
 import statistics
+import subprocess
 import sys
 import time
 from dataclasses import dataclass
@@ -31,7 +33,7 @@ import httpx
 from starlette.datastructures import QueryParams
 
 sys.path.insert(0, str(Path(__file__).parent))
-from hubstead.testing import LiveHub  # noqa: E402
+from hubstead.testing import LiveHub, free_port  # noqa: E402
 from seed_repos import kept_database, seed  # noqa: E402
 
 WORK = Path(__file__).parent / ".work-discovery"
@@ -109,17 +111,44 @@ class Row:
     note: str = ""
 
 
-class KeptHub(LiveHub):
-    """`hubstead serve` on a database that outlives it (a kept, seeded PostgreSQL database):
-    its accounts are created on the first run and their tokens added on each later one."""
+# `hubstead serve` without its start-up reconciliation of every repository against git: the
+# seeded rows have no git repositories by design (listings read only the database), so it would
+# report each of them missing, a million log lines before the first request
+SERVE = (
+    "import hubstead.cli as cli; cli._reconcile = lambda *args, **kwargs: None; cli.main(['serve'])"
+)
 
-    def __init__(self, data_dir: Path, database_url: str):
-        super().__init__(data_dir, env={"HUBSTEAD_DATABASE_URL": database_url})
+
+class BenchHub(LiveHub):
+    """`hubstead serve` (see SERVE) on a seeded database: a kept PostgreSQL database that
+    outlives it (`database_url`; its account is created on the first run, a token added on
+    each), or a fresh SQLite one filled by `prepare`."""
+
+    def __init__(self, data_dir: Path, database_url: str | None = None, prepare=None):
+        env = {"HUBSTEAD_DATABASE_URL": database_url} if database_url else {}
+        super().__init__(data_dir, env=env, prepare=prepare)
         self.kept_url = database_url
 
     @property
     def database_url(self) -> str:
-        return self.kept_url
+        return self.kept_url or super().database_url
+
+    def start(self) -> BenchHub:
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self._seed_accounts()
+        if self.prepare is not None:
+            self.prepare(self.database_url)
+        with open(self.data_dir / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-c", SERVE],
+                env=self.server_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+        atexit.register(self.stop)
+        self._wait_ready(timeout=300)
+        return self
 
     def _seed_accounts(self) -> None:
         from hubstead.hub import Hub
@@ -176,7 +205,7 @@ def _relative(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[-1].join(["/", ""])
 
 
-def measure_on(hub: LiveHub, runs: int) -> list[Row]:
+def measure_on(hub: BenchHub, runs: int) -> list[Row]:
     rows = []
     with httpx.Client(base_url=hub.endpoint, timeout=120) as client:
         for label, url, signed_in in LISTINGS:
@@ -206,11 +235,11 @@ def measure(backend: str, count: int, runs: int, reseed: bool) -> tuple[list[Row
     shutil.rmtree(folder, ignore_errors=True)
     if backend == "postgresql":
         url, seconds = kept_database(count, reseed=reseed)
-        hub: LiveHub = KeptHub(folder, url)
+        hub = BenchHub(folder, url)
         origin = "reused" if seconds is None else f"seeded in {seconds:.0f} s"
     else:
         took: dict[str, float] = {}
-        hub = LiveHub(folder, prepare=lambda u: took.setdefault("seed", seed(u, count)))
+        hub = BenchHub(folder, prepare=lambda u: took.setdefault("seed", seed(u, count)))
         origin = ""
     hub.start()
     try:
