@@ -253,9 +253,9 @@ def measure(backend: str, count: int, runs: int, reseed: bool) -> tuple[list[Row
     return rows, origin, url
 
 
-def explain(database_url: str, url: str) -> str:
+def explain(database_url: str, url: str) -> tuple[str, float]:
     """PostgreSQL's EXPLAIN ANALYZE of the page query the service builds for a listing URL
-    (anonymous caller), under the planner settings the service sets."""
+    (anonymous caller), under the planner settings the service sets, and its execution time."""
     from hubstead.domain.repo_ids import RepoType
     from hubstead.protocols.listing_query import list_query
     from hubstead.services.discovery import PLANNER_SETTINGS, DiscoveryService
@@ -275,7 +275,9 @@ def explain(database_url: str, url: str) -> str:
             plan = connection.exec_driver_sql(
                 "EXPLAIN (ANALYZE, BUFFERS, TIMING OFF) " + str(compiled), compiled.params
             )
-            return "\n".join(line for (line,) in plan)
+            lines = [line for (line,) in plan]
+        execution = next(float(line.split()[2]) for line in lines if line.startswith("Execution"))
+        return "\n".join(lines), execution
     finally:
         db.dispose()
 
@@ -319,10 +321,21 @@ def main() -> None:
             print(f"{line} {row.note} |")
         if backend != "postgresql":
             continue
+        plans = {row.label: explain(database_url, row.url) for row in rows if _listing(row)}
+        print(
+            "\nThe page query alone (EXPLAIN ANALYZE's execution time, in the database, no HTTP):\n"
+        )
+        print("| request | SQL |\n|---|---|")
+        for label, (_, execution) in plans.items():
+            print(f"| {label} | {execution:.1f} ms |")
         for row in rows:
-            if row.p95 > args.explain_over and row.url.startswith("/api/models?"):
+            if row.label in plans and row.p95 > args.explain_over:
                 print(f"\nEXPLAIN ANALYZE, {row.label} (p95 {row.p95:.1f} ms): {row.url}\n")
-                print(explain(database_url, row.url))
+                print(plans[row.label][0])
+
+
+def _listing(row: Row) -> bool:
+    return row.url.startswith("/api/models?")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,9 @@ import math
 import re
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -38,6 +41,7 @@ from sqlalchemy import (
     text,
     tuple_,
 )
+from sqlalchemy.engine import Connection
 
 from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_language_code
 from hubstead.domain.errors import BadRequest
@@ -50,6 +54,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import (
     RepoApp,
     RepoCard,
+    RepoCount,
     RepoSearchDocument,
     Repository,
     RepoTag,
@@ -61,6 +66,7 @@ T = RepoTag.__table__
 C = RepoCard.__table__
 A = RepoApp.__table__
 N = TagCount.__table__
+RC = RepoCount.__table__
 SORTS = {
     "downloads": R.c.downloads,
     "likes": R.c.likes,
@@ -220,13 +226,18 @@ class DiscoveryService:
         self.index = index
         self.serving = serving or ServingRules(False, False, 0)
         self._counts: OrderedDict[tuple, tuple[int, float, tuple[int, bool]]] = OrderedDict()
+        # the connection of the `_connection` block running in this thread (or task), if any
+        self._active: ContextVar[Connection | None] = ContextVar(
+            f"discovery-{id(self)}", default=None
+        )
 
     # -- listings -----------------------------------------------------------------------------
 
     def list(self, principal: Principal | None, query: ListQuery) -> tuple[list, str | None]:
         """One page of repositories (rows of `repositories`) and the cursor of the next page."""
-        statement, sort, limit = self.page_statement(principal, query)
-        rows = self._run(statement)
+        with self._connection():  # the plan's counts and the page: one connection, one transaction
+            statement, sort, limit = self.page_statement(principal, query)
+            rows = self._run(statement)
         next_cursor = None
         if len(rows) > limit:
             rows = rows[:limit]
@@ -347,7 +358,7 @@ class DiscoveryService:
         if not tags:
             return None
         counts = self.tag_totals(repo_type, tags)
-        total = max(sum(self.index.totals(repo_type.value)), 1)
+        total = max(self._type_total(repo_type), 1)
         rarest = min(tags, key=lambda t: counts.get(t, 0))
         matches = total * math.prod(min(counts.get(t, 0), total) / total for t in tags)
         walked = total if matches < 1 else min(total, limit * total / matches)
@@ -429,11 +440,37 @@ class DiscoveryService:
             )
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
-    def _run(self, statement) -> list:
+    def _type_total(self, repo_type: RepoType) -> int:
+        """Repositories of a type, public and private (the maintained `repo_counts` row)."""
+        statement = select(RC.c.public_count + RC.c.private_count).where(
+            RC.c.repo_type == repo_type.value
+        )
+        rows = self._run(statement)
+        return int(rows[0][0]) if rows else 0
+
+    @contextmanager
+    def _connection(self) -> Iterator[None]:
+        """Run this thread's discovery queries inside the block on one connection: on
+        PostgreSQL a checkout costs a ping, the planner settings and a rollback, each a round
+        trip, more than a listing's small queries themselves."""
+        if self._active.get() is not None:
+            yield
+            return
         with self.db.engine.connect() as connection:
             if not self.db.is_sqlite:
                 connection.execute(PLANNER_SETTINGS)
+            token = self._active.set(connection)
+            try:
+                yield
+            finally:
+                self._active.reset(token)
+
+    def _run(self, statement) -> list:
+        connection = self._active.get()
+        if connection is not None:
             return list(connection.execute(statement))
+        with self._connection():
+            return self._run(statement)
 
     # -- facets -------------------------------------------------------------------------------
 
