@@ -179,78 +179,114 @@ def _size(body: object) -> str:
     return f"{sum(len(v) for v in body.values())} tags"
 
 
-def timings(
-    client: httpx.Client, url: str, runs: int
-) -> tuple[float, float, float, float, httpx.Response]:
-    """p50, p95, p99 (ms) and requests/s of `runs` sequential requests, after a warm-up."""
-    for _ in range(WARMUP):
-        client.get(url).raise_for_status()
-    times, response = [], None
-    began = time.perf_counter()
-    for _ in range(runs):
-        start = time.perf_counter()
-        response = client.get(url)
-        times.append((time.perf_counter() - start) * 1000)
-        response.raise_for_status()
-    elapsed = time.perf_counter() - began
-    ordered = sorted(times)
+CHUNK = 10  # requests to one server before turning to the other
 
-    def at(q: float) -> float:
-        return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
-    return statistics.median(ordered), at(0.95), at(0.99), runs / elapsed, response
+def interleaved(
+    clients: list[httpx.Client], urls: list[str], runs: int, headers: dict
+) -> list[tuple[float, float, float, float, httpx.Response]]:
+    """p50, p95, p99 (ms), requests/s (one client, one request at a time) and the last answer
+    of `runs` requests to each server, after a warm-up: the servers take turns every CHUNK
+    requests, so that a busy moment of the machine falls on both sizes alike."""
+    times: list[list[float]] = [[] for _ in clients]
+    last: list[httpx.Response] = []
+    for client, url in zip(clients, urls):
+        for _ in range(WARMUP):
+            client.get(url, headers=headers).raise_for_status()
+        last.append(client.get(url, headers=headers))
+    while len(times[0]) < runs:
+        for index, (client, url) in enumerate(zip(clients, urls)):
+            for _ in range(min(CHUNK, runs - len(times[index]))):
+                start = time.perf_counter()
+                response = client.get(url, headers=headers)
+                times[index].append((time.perf_counter() - start) * 1000)
+                response.raise_for_status()
+                last[index] = response
+    results = []
+    for measured, response in zip(times, last):
+        ordered = sorted(measured)
+
+        def at(q: float, ordered: list[float] = ordered) -> float:
+            return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+        results.append(
+            (
+                statistics.median(ordered),
+                at(0.95),
+                at(0.99),
+                1000 * len(ordered) / sum(ordered),
+                response,
+            )
+        )
+    return results
 
 
 def _relative(url: str) -> str:
     return url.split("://", 1)[-1].split("/", 1)[-1].join(["/", ""])
 
 
-def measure_on(hub: BenchHub, runs: int) -> list[Row]:
-    rows = []
-    with httpx.Client(base_url=hub.endpoint, timeout=120) as client:
+def _page(client: httpx.Client, first: str, pages: int) -> str:
+    """The URL of the page `pages` cursor steps after `first` (or the last one there is)."""
+    url = first
+    for _ in range(pages):
+        following = client.get(url).links.get("next")
+        if following is None:  # (a small seed has fewer pages)
+            break
+        url = _relative(following["url"])
+    return url
+
+
+def measure_on(hubs: list[BenchHub], runs: int) -> list[list[Row]]:
+    """Every row on every hub (the hubs' rows, in the order of `hubs`)."""
+    rows: list[list[Row]] = [[] for _ in hubs]
+    clients = [httpx.Client(base_url=hub.endpoint, timeout=120) for hub in hubs]
+    try:
         for label, url, signed_in in LISTINGS:
-            client.headers.pop("Authorization", None)
-            if signed_in:
-                client.headers["Authorization"] = f"Bearer {hub.tokens['alice']}"
-            p50, p95, p99, rate, response = timings(client, url, runs)
-            rows.append(Row(label, url, p50, p95, p99, rate, _size(response.json())))
-        client.headers.pop("Authorization", None)
+            results = _each(clients, hubs, [url] * len(hubs), runs, signed_in)
+            for hub_rows, (p50, p95, p99, rate, response) in zip(rows, results):
+                hub_rows.append(Row(label, url, p50, p95, p99, rate, _size(response.json())))
         for label, first, pages in (DEEP, DEEP_TAGS):
-            url = first
-            for _ in range(pages):
-                following = client.get(url).links.get("next")
-                if following is None:  # (a small seed has fewer pages)
-                    break
-                url = _relative(following["url"])
-            p50, p95, p99, rate, response = timings(client, url, runs)
-            rows.append(
-                Row(label, url, p50, p95, p99, rate, f"first id {response.json()[0]['id']}")
-            )
+            urls = [_page(client, first, pages) for client in clients]
+            for hub_rows, url, result in zip(rows, urls, _each(clients, hubs, urls, runs, False)):
+                p50, p95, p99, rate, response = result
+                note = f"first id {response.json()[0]['id']}"
+                hub_rows.append(Row(label, url, p50, p95, p99, rate, note))
+    finally:
+        for client in clients:
+            client.close()
     return rows
 
 
-def measure(backend: str, count: int, runs: int, reseed: bool) -> tuple[list[Row], str, str]:
-    """The rows at `count` repositories, how the database came to be, and its URL."""
+def _each(clients, hubs, urls, runs, signed_in: bool):
+    """`interleaved`, each server asked with its own token when signed in."""
+    for client, hub in zip(clients, hubs):
+        client.headers.pop("Authorization", None)
+        if signed_in:
+            client.headers["Authorization"] = f"Bearer {hub.tokens['alice']}"
+    try:
+        return interleaved(clients, urls, runs, {})
+    finally:
+        for client in clients:
+            client.headers.pop("Authorization", None)
+
+
+def start(backend: str, count: int, reseed: bool) -> tuple[BenchHub, str, dict]:
+    """A started hub on `count` seeded repositories, how its database came to be, and (SQLite)
+    where the seed's time is noted."""
     folder = WORK / f"{backend}-{count}"
     shutil.rmtree(folder, ignore_errors=True)
+    took: dict[str, float] = {}
     if backend == "postgresql":
         url, seconds = kept_database(count, reseed=reseed)
         hub = BenchHub(folder, url)
         origin = "reused" if seconds is None else f"seeded in {seconds:.0f} s"
     else:
-        took: dict[str, float] = {}
         hub = BenchHub(folder, prepare=lambda u: took.setdefault("seed", seed(u, count)))
         origin = ""
     hub.start()
-    try:
-        rows = measure_on(hub, runs)
-        url = hub.database_url
-    finally:
-        hub.stop()
-    if backend != "postgresql":
+    if took:
         origin = f"seeded in {took['seed']:.0f} s"
-        shutil.rmtree(folder, ignore_errors=True)
-    return rows, origin, url
+    return hub, origin, took
 
 
 def explain(database_url: str, url: str) -> tuple[str, float]:
@@ -299,11 +335,26 @@ def main() -> None:
     if args.only:
         LISTINGS[:] = [entry for entry in LISTINGS if args.only in entry[0]]
     for backend in args.backends:
-        rows, origin, database_url = measure(backend, args.repos, args.runs, args.reseed)
-        reference: list[Row] | None = None
-        if args.repos > args.reference:
-            reference, ref_origin, _ = measure(backend, args.reference, args.runs, args.reseed)
-            origin += f"; reference {args.reference} repositories {ref_origin}"
+        sizes = [args.repos] + ([args.reference] if args.repos > args.reference else [])
+        hubs, origins = [], []
+        try:
+            for count in sizes:
+                hub, origin, _ = start(backend, count, args.reseed)
+                hubs.append(hub)
+                origins.append(origin)
+            measured = measure_on(hubs, args.runs)
+            database_url = hubs[0].database_url
+        finally:
+            for hub in hubs:
+                hub.stop()
+            if backend != "postgresql":
+                for count in sizes:
+                    shutil.rmtree(WORK / f"{backend}-{count}", ignore_errors=True)
+        rows = measured[0]
+        reference = measured[1] if len(measured) > 1 else None
+        origin = origins[0]
+        if reference:
+            origin += f"; reference {args.reference} repositories {origins[1]}, measured in turns"
         print(
             f"\n{backend}, {args.repos} repositories ({origin}), HTTP through `hubstead serve`, "
             f"{args.runs} runs each after {WARMUP} untimed\n"
