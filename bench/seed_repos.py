@@ -7,7 +7,11 @@ recounts the per-tag counters once (`ListingIndex.rebuild_counts`), without crea
 git repository per entry. Distributions are skewed like the Hub's: a few tasks, libraries,
 licenses and languages dominate, and downloads and likes follow a long tail.
 
-Usage: python bench/seed_repos.py --database-url URL [--count 100000]   (used by bench_discovery)
+On PostgreSQL the rows go in with COPY (see `seed`). `kept_database` keeps a seeded database
+per size and seed version and reuses it, so a 1,000,000-repository benchmark seeds once.
+
+Usage: python bench/seed_repos.py [--database-url URL] [--count 100000] [--reseed]
+(without --database-url: the kept PostgreSQL database of that size; used by bench_discovery)
 """
 
 from __future__ import annotations
