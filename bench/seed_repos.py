@@ -7,18 +7,23 @@ recounts the per-tag counters once (`ListingIndex.rebuild_counts`), without crea
 git repository per entry. Distributions are skewed like the Hub's: a few tasks, libraries,
 licenses and languages dominate, and downloads and likes follow a long tail.
 
-Usage: python bench/seed_repos.py --database-url URL [--count 100000]   (used by bench_discovery)
+On PostgreSQL the rows go in with COPY (see `seed`). `kept_database` keeps a seeded database
+per size and seed version and reuses it, so a 1,000,000-repository benchmark seeds once.
+
+Usage: python bench/seed_repos.py [--database-url URL] [--count 100000] [--reseed]
+(without --database-url: the kept PostgreSQL database of that size; used by bench_discovery)
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import json
 import random
 import time
 import uuid
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text
 
 from hubstead.domain.tags.local_apps import compatible_apps
 from hubstead.services.listing_index import ListingIndex, index_rows
@@ -187,14 +192,78 @@ def synthetic(rng: random.Random, index: int, datasets: list[str]) -> dict:
     }
 
 
-def seed(database_url: str, count: int, seed_value: int = 0, batch: int = 2000) -> float:
-    """Insert `count` public model repositories under 500 namespaces; returns the seconds taken."""
+SEED_VERSION = 2  # bump when what `synthetic` produces changes: reused databases are reseeded
+# the tables a seed fills, in the order their foreign keys need
+TABLES = ("repositories", "repo_cards", "repo_tags", "repo_apps", "repo_search_documents")
+
+
+def batches(count: int, first_id: int, namespaces: list[str], seed_value: int, batch: int):
+    """The rows of `count` repositories, `batch` at a time: {table: [row dict, ...]}. Ids are
+    given here (from `first_id`), so the same rows can go through COPY or INSERT."""
     rng = random.Random(seed_value)
+    datasets = [f"{rng.choice(namespaces)}/data-{i}" for i in range(2000)]
+    now = dt.datetime.now(dt.UTC)
+    for first in range(0, count, batch):
+        out: dict[str, list[dict]] = {table: [] for table in TABLES}
+        for index in range(first, min(first + batch, count)):
+            spec = synthetic(rng, index, datasets)
+            repo_id = first_id + index
+            created = now - dt.timedelta(minutes=count - index)
+            row = {
+                "id": repo_id,
+                "storage_key": uuid.UUID(int=rng.getrandbits(128)).hex,
+                "type": "model",
+                "namespace": namespaces[index % len(namespaces)],
+                "name": spec["name"],
+                "private": index % 50 == 0,
+                "gated": "auto" if index % 40 == 0 else None,
+                "created_at": created,
+                "last_modified": created + dt.timedelta(minutes=rng.randint(0, 10_000)),
+                "downloads": spec["downloads"],
+                "downloads_all_time": spec["downloads"] * 3,
+                "likes": spec["likes"],
+                "trending_score": float(spec["downloads"] % 997 + spec["likes"] * 10),
+                "next_discussion_num": 1,
+                "num_parameters": spec["num_parameters"],
+            }
+            out["repositories"].append(row)
+            out["repo_cards"].append(
+                {
+                    "repo_id": repo_id,
+                    "commit": "0" * 40,
+                    "card_data": spec["card"],
+                    "card_text": spec["text"],
+                    "tags": spec["tags"],
+                    "pipeline_tag": spec["pipeline_tag"],
+                    "library_name": spec["library"],
+                    "derived": {"safetensors": {"total": spec["num_parameters"]}}
+                    if spec["num_parameters"]
+                    else {},
+                    "updated_at": now,
+                }
+            )
+            tags, document = index_rows(
+                repo_id, row["namespace"], row["name"], spec["tags"], spec["text"]
+            )
+            out["repo_tags"] += tags
+            out["repo_search_documents"].append(document)
+            out["repo_apps"] += [
+                {"app": app, "repo_id": repo_id}
+                for app in compatible_apps(spec["tags"], spec["pipeline_tag"], spec["library"], {})
+            ]
+        yield out
+
+
+def seed(database_url: str, count: int, seed_value: int = 0, batch: int = 5000) -> float:
+    """Insert `count` public model repositories under 500 namespaces; returns the seconds taken.
+
+    SQLite: batched INSERTs. PostgreSQL: COPY (psycopg), with the secondary indexes of the
+    seeded tables dropped during the load and built again after it (as `pg_restore` does:
+    building an index once is several times cheaper than updating it row by row)."""
     db = Database(database_url)
     db.migrate()
     start = time.perf_counter()
     namespaces = [f"org{i}" for i in range(500)]
-    datasets = [f"{rng.choice(namespaces)}/data-{i}" for i in range(2000)]
     now = dt.datetime.now(dt.UTC)
     with db.session() as session:
         existing = set(session.scalars(select(Account.name)))
@@ -215,66 +284,12 @@ def seed(database_url: str, count: int, seed_value: int = 0, batch: int = 2000) 
                 }
             ],
         )
-    for first in range(0, count, batch):
-        rows, cards, extras = [], [], []
-        for index in range(first, min(first + batch, count)):
-            spec = synthetic(rng, index, datasets)
-            created = now - dt.timedelta(minutes=count - index)
-            rows.append(
-                {
-                    "storage_key": uuid.uuid4().hex,
-                    "type": "model",
-                    "namespace": namespaces[index % len(namespaces)],
-                    "name": spec["name"],
-                    "private": index % 50 == 0,
-                    "gated": "auto" if index % 40 == 0 else None,
-                    "created_at": created,
-                    "last_modified": created + dt.timedelta(minutes=rng.randint(0, 10_000)),
-                    "downloads": spec["downloads"],
-                    "downloads_all_time": spec["downloads"] * 3,
-                    "likes": spec["likes"],
-                    "trending_score": float(spec["downloads"] % 997 + spec["likes"] * 10),
-                    "next_discussion_num": 1,
-                    "num_parameters": spec["num_parameters"],
-                }
-            )
-            extras.append(spec)
-        with db.session() as session:
-            ids = session.execute(insert(Repository).returning(Repository.id), rows).scalars().all()
-            for repo_id, _row, spec in zip(ids, rows, extras):
-                cards.append(
-                    {
-                        "repo_id": repo_id,
-                        "commit": "0" * 40,
-                        "card_data": spec["card"],
-                        "card_text": spec["text"],
-                        "tags": spec["tags"],
-                        "pipeline_tag": spec["pipeline_tag"],
-                        "library_name": spec["library"],
-                        "derived": {"safetensors": {"total": spec["num_parameters"]}}
-                        if spec["num_parameters"]
-                        else {},
-                        "updated_at": now,
-                    }
-                )
-            session.execute(insert(RepoCard), cards)
-            tag_rows, documents, app_rows = [], [], []
-            for repo_id, row, spec in zip(ids, rows, extras):
-                tags, document = index_rows(
-                    repo_id, row["namespace"], row["name"], spec["tags"], spec["text"]
-                )
-                tag_rows += tags
-                documents.append(document)
-                app_rows += [
-                    {"app": app, "repo_id": repo_id}
-                    for app in compatible_apps(
-                        spec["tags"], spec["pipeline_tag"], spec["library"], {}
-                    )
-                ]
-            session.execute(insert(RepoTag), tag_rows)
-            if app_rows:
-                session.execute(insert(RepoApp), app_rows)
-            session.execute(insert(RepoSearchDocument), documents)
+        first_id = (session.scalar(select(func.max(Repository.id))) or 0) + 1
+    rows = batches(count, first_id, namespaces, seed_value, batch)
+    if db.is_sqlite:
+        _insert(db, rows)
+    else:
+        _copy(db, rows)
     ListingIndex(db).rebuild_counts()
     # What autovacuum does to a live hub within a minute of a bulk load: fresh statistics and,
     # on PostgreSQL, the visibility map (index-only scans need it; insert-triggered vacuum sets it)
@@ -285,13 +300,132 @@ def seed(database_url: str, count: int, seed_value: int = 0, batch: int = 2000) 
     return seconds
 
 
+MODELS = {
+    "repositories": Repository,
+    "repo_cards": RepoCard,
+    "repo_tags": RepoTag,
+    "repo_apps": RepoApp,
+    "repo_search_documents": RepoSearchDocument,
+}
+
+
+def _insert(db: Database, rows) -> None:
+    for tables in rows:
+        with db.session() as session:
+            for table in TABLES:
+                if tables[table]:
+                    session.execute(insert(MODELS[table]), tables[table])
+
+
+def _copy(db: Database, rows) -> None:
+    """COPY each batch into the tables, their secondary indexes set aside until the end."""
+    with db.engine.connect() as connection:
+        raw = connection.connection.dbapi_connection
+        with raw.cursor() as cursor:
+            cursor.execute("SET maintenance_work_mem = '512MB'")
+            # the rows are consistent by construction: skip the per-row foreign-key triggers
+            # (about a third of the load's time); needs a superuser, as bench databases have
+            cursor.execute("SET session_replication_role = replica")
+            cursor.execute(
+                "SELECT c.relname, pg_get_indexdef(i.indexrelid) FROM pg_index i "
+                "JOIN pg_class c ON c.oid = i.indexrelid "
+                "WHERE i.indrelid = ANY(%s::regclass[]) "
+                "AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid)",
+                (list(TABLES),),
+            )
+            indexes = cursor.fetchall()
+            for name, _ in indexes:
+                cursor.execute(f'DROP INDEX "{name}"')
+            raw.commit()
+            for tables in rows:
+                for table in TABLES:
+                    if not tables[table]:
+                        continue
+                    columns = list(tables[table][0])
+                    with cursor.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                        for row in tables[table]:
+                            copy.write_row([_copy_value(row[c]) for c in columns])
+                raw.commit()
+            for _, definition in indexes:
+                cursor.execute(definition)
+            cursor.execute(
+                "SELECT setval(pg_get_serial_sequence('repositories', 'id'), "
+                "(SELECT max(id) FROM repositories))"
+            )
+            raw.commit()
+
+
+def _copy_value(value: object) -> object:
+    """JSON columns take their text; everything else psycopg adapts."""
+    return json.dumps(value) if isinstance(value, dict | list) else value
+
+
+def seeded(database_url: str) -> tuple[int, int] | None:
+    """(seed version, repositories) of a database this module seeded and finished, else None."""
+    db = Database(database_url)
+    try:
+        with db.engine.connect() as connection:
+            row = connection.execute(text("SELECT version, count FROM bench_seed")).first()
+        return (int(row[0]), int(row[1])) if row is not None else None
+    except Exception:  # no such table (or no such database): not seeded
+        return None
+    finally:
+        db.dispose()
+
+
+def mark_seeded(database_url: str, count: int, seconds: float) -> None:
+    """Record that the seed finished, so the next run can reuse this database."""
+    db = Database(database_url)
+    with db.session() as session:
+        session.execute(
+            text("CREATE TABLE IF NOT EXISTS bench_seed (version int, count int, seconds float)")
+        )
+        session.execute(text("DELETE FROM bench_seed"))
+        session.execute(
+            text("INSERT INTO bench_seed VALUES (:v, :c, :s)"),
+            {"v": SEED_VERSION, "c": count, "s": seconds},
+        )
+    db.dispose()
+
+
+POSTGRES_SERVER = "postgresql://postgres@127.0.0.1:5432"
+
+
+def kept_database(
+    count: int, server: str = POSTGRES_SERVER, reseed: bool = False
+) -> tuple[str, float | None]:
+    """A PostgreSQL database holding `count` seeded repositories, kept between runs under a
+    name that says what it holds (`hubstead_bench_<count>_v<SEED_VERSION>`): reused when its
+    seed finished, else created and seeded. Returns its URL and the seconds seeding took
+    (None: reused)."""
+    import psycopg
+
+    name = f"hubstead_bench_{count}_v{SEED_VERSION}"
+    url = f"{server}/{name}"
+    if not reseed and seeded(url) == (SEED_VERSION, count):
+        return url, None
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+    seconds = seed(url, count)
+    mark_seeded(url, count, seconds)
+    return url, seconds
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--database-url", required=True)
+    parser.add_argument("--database-url", help="seed this database (default: the kept one)")
     parser.add_argument("--count", type=int, default=100_000)
+    parser.add_argument("--reseed", action="store_true", help="seed the kept database again")
     args = parser.parse_args()
-    seconds = seed(args.database_url, args.count)
-    print(f"seeded {args.count} repositories in {seconds:.0f} s")
+    if args.database_url:
+        url, seconds = args.database_url, seed(args.database_url, args.count)
+    else:
+        url, seconds = kept_database(args.count, reseed=args.reseed)
+    print(
+        f"{url}: "
+        + ("reused" if seconds is None else f"seeded {args.count} repositories in {seconds:.0f} s")
+    )
 
 
 if __name__ == "__main__":

@@ -21,10 +21,27 @@ import math
 import re
 import time
 from collections import Counter, OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from functools import lru_cache
 
-from sqlalchemy import and_, exists, false, func, literal_column, not_, or_, select, text
+from sqlalchemy import (
+    String,
+    and_,
+    exists,
+    false,
+    func,
+    literal,
+    literal_column,
+    not_,
+    or_,
+    select,
+    text,
+    tuple_,
+)
+from sqlalchemy.engine import Connection
 
 from hubstead.domain.cards.vocabulary import LICENSE_IDS, MODEL_LIBRARIES, is_language_code
 from hubstead.domain.errors import BadRequest
@@ -37,6 +54,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import (
     RepoApp,
     RepoCard,
+    RepoCount,
     RepoSearchDocument,
     Repository,
     RepoTag,
@@ -48,6 +66,7 @@ T = RepoTag.__table__
 C = RepoCard.__table__
 A = RepoApp.__table__
 N = TagCount.__table__
+RC = RepoCount.__table__
 SORTS = {
     "downloads": R.c.downloads,
     "likes": R.c.likes,
@@ -86,6 +105,9 @@ COUNT_CACHE_SIZE = 512
 PLANNER_SETTINGS = text(
     "SELECT set_config('random_page_cost', '1.1', true), set_config('max_parallel_workers_per_gather', '0', true)"
 )
+# The `id` sort's key, spelled as the expression index of migration 0015 spells it (the slash
+# a literal, not a parameter, so that both planners match the index)
+FULL_ID = R.c.namespace + literal_column("'/'", String) + R.c.name
 PARAMETER_UNITS = {"": 1, "K": 10**3, "M": 10**6, "B": 10**9, "T": 10**12}
 
 
@@ -204,11 +226,31 @@ class DiscoveryService:
         self.index = index
         self.serving = serving or ServingRules(False, False, 0)
         self._counts: OrderedDict[tuple, tuple[int, float, tuple[int, bool]]] = OrderedDict()
+        # the connection of the `_connection` block running in this thread (or task), if any
+        self._active: ContextVar[Connection | None] = ContextVar(
+            f"discovery-{id(self)}", default=None
+        )
 
     # -- listings -----------------------------------------------------------------------------
 
     def list(self, principal: Principal | None, query: ListQuery) -> tuple[list, str | None]:
         """One page of repositories (rows of `repositories`) and the cursor of the next page."""
+        with self._connection():  # the plan's counts and the page: one connection, one transaction
+            statement, sort, limit = self.page_statement(principal, query)
+            rows = self._run(statement)
+        next_cursor = None
+        if len(rows) > limit:
+            rows = rows[:limit]
+            last = rows[-1]
+            key = (
+                f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
+            )
+            next_cursor = encode_cursor([key, last.id])
+        return rows, next_cursor
+
+    def page_statement(self, principal: Principal | None, query: ListQuery) -> tuple:
+        """The SELECT of one page (one row more than the page, to know if another follows),
+        the sort it orders by and the page size (bench/bench_discovery.py EXPLAINs it too)."""
         sort = SORT_ALIASES.get(query.sort or "", query.sort) or "id"
         if sort not in SORTS:
             raise BadRequest(f'"sort" must be one of [{", ".join(SORTS)}]')
@@ -219,16 +261,7 @@ class DiscoveryService:
             statement = self._from_candidates(statement, key, query.descending)
         else:
             statement = statement.order_by(*order)
-        rows = self._run(statement.limit(limit + 1))
-        next_cursor = None
-        if len(rows) > limit:
-            rows = rows[:limit]
-            last = rows[-1]
-            key = (
-                f"{last.namespace}/{last.name}" if sort == "id" else getattr(last, SORTS[sort].name)
-            )
-            next_cursor = encode_cursor([key, last.id])
-        return rows, next_cursor
+        return statement.limit(limit + 1), sort, limit
 
     def _matching(self, principal: Principal | None, query: ListQuery, limit: int):
         """The repositories a query matches and this caller may see (unordered), and the tag
@@ -325,7 +358,7 @@ class DiscoveryService:
         if not tags:
             return None
         counts = self.tag_totals(repo_type, tags)
-        total = max(sum(self.index.totals(repo_type.value)), 1)
+        total = max(self._type_total(repo_type), 1)
         rarest = min(tags, key=lambda t: counts.get(t, 0))
         matches = total * math.prod(min(counts.get(t, 0), total) / total for t in tags)
         walked = total if matches < 1 else min(total, limit * total / matches)
@@ -379,20 +412,17 @@ class DiscoveryService:
 
     def _order(self, statement, sort: str, query: ListQuery):
         """Order by the sort key then the id, and start after the cursor's (key, id)."""
-        column = (R.c.namespace + "/" + R.c.name) if sort == "id" else SORTS[sort]
+        column = FULL_ID if sort == "id" else SORTS[sort]
         descending = query.descending
         if query.cursor:
             key, last_id = decode_cursor(query.cursor)
             if sort in ("lastModified", "createdAt"):
                 key = self._datetime(key)
-            if descending:
-                statement = statement.where(
-                    or_(column < key, and_(column == key, R.c.id < last_id))
-                )
-            else:
-                statement = statement.where(
-                    or_(column > key, and_(column == key, R.c.id > last_id))
-                )
+            # a row-value comparison, not `key < k OR (key = k AND id < i)`: both backends start
+            # the index walk at (k, i) instead of filtering every row before it
+            after = tuple_(column, R.c.id)
+            bound = tuple_(literal(key, column.type), literal(last_id, R.c.id.type))
+            statement = statement.where(after < bound if descending else after > bound)
         order = [column.desc(), R.c.id.desc()] if descending else [column.asc(), R.c.id.asc()]
         return statement, column, order
 
@@ -410,11 +440,37 @@ class DiscoveryService:
             )
         return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
-    def _run(self, statement) -> list:
+    def _type_total(self, repo_type: RepoType) -> int:
+        """Repositories of a type, public and private (the maintained `repo_counts` row)."""
+        statement = select(RC.c.public_count + RC.c.private_count).where(
+            RC.c.repo_type == repo_type.value
+        )
+        rows = self._run(statement)
+        return int(rows[0][0]) if rows else 0
+
+    @contextmanager
+    def _connection(self) -> Iterator[None]:
+        """Run this thread's discovery queries inside the block on one connection: on
+        PostgreSQL a checkout costs a ping, the planner settings and a rollback, each a round
+        trip, more than a listing's small queries themselves."""
+        if self._active.get() is not None:
+            yield
+            return
         with self.db.engine.connect() as connection:
             if not self.db.is_sqlite:
                 connection.execute(PLANNER_SETTINGS)
+            token = self._active.set(connection)
+            try:
+                yield
+            finally:
+                self._active.reset(token)
+
+    def _run(self, statement) -> list:
+        connection = self._active.get()
+        if connection is not None:
             return list(connection.execute(statement))
+        with self._connection():
+            return self._run(statement)
 
     # -- facets -------------------------------------------------------------------------------
 

@@ -108,6 +108,8 @@ class Repository(Base):
         Index("ix_repositories_type_last_modified", "type", "last_modified", "id"),
         Index("ix_repositories_type_created_at", "type", "created_at", "id"),
         Index("ix_repositories_type_trending", "type", "trending_score", "id"),
+        # listings without a sort: ordered by the full id (migration 0015)
+        Index("ix_repositories_type_full_id", "type", text("(namespace || '/' || name)"), "id"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     storage_key: Mapped[str] = mapped_column(String(32), unique=True)
