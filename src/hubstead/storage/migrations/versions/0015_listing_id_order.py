@@ -1,15 +1,13 @@
 """listing order by id
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-01 19:30:00
 
 - `ix_repositories_type_full_id`: (type, namespace || '/' || name, id), the key of listings
   without a `sort` (the Hub's clients send none by default). Without it, each such page sorted
   every repository of the type: at 1,000,000 repositories a few hundred milliseconds on
   PostgreSQL, where the index walk reads the page's rows only (bench/run discovery).
-
-(Revises 0013: when merged after the job queue's 0014, it revises 0014.)
 """
 
 from alembic import op
