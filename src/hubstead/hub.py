@@ -33,6 +33,7 @@ from hubstead.settings import Settings
 from hubstead.storage.blobstore import open_blob_store
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
+from hubstead.storage.locks import open_locks
 
 
 class Hub:
@@ -42,6 +43,8 @@ class Hub:
         self.db = Database(settings.database_url)
         self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
         self.git = GitStore(settings.repos_dir)
+        # serialize ref changes across processes: advisory locks on PostgreSQL, flocks on SQLite
+        self.locks = open_locks(self.db.url, self.db.is_sqlite, settings.data_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(
             self.db,
@@ -52,7 +55,7 @@ class Hub:
         self.audit = AuditLog(self.db)
         self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
-        self.repos = RepoService(self.db, self.git, self.index)
+        self.repos = RepoService(self.db, self.git, self.index, self.locks)
         self.lfs = LfsService(
             self.db,
             self.blobs,

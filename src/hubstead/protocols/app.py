@@ -126,6 +126,7 @@ class HubApp:
             elif message["type"] == "lifespan.shutdown":
                 await self.hub.inference.aclose()
                 self.hub.db.dispose()
+                self.hub.locks.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
