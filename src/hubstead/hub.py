@@ -16,6 +16,7 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.duplication import RepoDuplicator
 from hubstead.services.files import FileService
 from hubstead.services.gating import GatingService
+from hubstead.services.health import ReadinessService
 from hubstead.services.inference import InferenceService
 from hubstead.services.lfs import LfsService
 from hubstead.services.lfs_files import LfsFileService
@@ -95,6 +96,7 @@ class Hub:
         self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)
         self.weights = WeightsService(self.files, self.xet, settings.max_safetensors_header_bytes)
         self.attachments = AttachmentService(settings.data_dir / "uploads")
+        self.readiness = ReadinessService(self.db, self.blobs, settings.data_dir)
         self.inference = InferenceService(
             settings.inference, settings.data_dir, self.db, self.cards, self.files, self.xet
         )
