@@ -238,6 +238,10 @@ def _serve(settings) -> int:
             workers=settings.workers,
             factory=True,
             log_level="warning" if settings.quiet else "info",
+            # SIGTERM: granian stops accepting, lets requests in flight finish (an upload
+            # completes and is acknowledged), then exits 0; a worker still busy after this
+            # long is killed
+            workers_kill_timeout=settings.shutdown_timeout,
         ).serve()
     finally:
         if host is not None:
