@@ -30,7 +30,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from sqlalchemy import select
 
-from helpers import sign_in_status
+from helpers import admin_cli, sign_in_status
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitRepo
 from hubstead.storage.models import RepoRef, Repository
@@ -50,6 +50,7 @@ CLIENTS = 20
 COMMITS = 200
 REPOSITORIES = 5
 SECRET_KEY = "cluster-test-shared-secret"
+TOKEN_CACHE_SECONDS = 2  # how stale a process' view of a token may be (bounded by design)
 
 
 def blob_storage_env(data_dir: Path) -> dict[str, str]:
@@ -114,6 +115,9 @@ class Server:
     @property
     def endpoint(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    def server_env(self) -> dict[str, str]:  # what helpers.admin_cli reads
+        return self.env
 
     def start(self) -> None:
         with open(self.log, "ab") as log:
@@ -198,6 +202,7 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         "HUBSTEAD_PUBLIC_URL": f"http://127.0.0.1:{nginx_port}",
         "HUBSTEAD_WORKERS": "1",  # three processes on a two-core machine
         "HUBSTEAD_INFERENCE": "0",
+        "HUBSTEAD_TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
         **blob_storage_env(data_dir),
     }
     # the first server is a LiveHub: it makes the database and the accounts, then serves
@@ -460,3 +465,21 @@ def test_sign_in_attempts_are_limited_across_the_processes(cluster: Cluster):
         assert status == 401, (attempt, status)
     assert sign_in_status(servers[2].endpoint, "bob", "bob-password") == 429
     assert sign_in_status(cluster.endpoint, "bob", "bob-password") == 429
+
+
+def test_a_revoked_token_is_refused_by_every_process_within_the_cache_time(cluster: Cluster):
+    """Each process trusts a token it checked for HUBSTEAD_TOKEN_CACHE_SECONDS (bounded-stale
+    by design, docs/architecture.md): after that, a revocation holds everywhere."""
+    made = admin_cli(cluster.servers[0], "token", "create", "bob", "--name", "short-lived")
+    assert made.returncode == 0, made.stderr
+    token = made.stdout.strip()
+    for endpoint in cluster.endpoints:  # every process has now checked (and cached) it
+        assert HfApi(endpoint=endpoint, token=token).whoami()["name"] == "bob"
+    revoked = admin_cli(cluster.servers[1], "token", "revoke", "short-lived", "--user", "bob")
+    assert revoked.returncode == 0, revoked.stderr
+    time.sleep(TOKEN_CACHE_SECONDS + 0.5)
+    for server in cluster.servers:
+        answer = httpx.get(
+            f"{server.endpoint}/api/whoami-v2", headers={"Authorization": f"Bearer {token}"}
+        )
+        assert answer.status_code == 401, (server.endpoint, answer.text)
