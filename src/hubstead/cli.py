@@ -140,9 +140,7 @@ def _reconcile(hub, shared: bool = False) -> None:
     from hubstead.storage.locks import MAINTENANCE
 
     with hub.locks.hold(MAINTENANCE, 0):
-        reconcile_refs(
-            hub.db, hub.git, hub.repos, hub.cards, SHARED_STALE_SECONDS if shared else 0
-        )
+        reconcile_refs(hub.db, hub.git, hub.repos, hub.cards, SHARED_STALE_SECONDS if shared else 0)
     math.shutdown()
 
 
