@@ -121,3 +121,58 @@ def test_threads_take_turns_and_one_thread_may_take_its_own_lock_again(where):
         thread.join(60)
     locks.dispose()
     assert len(overlaps) == 20 and max(overlaps) == 1
+
+
+# -- git's lock files left by a killed git, while the other servers run on -----------------------
+
+
+@pytest.fixture
+def in_process(tmp_path):
+    from hubstead.testing import InProcessHub
+
+    hub = InProcessHub(tmp_path / "hub")
+    yield hub
+    hub.close()
+
+
+def _commit(api_client, repo: str, path: str):
+    import base64
+    import json
+
+    lines = [
+        {"key": "header", "value": {"summary": f"add {path}", "description": ""}},
+        {
+            "key": "file",
+            "value": {
+                "path": path,
+                "encoding": "base64",
+                "content": base64.b64encode(b"x").decode(),
+            },
+        },
+    ]
+    return api_client.post(
+        f"/api/models/{repo}/commit/main",
+        content="\n".join(json.dumps(line) for line in lines),
+        headers={"Content-Type": "application/x-ndjson"},
+    )
+
+
+def test_a_ref_lock_file_left_by_a_killed_git_is_removed_once_old_and_only_then(in_process):
+    from hubstead.domain.repo_ids import RepoId, RepoType
+    from hubstead.storage.gitrepo import STALE_LOCK_SECONDS
+
+    hub = in_process.hub
+    handle = hub.repos.create(
+        in_process.principal("alice"), RepoType.MODEL, RepoId("alice", "locked"), False
+    )
+    lock = handle.git.path / "refs" / "heads" / "main.lock"
+    lock.write_text(handle.git.ref_target("refs/heads/main") + "\n")
+    with in_process.client("alice") as client:
+        young = _commit(client, "alice/locked", "a.txt")
+        assert young.status_code == 409 and lock.exists()  # it may be a live git's
+        old = time.time() - STALE_LOCK_SECONDS - 5
+        os.utime(lock, (old, old))
+        landed = _commit(client, "alice/locked", "b.txt")
+    assert landed.status_code == 200, landed.text
+    assert not lock.exists()
+    assert landed.json()["commitOid"] == handle.git.ref_target("refs/heads/main")

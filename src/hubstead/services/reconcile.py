@@ -29,7 +29,7 @@ from sqlalchemy import select
 from hubstead.services.cards import CardService
 from hubstead.services.repos import RepoService
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import GitRepo, GitStore
+from hubstead.storage.gitrepo import STALE_LOCK_SECONDS, GitRepo, GitStore
 from hubstead.storage.models import RepoCard, RepoRef, Repository
 
 log = logging.getLogger("hubstead.reconcile")
@@ -40,7 +40,7 @@ MAIN = "refs/heads/main"
 LOCK_FILES = ("packed-refs.lock", "HEAD.lock", "config.lock")
 # where servers share the folder: a lock file this old was left by a killed git (a live one
 # holds it for milliseconds, a push for the moment it updates its refs)
-SHARED_STALE_SECONDS = 300
+SHARED_STALE_SECONDS = STALE_LOCK_SECONDS
 
 
 @dataclass(frozen=True)
