@@ -354,8 +354,10 @@ def test_200_concurrent_commits_through_three_processes_all_land(cluster: Cluste
             with guard:
                 acknowledged[repo].append((info.oid, path))
 
+    started = time.monotonic()
     with ThreadPoolExecutor(CLIENTS) as pool:
         list(pool.map(client, range(CLIENTS)))
+    print(f"{COMMITS} commits from {CLIENTS} clients in {time.monotonic() - started:.1f} s")
 
     assert not failures, failures[:5]
     assert sum(len(done) for done in acknowledged.values()) == COMMITS
