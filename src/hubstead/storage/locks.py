@@ -147,11 +147,6 @@ class PostgresLocks:
                     finally:
                         transaction.rollback()  # the lock ends with its transaction
 
-    def try_hold(self, kind: int, key: int) -> bool:
-        """Whether nobody holds the lock right now (taken and released at once)."""
-        with self._engine.connect() as connection, connection.begin():
-            return bool(connection.scalar(select(func.pg_try_advisory_xact_lock(kind, key))))
-
     def dispose(self) -> None:
         self._engine.dispose()
 
