@@ -314,6 +314,9 @@ def _serve(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.skipif(
+    BACKEND != "sqlite", reason="on PostgreSQL servers share the folder: test_cluster.py"
+)
 def test_a_second_server_on_the_same_data_folder_refuses_to_start(hub: LiveHub):
     env = {**hub.server_env(), "HUBSTEAD_PORT": str(free_port())}
     second = _serve(env)

@@ -96,12 +96,18 @@ def _hub(settings=None):
     return hub
 
 
-def _own_data_dir(settings):
-    """The data folder's lock, for this process (and the workers it forks) alone."""
+def _shares_data_dir(settings) -> bool:
+    """Servers on PostgreSQL share the data folder; on SQLite one owns it (storage/datadir.py)."""
+    return not settings.database_url.startswith("sqlite")
+
+
+def _own_data_dir(settings, shared: bool = False):
+    """The data folder's lock: for this process (and the workers it forks) alone, or `shared`
+    with the other servers on the same PostgreSQL database."""
     from hubstead.storage.datadir import DataDirInUse, DataDirLock
 
     try:
-        return DataDirLock(settings.data_dir).acquire()
+        return DataDirLock(settings.data_dir, shared=shared).acquire()
     except DataDirInUse as error:
         raise CommandError(str(error)) from None
 
@@ -124,14 +130,17 @@ def _check_port_free(host: str, port: int) -> None:
         ) from None
 
 
-def _reconcile(hub) -> None:
+def _reconcile(hub, shared: bool = False) -> None:
     """Repair what a crash left behind before serving (services/reconcile.py, which logs each
     fix), then stop the math renderer a re-derived card may have started: the server's
-    processes start their own."""
+    processes start their own. Servers sharing the folder take turns (an advisory lock), and
+    leave git lock files young enough to belong to another server's live git."""
     from hubstead.rendering import math
-    from hubstead.services.reconcile import reconcile_refs
+    from hubstead.services.reconcile import SHARED_STALE_SECONDS, reconcile_refs
+    from hubstead.storage.locks import MAINTENANCE
 
-    reconcile_refs(hub.db, hub.git, hub.repos, hub.cards)
+    with hub.locks.hold(MAINTENANCE, 0):
+        reconcile_refs(hub.db, hub.git, hub.repos, hub.cards, SHARED_STALE_SECONDS if shared else 0)
     math.shutdown()
 
 
@@ -141,14 +150,17 @@ def cmd_serve(args: argparse.Namespace) -> int:
     )
     _log_to_stderr()
     settings = _settings()
-    lock = _own_data_dir(settings)
+    shared = _shares_data_dir(settings)
+    lock = _own_data_dir(settings, shared)
     try:
         _check_port_free(settings.host, settings.port)
         # before anything imports prometheus_client: it picks its multiprocess mode at import,
         # and granian's workers inherit this process' modules
         metrics_dir = _prepare_metrics_dir(settings)
         try:
-            _prepare(_hub(settings))
+            from hubstead.hub import Hub
+
+            _prepare(Hub(settings), shared)
             return _serve(settings)
         finally:
             shutil.rmtree(metrics_dir, ignore_errors=True)
@@ -168,16 +180,25 @@ def cmd_reconcile(_args: argparse.Namespace) -> int:
     return 0
 
 
-def _prepare(hub) -> None:
-    """Before serving: the first account of a new hub, then the repair of a crash's leftovers."""
-    if hub.accounts.count_users() == 0:
-        password = secrets.token_urlsafe(12)
-        hub.accounts.create_user("admin", password=password, admin=True)
-        token = hub.accounts.create_token("admin", "write", "bootstrap")
-        print("Created the first account (shown once, keep it safe):", file=sys.stderr)
-        print(f"  login:    admin\n  password: {password}\n  token:    {token}", file=sys.stderr)
-    _reconcile(hub)
+def _prepare(hub, shared: bool = False) -> None:
+    """Before serving: migrations, the first account of a new hub, then the repair of a crash's
+    leftovers; servers that start together on one PostgreSQL take turns (an advisory lock),
+    so only one migrates and only one creates the first account."""
+    from hubstead.storage.locks import MAINTENANCE
+
+    with hub.locks.hold(MAINTENANCE, 0):
+        hub.db.migrate()
+        if hub.accounts.count_users() == 0:
+            password = secrets.token_urlsafe(12)
+            hub.accounts.create_user("admin", password=password, admin=True)
+            token = hub.accounts.create_token("admin", "write", "bootstrap")
+            print("Created the first account (shown once, keep it safe):", file=sys.stderr)
+            print(
+                f"  login:    admin\n  password: {password}\n  token:    {token}", file=sys.stderr
+            )
+        _reconcile(hub, shared)
     hub.db.dispose()
+    hub.locks.dispose()  # no connection crosses granian's fork
 
 
 def _prepare_metrics_dir(settings) -> Path:
@@ -216,6 +237,10 @@ def _serve(settings) -> int:
             workers=settings.workers,
             factory=True,
             log_level="warning" if settings.quiet else "info",
+            # SIGTERM: granian stops accepting, lets requests in flight finish (an upload
+            # completes and is acknowledged), then exits 0; a worker still busy after this
+            # long is killed
+            workers_kill_timeout=settings.shutdown_timeout,
         ).serve()
     finally:
         _stop_process(jobs, timeout=JOB_STOP_SECONDS + 5)

@@ -18,6 +18,7 @@ from hubstead.services.discussions import DiscussionService
 from hubstead.services.duplication import RepoDuplicator
 from hubstead.services.files import FileService
 from hubstead.services.gating import GatingService
+from hubstead.services.health import ReadinessService
 from hubstead.services.inference import InferenceService
 from hubstead.services.jobs import JobService, standard_handlers
 from hubstead.services.lfs import LfsService
@@ -37,6 +38,7 @@ from hubstead.settings import Settings
 from hubstead.storage.blobstore import open_blob_store
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitStore
+from hubstead.storage.locks import open_locks
 
 
 class Hub:
@@ -46,6 +48,8 @@ class Hub:
         self.db = Database(settings.database_url)
         self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
         self.git = GitStore(settings.repos_dir)
+        # serialize ref changes across processes: advisory locks on PostgreSQL, flocks on SQLite
+        self.locks = open_locks(self.db.url, self.db.is_sqlite, settings.data_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(
             self.db,
@@ -56,7 +60,7 @@ class Hub:
         self.audit = AuditLog(self.db)
         self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
-        self.repos = RepoService(self.db, self.git, self.index)
+        self.repos = RepoService(self.db, self.git, self.index, self.locks)
         self.lfs = LfsService(
             self.db,
             self.blobs,
@@ -96,6 +100,7 @@ class Hub:
         self.duplicator = RepoDuplicator(self.db, self.repos, self.blobs)
         self.weights = WeightsService(self.files, self.xet, settings.max_safetensors_header_bytes)
         self.attachments = AttachmentService(settings.data_dir / "uploads")
+        self.readiness = ReadinessService(self.db, self.blobs, settings.data_dir)
         self.inference = InferenceService(
             settings.inference, settings.data_dir, self.db, self.cards, self.files, self.xet
         )

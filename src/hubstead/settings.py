@@ -74,6 +74,8 @@ class Settings:
     port: int = 8000
     public_url: str | None = None
     workers: int = 1  # from_env defaults to one per CPU
+    # after SIGTERM, how long a worker may finish its requests in flight before it is killed
+    shutdown_timeout: int = 60
     secret_key: str = field(default="", repr=False)
     signed_url_ttl: int = 3600
     lfs_multipart_threshold: int = 500 * 1024 * 1024
@@ -114,6 +116,7 @@ class Settings:
             port=int(_env("PORT", "8000")),
             public_url=(_env("PUBLIC_URL") or None),
             workers=int(_env("WORKERS", str(os.cpu_count() or 1))),
+            shutdown_timeout=_positive("SHUTDOWN_TIMEOUT", 60),
             secret_key=_env("SECRET_KEY") or _load_or_create_secret(data_dir),
             signed_url_ttl=int(_env("SIGNED_URL_TTL", "3600")),
             lfs_multipart_threshold=int(_env("LFS_MULTIPART_THRESHOLD", str(500 * 1024 * 1024))),

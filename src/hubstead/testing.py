@@ -96,6 +96,12 @@ class LiveHub:
         self._seed_accounts()
         if self.prepare is not None:
             self.prepare(self.database_url)
+        atexit.register(self.stop)  # no orphan servers if the test run dies
+        self.restart()
+        return self
+
+    def restart(self) -> None:
+        """Start the server (again, after it stopped) on the same port, data and database."""
         # the child holds its own copy of the descriptor: ours is closed at once
         with open(self.data_dir / "server.log", "ab") as log:
             self.process = subprocess.Popen(
@@ -104,9 +110,7 @@ class LiveHub:
                 stdout=log,
                 stderr=subprocess.STDOUT,
             )
-        atexit.register(self.stop)  # no orphan servers if the test run dies
         self._wait_ready()
-        return self
 
     def _seed_accounts(self) -> None:
         from hubstead.hub import Hub

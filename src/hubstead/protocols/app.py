@@ -16,6 +16,7 @@ from hubstead.hub import Hub
 from hubstead.protocols import (
     avatars,
     git_http,
+    health,
     inference_api,
     lfs_api,
     logs,
@@ -74,6 +75,7 @@ def build_router() -> Router:
     # /api paths 404, or 405 when an earlier route has the path with other methods.
     router.include(fallback.router)
     router.include(metrics.router)  # /-/metrics: before the web pages' /{namespace}/{name}
+    router.include(health.router)  # /-/health, /-/ready: the same
     router.include(openapi.router)  # /openapi.json
     router.include(avatars.router)  # before web: /avatars/{name}.svg looks like /{namespace}/{name}
     router.include(web_ui.router)  # last: its /{namespace}/{name} patterns would shadow others
@@ -126,6 +128,7 @@ class HubApp:
             elif message["type"] == "lifespan.shutdown":
                 await self.hub.inference.aclose()
                 self.hub.db.dispose()
+                self.hub.locks.dispose()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 

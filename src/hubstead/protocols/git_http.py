@@ -201,13 +201,20 @@ def _hook_environment(
 def _record_push(
     hub: Hub, handle: RepoHandle, principal: Principal | None, before: dict[str, str]
 ) -> None:
-    """Note the refs a push moved, and the commits it added to pull requests' timelines."""
+    """Note the refs a push moved, and the commits it added to pull requests' timelines.
+
+    git moved the refs itself (receive-pack's own compare-and-swap); they are read and recorded
+    under the repository's ref lock, so what is recorded is git's newest, never older than what
+    a commit in another process recorded meanwhile."""
     git = handle.store.open(handle.row.storage_key)
-    after = git.refs("refs/")
+    with hub.repos.ref_lock(handle.row.id):
+        after = git.refs("refs/")
+        for name in sorted(set(before) | set(after)):
+            if before.get(name) != after.get(name):
+                hub.repos.record_ref(handle.row.id, f"refs/{name}", after.get(name))
     for name in sorted(set(before) | set(after)):
         if before.get(name) == after.get(name):
             continue
-        hub.repos.record_ref(handle.row.id, f"refs/{name}", after.get(name))
         target = after.get(name)
         if principal is not None and target is not None and name.startswith("pr/"):
             for info in reversed(_new_commits(git, target, before.get(name))):

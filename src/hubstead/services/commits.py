@@ -1,13 +1,17 @@
 """Applying a commit of the Hub API to a branch or a pull request, without ever losing one.
 
-Objects are written first and the ref is moved last by compare-and-swap. When the branch moved
-meanwhile, a commit that named its `parentCommit` is refused with 412; one that did not is
-rebuilt on the new head and tried again, so concurrent commits land one after the other.
+Objects are written first and the ref is moved last by compare-and-swap, under the repository's
+ref lock (`RepoService.ref_lock`), so writers in every process take turns. When the branch moved
+meanwhile (a `git push` takes no turn), a commit that named its `parentCommit` is refused with
+412; one that did not is rebuilt on the new head and tried again, so concurrent commits land one
+after the other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+import pygit2
 
 from hubstead.domain.cards import hub_message, validate_card_text
 from hubstead.domain.commit_ops import AddFile, AddLfsFile, CommitRequest, DeleteFile, DeleteFolder
@@ -120,11 +124,27 @@ class CommitService:
         request: CommitRequest,
         create_pr: bool,
     ) -> CommitResult:
-        git = handle.git
         changes = self._changes(handle, request)
         with self.db.session() as session:
             user = session.get(Account, principal.user_id)
         author = signature(user.name, author_email(user.email, user.name))
+        # one writer of this repository at a time, in every process (storage/locks.py)
+        with self.repos.ref_lock(handle.row.id):
+            return self._apply(handle, principal, revision, request, create_pr, changes, author)
+
+    def _apply(
+        self,
+        handle: RepoHandle,
+        principal: Principal,
+        revision: str,
+        request: CommitRequest,
+        create_pr: bool,
+        changes: list[Change],
+        author: pygit2.Signature,
+    ) -> CommitResult:
+        """Open the pull request or check the branch, then build and swap until it lands (under
+        the repository's ref lock the swap fails only when a `git push` moved the ref)."""
+        git = handle.git
         pr_num = None
         if create_pr:
             base = _pull_request_base(git, revision)

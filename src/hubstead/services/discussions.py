@@ -318,14 +318,16 @@ class DiscussionService:
     ) -> int:
         """Create the PR row, its opening comment and its ref `refs/pr/N` at `base`."""
         opening = self._render(handle, description or "")
-        with self.db.session() as session:
-            row = self._add(
-                session, handle, principal, title.strip() or "Pull request", opening, True
-            )
-            if not handle.git.update_ref(f"refs/pr/{row.num}", base, None, "open pull request"):
-                raise Conflict(f"refs/pr/{row.num} already exists")
-            num = row.num
-        self.repos.record_ref(handle.row.id, f"refs/pr/{num}", base)
+        with self.repos.ref_lock(handle.row.id):
+            with self.db.session() as session:
+                row = self._add(
+                    session, handle, principal, title.strip() or "Pull request", opening, True
+                )
+                ref = f"refs/pr/{row.num}"
+                if not handle.git.update_ref(ref, base, None, "open pull request"):
+                    raise Conflict(f"{ref} already exists")
+                num = row.num
+            self.repos.record_ref(handle.row.id, f"refs/pr/{num}", base)
         return num
 
     # -- reading ------------------------------------------------------------------------------
@@ -545,20 +547,21 @@ class DiscussionService:
         if not row.is_pull_request or row.status != "open":
             raise BadRequest("Only an open pull request can be merged")
         git = handle.git
-        head, main = git.ref_target(f"refs/pr/{num}"), git.ref_target(MAIN)
-        if head is None or main is None:
-            raise BadRequest("The pull request or its base branch has no commits")
         with self.db.session() as session:
             user = session.get(Account, principal.user_id)
-        merged = git.merge(
-            main,
-            head,
-            signature(user.name, author_email(user.email, user.name)),
-            f"Merge pull request #{num}: {row.title}\n",
-        )
-        if not git.update_ref(MAIN, merged, main, f"merge pr {num}"):
-            raise Conflict("The branch was updated while merging. Please try again.")
-        self.repos.record_ref(handle.row.id, MAIN, merged)
+        with self.repos.ref_lock(handle.row.id):  # commits wait: main does not move under us
+            head, main = git.ref_target(f"refs/pr/{num}"), git.ref_target(MAIN)
+            if head is None or main is None:
+                raise BadRequest("The pull request or its base branch has no commits")
+            merged = git.merge(
+                main,
+                head,
+                signature(user.name, author_email(user.email, user.name)),
+                f"Merge pull request #{num}: {row.title}\n",
+            )
+            if not git.update_ref(MAIN, merged, main, f"merge pr {num}"):
+                raise Conflict("The branch was updated while merging. Please try again.")
+            self.repos.record_ref(handle.row.id, MAIN, merged)
         self._record_merge(principal, row.id, merged, git.merge_base(main, head) or main, rendered)
         return merged
 

@@ -96,8 +96,9 @@ class LfsFileService:
                 .all()
             )
         if rewrite_history:
-            for ref, commit in handle.git.remove_lfs_pointers(set(oids)).items():
-                self.repos.record_ref(handle.row.id, ref, commit)
+            with self.repos.ref_lock(handle.row.id):
+                for ref, commit in handle.git.remove_lfs_pointers(set(oids)).items():
+                    self.repos.record_ref(handle.row.id, ref, commit)
         return sorted(unlinked)
 
     def duplicate(

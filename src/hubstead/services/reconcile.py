@@ -6,13 +6,20 @@ main). A process killed between the two leaves the database one commit behind gi
 next commit; one killed inside `git update-ref` leaves its `.lock` file, which refuses every
 later update of that ref. Git is the authority, so this pass reads every repository's refs from
 git and records each one the database has wrong, re-derives cards stored for another commit
-than main's, and removes ref lock files. Lock files can only be removed safely while no other
-process writes: the caller holds the data folder's lock (`storage/datadir.py`).
+than main's, and removes ref lock files.
+
+Each repository is checked under its ref lock (`RepoService.ref_lock`), so a server that is
+committing in another process is never "repaired" backwards. A lock file may be removed only
+when no live git holds it: `stale_after=0` when the caller owns the data folder alone (SQLite's
+one server, `hubstead reconcile`), else only files older than that many seconds, far longer
+than any `git update-ref` or push holds one (servers sharing the folder on PostgreSQL, whose
+start-time passes take turns under an advisory lock, `cli._reconcile`).
 """
 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +29,7 @@ from sqlalchemy import select
 from hubstead.services.cards import CardService
 from hubstead.services.repos import RepoService
 from hubstead.storage.database import Database
-from hubstead.storage.gitrepo import GitRepo, GitStore
+from hubstead.storage.gitrepo import STALE_LOCK_SECONDS, GitRepo, GitStore
 from hubstead.storage.models import RepoCard, RepoRef, Repository
 
 log = logging.getLogger("hubstead.reconcile")
@@ -31,6 +38,9 @@ BATCH = 500
 MAIN = "refs/heads/main"
 # git's lock files next to what a ref update (or a HEAD or config change) writes
 LOCK_FILES = ("packed-refs.lock", "HEAD.lock", "config.lock")
+# where servers share the folder: a lock file this old was left by a killed git (a live one
+# holds it for milliseconds, a push for the moment it updates its refs)
+SHARED_STALE_SECONDS = STALE_LOCK_SECONDS
 
 
 @dataclass(frozen=True)
@@ -72,11 +82,19 @@ class _Recorded:
 
 
 class RefReconciler:
-    def __init__(self, db: Database, git: GitStore, repos: RepoService, cards: CardService):
+    def __init__(
+        self,
+        db: Database,
+        git: GitStore,
+        repos: RepoService,
+        cards: CardService,
+        stale_after: float = 0,
+    ):
         self.db = db
         self.git = git
         self.repos = repos
         self.cards = cards
+        self.stale_after = stale_after
 
     def run(self) -> Reconciliation:
         """Check every repository; a repository that cannot be read is reported, never fatal."""
@@ -84,7 +102,8 @@ class RefReconciler:
         for recorded in self._recorded():
             result.repositories += 1
             try:
-                self._reconcile(recorded, result)
+                with self.repos.ref_lock(recorded.row_id):
+                    self._reconcile(recorded, result)
             except Exception as error:  # noqa: BLE001 - one broken repository must not stop the hub
                 log.exception("could not reconcile %s", recorded.label)
                 result.failures.append(f"{recorded.label}: {error}")
@@ -137,7 +156,7 @@ class RefReconciler:
             result.failures.append(f"{recorded.label}: no git repository at {path}")
             log.error("%s: no git repository at %s", recorded.label, path)
             return
-        for lock in _stale_locks(path):
+        for lock in _stale_locks(path, self.stale_after):
             lock.unlink(missing_ok=True)
             result.locks_removed.append(lock)
             log.warning("%s: removed the stale git lock %s", recorded.label, lock)
@@ -162,21 +181,32 @@ class RefReconciler:
             result.cards_rederived.append(recorded.label)
 
 
-def _stale_locks(git_dir: Path) -> list[Path]:
-    """git's `.lock` files of refs, packed-refs, HEAD and config: left only by a killed git."""
+def _stale_locks(git_dir: Path, stale_after: float = 0) -> list[Path]:
+    """git's `.lock` files of refs, packed-refs, HEAD and config older than `stale_after`
+    seconds: a live git holds one for milliseconds, so an old one was left by a killed git."""
     locks = [git_dir / name for name in LOCK_FILES if (git_dir / name).exists()]
     refs = git_dir / "refs"
     if refs.is_dir():
         locks.extend(refs.rglob("*.lock"))
-    return locks
+    if stale_after <= 0:
+        return locks
+    cutoff = time.time() - stale_after
+    return [lock for lock in locks if _mtime(lock) < cutoff]
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except FileNotFoundError:  # its git finished meanwhile
+        return float("inf")
 
 
 def reconcile_refs(
-    db: Database, git: GitStore, repos: RepoService, cards: CardService
+    db: Database, git: GitStore, repos: RepoService, cards: CardService, stale_after: float = 0
 ) -> Reconciliation:
-    """Check every repository against git (see the module's docstring); the caller owns the
-    data folder."""
-    result = RefReconciler(db, git, repos, cards).run()
+    """Check every repository against git (see the module's docstring). `stale_after=0`: the
+    caller owns the data folder alone; else servers share it and only older locks go."""
+    result = RefReconciler(db, git, repos, cards, stale_after).run()
     log.info(
         "reconciled %d repositories: %d refs fixed, %d cards re-derived, %d stale locks removed, "
         "%d repositories could not be checked",

@@ -1,4 +1,5 @@
-"""Branches and tags. Every ref change is a compare-and-swap on git's side."""
+"""Branches and tags. Every ref change is a compare-and-swap on git's side, made under the
+repository's ref lock (`RepoService.ref_lock`) with its record in the database."""
 
 from __future__ import annotations
 
@@ -47,20 +48,22 @@ class RefService:
 
     def create_branch(self, handle: RepoHandle, branch: str, starting_point: str | None) -> str:
         ref = _valid_ref("refs/heads/", branch)
-        target = handle.git.resolve(starting_point or DEFAULT_BRANCH)
-        if not handle.git.update_ref(ref, target, None, "create branch"):
-            raise Conflict(f"Reference {ref} already exists")
-        self.repos.record_ref(handle.row.id, ref, target)
+        with self.repos.ref_lock(handle.row.id):
+            target = handle.git.resolve(starting_point or DEFAULT_BRANCH)
+            if not handle.git.update_ref(ref, target, None, "create branch"):
+                raise Conflict(f"Reference {ref} already exists")
+            self.repos.record_ref(handle.row.id, ref, target)
         return target
 
     def delete_branch(self, handle: RepoHandle, branch: str) -> None:
         if branch in (DEFAULT_BRANCH, handle.default_branch()):  # main, or the one HEAD names
             raise Forbidden(f"Cannot delete refs/heads/{branch}: it is the default branch")
         ref = _valid_ref("refs/heads/", branch)
-        current = handle.git.ref_target(ref)
-        if current is None or not handle.git.delete_ref(ref):
-            raise RevisionNotFound(f"Invalid rev id: {branch}")
-        self.repos.record_ref(handle.row.id, ref, None)
+        with self.repos.ref_lock(handle.row.id):
+            current = handle.git.ref_target(ref)
+            if current is None or not handle.git.delete_ref(ref):
+                raise RevisionNotFound(f"Invalid rev id: {branch}")
+            self.repos.record_ref(handle.row.id, ref, None)
 
     def create_tag(
         self,
@@ -79,16 +82,18 @@ class RefService:
             target = handle.git.write_tag_object(
                 tag, commit, message, signature(principal.name, author_email(email, principal.name))
             )
-        if not handle.git.update_ref(ref, target, None, "create tag"):
-            raise Conflict(f"Tag already exists: {tag}")
-        self.repos.record_ref(handle.row.id, ref, commit)
+        with self.repos.ref_lock(handle.row.id):
+            if not handle.git.update_ref(ref, target, None, "create tag"):
+                raise Conflict(f"Tag already exists: {tag}")
+            self.repos.record_ref(handle.row.id, ref, commit)
         return commit
 
     def delete_tag(self, handle: RepoHandle, tag: str) -> None:
         ref = _valid_ref("refs/tags/", tag)
-        if handle.git.ref_target(ref) is None or not handle.git.delete_ref(ref):
-            raise RevisionNotFound(f"Invalid rev id: {tag}")
-        self.repos.record_ref(handle.row.id, ref, None)
+        with self.repos.ref_lock(handle.row.id):
+            if handle.git.ref_target(ref) is None or not handle.git.delete_ref(ref):
+                raise RevisionNotFound(f"Invalid rev id: {tag}")
+            self.repos.record_ref(handle.row.id, ref, None)
 
     def super_squash(
         self, handle: RepoHandle, principal: Principal, branch: str, message: str, email: str | None
@@ -98,14 +103,15 @@ class RefService:
         that landed during the squash keeps its files, it is never dropped."""
         ref = _squashable_ref(handle, branch)
         author = signature(principal.name, author_email(email, principal.name))
-        for _ in range(MAX_ATTEMPTS):
-            head = handle.git.ref_target(ref)
-            if head is None:
-                raise RevisionNotFound(f"Invalid rev id: {branch}")
-            new = handle.git.squash(head, author, message)
-            if handle.git.update_ref(ref, new, head, "super-squash"):
-                self.repos.record_ref(handle.row.id, ref, new)
-                return new
+        with self.repos.ref_lock(handle.row.id):
+            for _ in range(MAX_ATTEMPTS):
+                head = handle.git.ref_target(ref)
+                if head is None:
+                    raise RevisionNotFound(f"Invalid rev id: {branch}")
+                new = handle.git.squash(head, author, message)
+                if handle.git.update_ref(ref, new, head, "super-squash"):
+                    self.repos.record_ref(handle.row.id, ref, new)
+                    return new
         raise Conflict("Cannot squash: the branch is being updated too often, try again")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import uuid
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -19,6 +20,7 @@ from hubstead.services.listing_index import ListingIndex
 from hubstead.services.principal import Principal
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import BlobChange, GitRepo, GitStore, TreeEntry, signature
+from hubstead.storage.locks import REPO_REFS, FileLocks, NamedLocks
 from hubstead.storage.models import Account, RepoRedirect, RepoRef, Repository, utcnow
 
 _REPOS = Repository.__table__
@@ -141,10 +143,13 @@ def author_email(db_email: str | None, name: str) -> str:
 
 
 class RepoService:
-    def __init__(self, db: Database, git: GitStore, index: ListingIndex):
+    def __init__(
+        self, db: Database, git: GitStore, index: ListingIndex, locks: NamedLocks | None = None
+    ):
         self.db = db
         self.git = git
         self.index = index
+        self.locks = locks or FileLocks(git.root.parent / "locks")
         # Called with (repo row id, ref, new target) after every ref change is recorded: derived
         # data (cards, tags) listens here instead of every writer calling it.
         self.ref_listeners: list[Callable[[int, str, str | None], None]] = []
@@ -348,12 +353,19 @@ class RepoService:
         """Make `branch` (an existing one) the default: git's HEAD of the bare repository, so a
         clone checks it out. The caller administers the repository (the router checked
         `Need.ADMIN`). Derived data (the stored card, listings) keeps following main."""
-        if handle.git.ref_target(f"refs/heads/{branch}") is None:
-            raise RevisionNotFound(f"No branch named {branch!r} in {handle.id}")
-        handle.git.set_default_branch(branch)
+        with self.ref_lock(handle.row.id):  # HEAD.lock is git's, shared with ref updates
+            if handle.git.ref_target(f"refs/heads/{branch}") is None:
+                raise RevisionNotFound(f"No branch named {branch!r} in {handle.id}")
+            handle.git.set_default_branch(branch)
         with self.db.session() as session:
             target = audit.repo_target(handle.type, handle.id)
             audit.record(session, by, "repo.default_branch", target, branch=branch)
+
+    def ref_lock(self, repo_row_id: int) -> AbstractContextManager[None]:
+        """Held around every change of a repository's refs: build, compare-and-swap, record
+        (`storage/locks.py`), so writers in every process take turns and records never go
+        back in time."""
+        return self.locks.hold(REPO_REFS, repo_row_id)
 
     def record_ref(self, repo_row_id: int, ref: str, target: str | None) -> None:
         """Refresh the refs cache after git moved a ref (git stays the authority)."""

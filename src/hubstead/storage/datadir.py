@@ -1,11 +1,20 @@
 """The data folder itself: who may read it, and which `hubstead serve` owns it.
 
 The folder holds the database (token and password hashes), the secret key, every repository and
-every blob, so it is made private to the account that runs the hub (0700). One server owns it at
-a time: two servers on one folder would each believe their view of the refs and the counters,
-and maintenance that repairs the folder at start (stale git lock files, the refs cache) is only
-safe while nobody else writes. The owner holds an exclusive `flock` on `<data>/serve.lock`; the
-kernel drops it when the process dies, however it dies, so a crash never leaves a stale lock.
+every blob, so it is made private to the account that runs the hub (0700).
+
+Who may use it at once depends on the database:
+- On SQLite one server owns it: SQLite is a file on one machine, and the locks that serialize
+  ref changes (`storage/locks.py`) are `flock`s of that machine. The owner holds an exclusive
+  `flock` on `<data>/serve.lock`.
+- On PostgreSQL any number of servers share it (on one machine or several, the folder on a
+  shared volume): each holds a *shared* `flock` on the same file. What must be one at a time
+  takes turns in the database instead (advisory locks: ref changes, the start-time repair).
+Either way a command that needs the folder alone (`hubstead reconcile`) takes the exclusive
+lock, so it is refused while any server runs, and a server is refused while it runs. The kernel
+drops a `flock` when its process dies, however it dies, so a crash never leaves a stale lock.
+On a network file system, Linux's NFS client carries `flock` to the server as a byte-range
+lock (NFSv4 or NLM), so the exclusion holds across machines there too.
 """
 
 from __future__ import annotations
@@ -46,31 +55,36 @@ class DataDirInUse(Exception):
         who = f" (pid {holder})" if holder else ""
         super().__init__(
             f"another hubstead server{who} is using the data folder {data_dir}: stop it first, "
-            "or give this one its own --data-dir"
+            "or give this one its own --data-dir (servers on PostgreSQL may share one folder; "
+            "on SQLite one server owns it)"
         )
 
 
 class DataDirLock:
-    """An exclusive lock on the data folder, held as long as this object's descriptor is open.
+    """A lock on the data folder, held as long as this object's descriptor is open: exclusive
+    (one owner), or `shared` with other servers (PostgreSQL; see the module's docstring).
 
     The descriptor is not inheritable (PEP 446), so processes started with `spawn` (the
     inference host) never hold it; forked server workers share it with their parent, which is
     right: they use the folder too, and the lock goes when the last of them exits."""
 
-    def __init__(self, data_dir: Path):
+    def __init__(self, data_dir: Path, shared: bool = False):
         self.path = data_dir / LOCK_FILE
+        self.shared = shared
         self._fd: int | None = None
 
     def acquire(self) -> DataDirLock:
         fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fcntl.flock(fd, (fcntl.LOCK_SH if self.shared else fcntl.LOCK_EX) | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.pread(fd, 32, 0).decode(errors="replace").strip()
             os.close(fd)
             raise DataDirInUse(self.path.parent, holder) from None
+        # the owner's pid names it in the refusal; shared holders are many: none is named
         os.ftruncate(fd, 0)
-        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        if not self.shared:
+            os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
         self._fd = fd
         return self
 

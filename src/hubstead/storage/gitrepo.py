@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
+import logging
 import shutil
 import subprocess
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -27,6 +29,12 @@ from hubstead.domain.revisions import MAX_REF_BYTES, check_revision
 from hubstead.storage import lfs_history
 
 ZERO_OID = "0" * 40
+# A ref's `.lock` file this old was left by a killed git: a live `git update-ref` holds one for
+# milliseconds, a push for the moment it moves its refs. Callers hold the repository's ref lock
+# (`RepoService.ref_lock`), so no git of the hub's own is about to take it.
+STALE_LOCK_SECONDS = 120
+
+log = logging.getLogger("hubstead.gitrepo")
 
 # The push policy lives in hubstead.githooks; the server passes its interpreter in the environment.
 PRE_RECEIVE_HOOK = """#!/bin/sh
@@ -241,27 +249,37 @@ class GitRepo:
 
     def update_ref(self, ref: str, new: str, old: str | None, message: str = "") -> bool:
         """Compare-and-swap `ref` from `old` (None: must not exist) to `new`."""
-        result = subprocess.run(
-            [
-                "git",
-                "--git-dir",
-                str(self.path),
-                "update-ref",
-                "-m",
-                message or "update",
-                ref,
-                new,
-                old or ZERO_OID,
-            ],
-            capture_output=True,
-        )
-        return result.returncode == 0
+        args = ["git", "--git-dir", str(self.path), "update-ref", "-m", message or "update"]
+        return self._ref_command(ref, [*args, ref, new, old or ZERO_OID])
 
     def delete_ref(self, ref: str, old: str | None = None) -> bool:
         args = ["git", "--git-dir", str(self.path), "update-ref", "-d", ref]
         if old:
             args.append(old)
+        return self._ref_command(ref, args)
+
+    def _ref_command(self, ref: str, args: list[str]) -> bool:
+        """Run a ref update; when it failed on a lock file a killed git left (older than
+        STALE_LOCK_SECONDS), remove that file and try once more. Servers sharing the data folder
+        keep running when one of them dies, so its leftovers cannot wait for a restart."""
+        if subprocess.run(args, capture_output=True).returncode == 0:
+            return True
+        if not self.break_stale_lock(ref):
+            return False
         return subprocess.run(args, capture_output=True).returncode == 0
+
+    def break_stale_lock(self, ref: str, older_than: float = STALE_LOCK_SECONDS) -> bool:
+        """Remove `ref`'s (or packed-refs') `.lock` file if it is older than `older_than`."""
+        removed = False
+        for lock in (self.path / f"{ref}.lock", self.path / "packed-refs.lock"):
+            try:
+                if lock.stat().st_mtime < time.time() - older_than:
+                    lock.unlink()
+                    log.warning("removed the stale git lock %s", lock)
+                    removed = True
+            except FileNotFoundError:
+                continue
+        return removed
 
     def write_tag_object(
         self, name: str, commit: str, message: str, tagger: pygit2.Signature
