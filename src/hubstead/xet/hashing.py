@@ -46,7 +46,7 @@ GLOBAL_DEDUP_MODULUS = 1024
 HashedSize = tuple[bytes, int]
 
 
-def keyed_hash(key: bytes, data: bytes) -> bytes:
+def keyed_hash(key: bytes, data: bytes | memoryview) -> bytes:
     """BLAKE3 in keyed mode; xet-core calls the result an "hmac" in places."""
     return blake3.blake3(data, key=key).digest()
 
@@ -79,7 +79,7 @@ def last_word(raw: bytes) -> int:
     return int.from_bytes(raw[24:32], "little")
 
 
-def chunk_hash(data: bytes) -> bytes:
+def chunk_hash(data: bytes | memoryview) -> bytes:
     """Hash of one chunk's uncompressed bytes: a merkle leaf."""
     return keyed_hash(DATA_KEY, data)
 
