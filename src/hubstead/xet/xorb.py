@@ -35,6 +35,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 
+import lz4.block
 import lz4.frame
 
 from hubstead.xet import hashing
@@ -208,12 +209,43 @@ def bg4_join(grouped: bytes | memoryview) -> bytes:
     return bytes(out)
 
 
+_FRAME_MAGIC = b"\x04\x22\x4d\x18"
+_BLOCK_SIZES = {
+    lz4.frame.BLOCKSIZE_MAX64KB: 64 * 1024,
+    lz4.frame.BLOCKSIZE_MAX256KB: 256 * 1024,
+    lz4.frame.BLOCKSIZE_MAX1MB: 1024 * 1024,
+    lz4.frame.BLOCKSIZE_MAX4MB: 4 * 1024 * 1024,
+}
+
+
+def _plain_frame_headers() -> dict[bytes, int]:
+    """The frame headers of the one layout hf_xet writes (independent blocks, no checksums, no
+    content size), each with its checksum byte as python-lz4's own encoder writes it, mapped to
+    the block size they announce."""
+    headers = {}
+    for option, size in _BLOCK_SIZES.items():
+        encoder = lz4.frame.LZ4FrameCompressor(
+            block_size=option, block_linked=False, content_checksum=False, block_checksum=False
+        )
+        headers[bytes(encoder.begin())] = size
+    return headers
+
+
+_PLAIN_FRAMES = _plain_frame_headers()
+_HEADER_LEN = 7  # magic, FLG, BD, header checksum
+
+
 def _lz4_frame_decompress(payload: bytes | memoryview, expected_len: int) -> bytes:
     """Decompress exactly one LZ4 frame that must yield ``expected_len`` bytes.
 
-    ``max_length`` stops a decompression bomb before it allocates more than
-    one byte beyond what the header promised.
+    The layout hf_xet writes is decoded block by block with python-lz4's block decoder: the
+    frame decoder costs about twice as much on the same bytes (measured on 64 KiB chunks of
+    text), and the chunk hash checked afterwards proves the content anyway. Any other layout
+    (linked blocks, checksums, a content size) goes to the frame decoder.
     """
+    block_size = _PLAIN_FRAMES.get(bytes(payload[:_HEADER_LEN]))
+    if block_size is not None:
+        return _plain_frame_decompress(payload, block_size, expected_len)
     decompressor = lz4.frame.LZ4FrameDecompressor()
     try:
         out: bytes = decompressor.decompress(payload, max_length=expected_len + 1)
@@ -223,6 +255,45 @@ def _lz4_frame_decompress(payload: bytes | memoryview, expected_len: int) -> byt
         raise XorbFormatError(f"LZ4 frame holds more than the announced {expected_len} bytes")
     if not decompressor.eof or decompressor.unused_data:
         raise XorbFormatError("LZ4 frame is truncated or followed by stray bytes")
+    return out
+
+
+def _plain_frame_decompress(
+    payload: bytes | memoryview, block_size: int, expected_len: int
+) -> bytes:
+    """Independent blocks up to the end mark; no block may decode past ``expected_len`` (the
+    block decoder is given no more room), and nothing may follow the end mark."""
+    view = memoryview(payload)
+    parts: list[bytes] = []
+    pos, produced = _HEADER_LEN, 0
+    while True:
+        if pos + 4 > len(view):
+            raise XorbFormatError("LZ4 frame is truncated")
+        word = int.from_bytes(view[pos : pos + 4], "little")
+        pos += 4
+        if word == 0:
+            break
+        length = word & 0x7FFFFFFF
+        room = min(block_size, expected_len - produced)
+        if pos + length > len(view) or room <= 0:
+            raise XorbFormatError(f"LZ4 frame holds more than the announced {expected_len} bytes")
+        block = view[pos : pos + length]
+        pos += length
+        if word & 0x80000000:  # stored uncompressed
+            if length > room:
+                raise XorbFormatError("LZ4 frame holds more than the announced size")
+            parts.append(bytes(block))
+        else:
+            try:
+                parts.append(lz4.block.decompress(block, uncompressed_size=room))
+            except lz4.block.LZ4BlockError as err:
+                raise XorbFormatError(f"corrupt LZ4 block: {err}") from err
+        produced += len(parts[-1])
+    if pos != len(view):
+        raise XorbFormatError("LZ4 frame is truncated or followed by stray bytes")
+    out = parts[0] if len(parts) == 1 else b"".join(parts)
+    if len(out) != expected_len:
+        raise XorbFormatError(f"LZ4 frame decodes to {len(out)} bytes, header says {expected_len}")
     return out
 
 
@@ -317,6 +388,15 @@ def _thread_pool() -> ThreadPoolExecutor:
                 max_workers=max(1, os.cpu_count() or 1), thread_name_prefix="xorb-verify"
             )
         return _pool
+
+
+def _forget_pool() -> None:
+    """A forked child has none of its parent's threads: it starts a pool of its own."""
+    global _pool, _pool_lock
+    _pool, _pool_lock = None, threading.Lock()
+
+
+os.register_at_fork(after_in_child=_forget_pool)
 
 
 def _runs(spans: list[_Span], parts: int) -> list[list[_Span]]:

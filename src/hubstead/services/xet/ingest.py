@@ -38,6 +38,7 @@ from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, HubError
 from hubstead.services.xet.common import (
+    CHUNKS,
     FILES,
     LFS,
     LINKS,
@@ -54,9 +55,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import (
     LfsObject,
     RepoLfsObject,
-    XetChunk,
     XetFile,
-    XetFileTerm,
     XetXorb,
     XetXorbRepo,
 )
@@ -131,7 +130,7 @@ class XetIngest:
                     )
                 )
                 session.flush()
-                session.execute(insert(XetChunk), rows)
+                session.execute(insert(CHUNKS), rows)  # Core executemany: no ORM work per row
         except IntegrityError:
             pass  # stored concurrently by another request: same bytes
 
@@ -193,7 +192,7 @@ class XetIngest:
                 session.add(XetFile(hash=file_hex, size=file.size, sha256=sha256))
                 session.flush()
                 session.execute(
-                    insert(XetFileTerm),
+                    insert(TERMS),
                     [
                         {
                             "file_hash": file_hex,
