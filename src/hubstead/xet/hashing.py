@@ -9,9 +9,8 @@ textual form, because that form has a byte-order trap (see :func:`hash_to_hex`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-
 import struct
+from collections.abc import Iterable, Sequence
 
 import blake3
 
