@@ -112,9 +112,22 @@ def local_hashing_seconds(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[tuple[float, float]], dict]:
+def measured(hub: LiveHub, *args, **kwargs) -> tuple[dict, float, float, float]:
+    """`scenario`, with the CPU seconds it cost the server (every process of it) and the client."""
+    assert hub.process is not None
+    server, client = server_cpu_seconds(hub.process.pid), os.times()
+    result, seconds = scenario(hub, *args, **kwargs)
+    after = os.times()
+    client_cpu = (after.children_user + after.children_system) - (
+        client.children_user + client.children_system
+    )
+    return result, seconds, server_cpu_seconds(hub.process.pid) - server, client_cpu
+
+
+def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[dict], dict]:
     """`repeat` rounds of one Xet and one LFS upload of a new random file (order alternating);
-    returns (Xet seconds, LFS seconds) per round and the download speeds of the last round."""
+    returns per round each path's (seconds, server CPU, client CPU), and the download speeds of
+    the last round."""
     rounds = []
     downloads: dict[str, float] = {}
     source = WORK / "transfer.bin"
@@ -124,7 +137,7 @@ def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[tuple[flo
         order = ("Xet", "LFS") if number % 2 == 0 else ("LFS", "Xet")
         for label in order:
             repo = api.create_repo(f"via-{label.lower()}-{number}").repo_id
-            _, seconds[label] = scenario(
+            _, *seconds[label] = measured(
                 hub,
                 "upload_file",
                 WORK / f"home-up-{label}-{number}",
@@ -145,7 +158,7 @@ def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[tuple[flo
                 )
                 shutil.rmtree(WORK / f"cache-{label}", ignore_errors=True)
                 downloads[label] = size / down / 1e6
-        rounds.append((seconds["Xet"], seconds["LFS"]))
+        rounds.append(seconds)
     return rounds, downloads
 
 
@@ -218,14 +231,27 @@ def main() -> None:
         f"\nUploads of a new {args.size_mib} MiB random file, each from a fresh client process "
         f"(empty cache), {args.repeat} rounds, order alternating\n"
     )
-    print("| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS |")
-    print("|---|---|---|---|")
-    for number, (xet, lfs) in enumerate(rounds, 1):
-        print(f"| {number} | {mb / xet:.0f} | {mb / lfs:.0f} | {lfs / xet:.2f} |")
-    ratios = [lfs / xet for xet, lfs in rounds]
     print(
-        f"| median | {mb / statistics.median(x for x, _ in rounds):.0f} "
-        f"| {mb / statistics.median(lfs for _, lfs in rounds):.0f} | {statistics.median(ratios):.2f} |"
+        "| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS "
+        "| Xet server / client CPU s | LFS server / client CPU s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for number, r in enumerate(rounds, 1):
+        (xet, xs, xc), (lfs, ls, lc) = r["Xet"], r["LFS"]
+        print(
+            f"| {number} | {mb / xet:.0f} | {mb / lfs:.0f} | {lfs / xet:.2f} "
+            f"| {xs:.1f} / {xc:.1f} | {ls:.1f} / {lc:.1f} |"
+        )
+    xets = [r["Xet"][0] for r in rounds]
+    lfss = [r["LFS"][0] for r in rounds]
+    ratios = [lfs / xet for xet, lfs in zip(xets, lfss)]
+    print(
+        f"| median | {mb / statistics.median(xets):.0f} | {mb / statistics.median(lfss):.0f} "
+        f"| {statistics.median(ratios):.2f} "
+        f"| {statistics.median(r['Xet'][1] for r in rounds):.1f} / "
+        f"{statistics.median(r['Xet'][2] for r in rounds):.1f} "
+        f"| {statistics.median(r['LFS'][1] for r in rounds):.1f} / "
+        f"{statistics.median(r['LFS'][2] for r in rounds):.1f} |"
     )
     print("\n| path | download MB/s (fresh client, last round's file) |")
     print("|---|---|")
