@@ -1,12 +1,16 @@
 """Xet against plain LFS: transfer throughput of a large file, and storage of successive versions.
 
-- Upload and download of the same random file through Xet (hf_xet, the default client) and
-  through LFS (HF_HUB_DISABLE_XET=1), each in a fresh client process with an empty cache.
+- Upload of a new random file through Xet (hf_xet, the default client) and through LFS
+  (HF_HUB_DISABLE_XET=1), each from a fresh client process with an empty cache, `--repeat` times
+  (a new file each round, the order alternating), so that the Xet/LFS ratio is measured in the
+  same run under the same load; then one download of each.
 - Five successive versions of the file, each rewriting ~2 % of it (four scattered 0.5 % regions),
   uploaded through Xet by one client: bytes the server stores against 5 × the file size (what
-  LFS stores), and bytes the client process wrote (an upper bound of what it sent).
+  LFS stores), bytes the client process wrote (an upper bound of what it sent), and the upload
+  time of an edit next to that of the whole file, with what the client alone spends hashing the
+  file (`hf_xet.hash_files`, no network: the part of an edit's upload no server can save).
 
-Usage: bench/run xet [--size-mib 1024] [--versions 5]
+Usage: bench/run xet [--size-mib 1024] [--versions 5] [--repeat 3]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -70,52 +75,118 @@ def edit(data: bytearray, seed: int) -> None:
         data[start : start + region] = rng.randbytes(region)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--size-mib", type=int, default=1024)
-    parser.add_argument("--versions", type=int, default=5)
-    args = parser.parse_args()
-    size = args.size_mib * 1024 * 1024
-    shutil.rmtree(WORK, ignore_errors=True)
-    WORK.mkdir(parents=True)
-    data = bytearray(os.urandom(size))
-    source = WORK / "weights.bin"
-    source.write_bytes(data)
-    hub = LiveHub(WORK / "hub").start()
-    rows = []
-    try:
-        from huggingface_hub import HfApi
+def server_cpu_seconds(pid: int) -> float:
+    """CPU time used so far by the server and every process under it (Linux /proc)."""
+    total, pending = 0.0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            children = Path(f"/proc/{current}/task/{current}/children").read_text().split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pending += [int(child) for child in children]
+    return total
 
-        api = HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"])
-        for repo in ("via-xet", "via-lfs", "versions"):
-            api.create_repo(repo)
-        for label, xet, repo in (("Xet", True, "alice/via-xet"), ("LFS", False, "alice/via-lfs")):
-            _, up = scenario(
+
+def settle(hub: LiveHub, timeout: float = 180) -> None:
+    """Wait until the fresh server is idle: its start-up work (the inference host importing its
+    libraries, reconciling) would otherwise load the machine during the first measurement."""
+    assert hub.process is not None
+    deadline = time.monotonic() + timeout
+    before = server_cpu_seconds(hub.process.pid)
+    while time.monotonic() < deadline:
+        time.sleep(2)
+        now = server_cpu_seconds(hub.process.pid)
+        if now - before < 0.1:
+            return
+        before = now
+
+
+def local_hashing_seconds(path: Path) -> float:
+    """What hf_xet spends chunking and hashing the file on its own (no server involved)."""
+    code = "import sys, hf_xet; hf_xet.hash_files([sys.argv[1]])"
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code, str(path)], check=True, capture_output=True)
+    return time.perf_counter() - start
+
+
+def measured(hub: LiveHub, *args, **kwargs) -> tuple[dict, float, float, float]:
+    """`scenario`, with the CPU seconds it cost the server (every process of it) and the client."""
+    assert hub.process is not None
+    server, client = server_cpu_seconds(hub.process.pid), os.times()
+    result, seconds = scenario(hub, *args, **kwargs)
+    after = os.times()
+    client_cpu = (after.children_user + after.children_system) - (
+        client.children_user + client.children_system
+    )
+    return result, seconds, server_cpu_seconds(hub.process.pid) - server, client_cpu
+
+
+def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[dict], dict]:
+    """`repeat` rounds of one Xet and one LFS upload of a new random file (order alternating);
+    returns per round each path's (seconds, server CPU, client CPU), and the download speeds of
+    the last round."""
+    rounds = []
+    downloads: dict[str, float] = {}
+    source = WORK / "transfer.bin"
+    for number in range(repeat):
+        source.write_bytes(os.urandom(size))  # new content: nothing to deduplicate
+        seconds = {}
+        order = ("Xet", "LFS") if number % 2 == 0 else ("LFS", "Xet")
+        for label in order:
+            repo = api.create_repo(f"via-{label.lower()}-{number}").repo_id
+            _, *seconds[label] = measured(
                 hub,
                 "upload_file",
-                WORK / f"home-up-{label}",
-                xet,
+                WORK / f"home-up-{label}-{number}",
+                label == "Xet",
                 path=str(source),
                 path_in_repo="weights.bin",
                 repo=repo,
             )
-            result, down = scenario(
-                hub,
-                "download",
-                WORK / f"home-down-{label}",
-                xet,
-                repo=repo,
-                filename="weights.bin",
-                cache=str(WORK / f"cache-{label}"),
-            )
-            shutil.rmtree(WORK / f"cache-{label}", ignore_errors=True)
-            rows.append((label, size / up / 1e6, size / down / 1e6))
+            if number == repeat - 1:
+                _, down = scenario(
+                    hub,
+                    "download",
+                    WORK / f"home-down-{label}",
+                    label == "Xet",
+                    repo=repo,
+                    filename="weights.bin",
+                    cache=str(WORK / f"cache-{label}"),
+                )
+                shutil.rmtree(WORK / f"cache-{label}", ignore_errors=True)
+                downloads[label] = size / down / 1e6
+        rounds.append(seconds)
+    return rounds, downloads
 
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--size-mib", type=int, default=1024)
+    parser.add_argument("--versions", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    size = args.size_mib * 1024 * 1024
+    shutil.rmtree(WORK, ignore_errors=True)
+    WORK.mkdir(parents=True)
+    source = WORK / "weights.bin"
+    hub = LiveHub(WORK / "hub").start()
+    settle(hub)
+    try:
+        from huggingface_hub import HfApi
+
+        api = HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"])
+        rounds, downloads = transfers(hub, api, size, args.repeat)
+
+        api.create_repo("versions")
         home = WORK / "home-versions"
-        data[:] = os.urandom(size)  # a new file: version 1 shares nothing with the transfers above
+        data = bytearray(os.urandom(size))  # a new file: shares nothing with the transfers above
         source.write_bytes(data)
         stored_start = xorb_bytes(hub)
         versions = []
+        hashing_alone = []
         for version in range(args.versions):
             if version:
                 edit(data, seed=version)
@@ -130,6 +201,7 @@ def main() -> None:
                 path_in_repo="weights.bin",
                 repo="alice/versions",
             )
+            hashing_alone.append(local_hashing_seconds(source))
             versions.append((version + 1, xorb_bytes(hub) - before, result["written"], seconds))
         total_stored = xorb_bytes(hub) - stored_start
         # the same versions again, each from a new machine (empty client cache) to a new repository:
@@ -154,20 +226,58 @@ def main() -> None:
         hub.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
+    mb = size / 1e6
     print(
-        f"\nTransfers of a {args.size_mib} MiB random file, each in a fresh client process (empty cache)\n"
+        f"\nUploads of a new {args.size_mib} MiB random file, each from a fresh client process "
+        f"(empty cache), {args.repeat} rounds, order alternating\n"
     )
-    print("| path | upload MB/s | download MB/s |")
-    print("|---|---|---|")
-    for label, up, down in rows:
-        print(f"| {label} | {up:.0f} | {down:.0f} |")
+    print(
+        "| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS "
+        "| Xet server / client CPU s | LFS server / client CPU s |"
+    )
+    print("|---|---|---|---|---|---|")
+    for number, r in enumerate(rounds, 1):
+        (xet, xs, xc), (lfs, ls, lc) = r["Xet"], r["LFS"]
+        print(
+            f"| {number} | {mb / xet:.0f} | {mb / lfs:.0f} | {lfs / xet:.2f} "
+            f"| {xs:.1f} / {xc:.1f} | {ls:.1f} / {lc:.1f} |"
+        )
+    xets = [r["Xet"][0] for r in rounds]
+    lfss = [r["LFS"][0] for r in rounds]
+    ratios = [lfs / xet for xet, lfs in zip(xets, lfss)]
+    print(
+        f"| median | {mb / statistics.median(xets):.0f} | {mb / statistics.median(lfss):.0f} "
+        f"| {statistics.median(ratios):.2f} "
+        f"| {statistics.median(r['Xet'][1] for r in rounds):.1f} / "
+        f"{statistics.median(r['Xet'][2] for r in rounds):.1f} "
+        f"| {statistics.median(r['LFS'][1] for r in rounds):.1f} / "
+        f"{statistics.median(r['LFS'][2] for r in rounds):.1f} |"
+    )
+    print("\n| path | download MB/s (fresh client, last round's file) |")
+    print("|---|---|")
+    for label, speed in downloads.items():
+        print(f"| {label} | {speed:.0f} |")
     print(
         f"\n{args.versions} versions of the file through Xet, each rewriting ~2 % (one client, one cache)\n"
     )
-    print("| version | new bytes stored | bytes the client wrote | upload seconds |")
-    print("|---|---|---|---|")
-    for number, stored, written, seconds in versions:
-        print(f"| {number} | {stored / 1e6:.1f} MB | {written / 1e6:.1f} MB | {seconds:.1f} |")
+    print(
+        "| version | new bytes stored | bytes the client wrote | upload seconds "
+        "| hf_xet hashing the file alone, seconds |"
+    )
+    print("|---|---|---|---|---|")
+    for (number, stored, written, seconds), alone in zip(versions, hashing_alone):
+        print(
+            f"| {number} | {stored / 1e6:.1f} MB | {written / 1e6:.1f} MB | {seconds:.1f} | {alone:.1f} |"
+        )
+    if len(versions) > 1:
+        full = versions[0][3]
+        edits = statistics.median(v[3] for v in versions[1:])
+        alone = statistics.median(hashing_alone[1:])
+        print(
+            f"\nWhole file {full:.1f} s; a 2 % edit {edits:.1f} s (median), {edits / full:.2f} of it; "
+            f"of the edit's time, {alone:.1f} s is hf_xet hashing the whole file locally, "
+            f"{edits - alone:.1f} s everything else (sending the new chunks, the server's work)"
+        )
     print(
         "\nFurther ~2 % edits, each uploaded from a fresh client (empty cache) to a new repository\n"
     )

@@ -375,7 +375,7 @@ def test_cas_refuses_bad_xorbs_and_shards(hub, model: dict):
     wrong_sha = FileEntry(
         good.file_hash, (term,), good.verification_hashes, hashing.hex_to_hash("cd" * 32)
     )
-    for bad in (missing, wrong_verification, wrong_sha):
+    for bad in (missing, wrong_verification):
         response = httpx.post(f"{cas}/v1/shards", content=serialize_shard([bad]), headers=auth)
         assert response.status_code == 400, response.text
     assert httpx.post(f"{cas}/v1/shards", content=b"garbage" * 10, headers=auth).status_code == 400
@@ -388,6 +388,9 @@ def test_cas_refuses_bad_xorbs_and_shards(hub, model: dict):
     assert httpx.post(f"{cas}/v1/shards", content=serialize_shard([good]), headers=auth).json() == {
         "result": 1
     }
+    # the same bytes under another SHA-256: a contradiction, checked from the bytes and refused
+    response = httpx.post(f"{cas}/v1/shards", content=serialize_shard([wrong_sha]), headers=auth)
+    assert response.status_code == 400 and "SHA-256" in response.json()["error"], response.text
     # optional routes answer 404 (never 500), telemetry is accepted
     assert (
         httpx.post(f"{cas}/v1/xorb-grants/default/{name}", headers=auth, json={}).status_code == 404

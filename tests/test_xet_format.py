@@ -565,3 +565,57 @@ def test_cas_entry_lies_are_rejected() -> None:
     renamed = shard.CasEntry(b"\x02" * 32, entry.chunks, entry.num_bytes_in_xorb)
     with pytest.raises(shard.ShardVerificationError):
         shard.verify_cas_entry(renamed, known)
+
+
+# ------------------------------------- LZ4 frames decoded block by block
+
+
+def _plain_frame(data: bytes, block_size=lz4.frame.BLOCKSIZE_DEFAULT) -> bytes:
+    """The frame layout hf_xet writes: independent blocks, no checksums, no content size."""
+    return lz4.frame.compress(
+        data, block_size=block_size, block_linked=False, store_size=False, content_checksum=False
+    )
+
+
+def _lz4_chunk(payload: bytes, size: int) -> bytes:
+    return b"\x00" + len(payload).to_bytes(3, "little") + b"\x01" + size.to_bytes(3, "little")
+
+
+@pytest.mark.parametrize("size", [1, 1000, 65536, 65537, 128 * 1024])
+@pytest.mark.parametrize("kind", ["text", "random", "zeros"])
+def test_plain_lz4_frames_decode_as_the_frame_decoder_does(size: int, kind: str) -> None:
+    """Blocks stored compressed and uncompressed, one block or several (64 KiB blocks)."""
+    rng = random.Random(size)
+    data = {
+        "text": rng.randbytes(size).hex().encode()[:size],
+        "random": rng.randbytes(size),
+        "zeros": bytes(size),
+    }[kind]
+    frame = _plain_frame(data, lz4.frame.BLOCKSIZE_MAX64KB)
+    assert frame[:7] in xorb._PLAIN_FRAMES
+    parsed = xorb.parse_xorb(_lz4_chunk(frame, size) + frame)
+    assert parsed.chunks[0].data == data == lz4.frame.decompress(frame)
+
+
+@pytest.mark.parametrize("damage", ["flip", "truncate", "stray", "drop-end-mark", "bigger"])
+def test_damaged_plain_lz4_frames_are_format_errors(damage: str) -> None:
+    data = random.Random(3).randbytes(40_000).hex().encode()[:100_000]
+    frame = bytearray(_plain_frame(data, lz4.frame.BLOCKSIZE_MAX64KB))
+    size = len(data)
+    if damage == "flip":
+        frame[20] ^= 0xFF  # inside the first block: a bad token or offset, or other content
+    elif damage == "truncate":
+        del frame[-10:]
+    elif damage == "stray":
+        frame += b"\x00"
+    elif damage == "drop-end-mark":
+        del frame[-4:]
+    else:
+        size -= 1  # the header announces one byte less than the frame holds
+    body = _lz4_chunk(bytes(frame), size) + bytes(frame)
+    try:
+        parsed = xorb.parse_xorb(body)
+    except xorb.XorbFormatError:
+        return
+    # only a flipped byte may still decode, and then to other content: the hash tells
+    assert damage == "flip" and parsed.chunks[0].hash != hashing.chunk_hash(data)

@@ -21,7 +21,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, NotFound, PayloadTooLarge
@@ -133,6 +133,16 @@ class LfsService:
                         session.add(model(**values))
             except IntegrityError:
                 pass  # inserted concurrently by another request: same content, nothing to do
+        if self.blobs.exists(oid):
+            # A blob is stored only once its SHA-256 is checked; a Xet file mapped to the same oid
+            # may carry the SHA-256 its uploader claimed (services/xet/ingest.py): the checked
+            # bytes win, and the oid is served from the blob from now on.
+            with self.db.session() as session:
+                session.execute(
+                    update(LfsObject)
+                    .where(LfsObject.oid == oid, LfsObject.xet_hash.is_not(None))
+                    .values(xet_hash=None)
+                )
 
     # -- batch API ----------------------------------------------------------------------------
 

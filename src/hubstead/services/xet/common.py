@@ -50,7 +50,7 @@ def decode_chunks(blobs: BlobStore, xorb: str, chunks: list[ChunkInfo]) -> Itera
     for chunk in chunks:
         header = parse_chunk_header(raw, chunk.start - base)
         payload = raw[chunk.start - base + CHUNK_HEADER_LEN : chunk.end - base]
-        yield decompress_chunk(header, payload)
+        yield bytes(decompress_chunk(header, payload))  # bytes already: no copy
 
 
 def parse_byte_range(header: str | None, size: int) -> tuple[int, int]:

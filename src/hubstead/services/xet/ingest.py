@@ -1,10 +1,27 @@
 """Uploads to the CAS, verified before anything is recorded.
 
-A xorb must hash to its name; a shard may only reference xorbs already stored, its verification
-hashes and file hashes must match the chunks the server parsed itself, and the SHA-256 it claims
-for each file is recomputed from the bytes, so a shard can never attach the wrong content to a
-SHA-256 that commits refer to. Xorb bytes go to the blob store, their chunk tables and the
-shards' files to the database (shards themselves are not kept).
+A xorb must hash to its name (every chunk decompressed and hashed, in one pass: xet/xorb.py); a
+shard may only reference xorbs already stored, and its verification hashes and file hashes must
+match the chunks the server parsed itself. Xorb bytes go to the blob store, their chunk tables and
+the shards' files to the database (shards themselves are not kept).
+
+The SHA-256 a shard gives for a file (the LFS oid commits refer to) is the one claim the chunk
+hashes do not prove: checking it means rebuilding and hashing the whole file, which would make a
+2 % edit of a 1 GiB file cost as much as uploading it. The Hub takes the client's value (hf_xet
+computes it while chunking); so does this server, where that is safe, and checks it from the
+bytes where a false value could reach anyone but its uploader (`_settle_sha256`):
+
+- a new oid for new content is taken on the uploader's word. Only repositories the uploader can
+  write link to it (commits reference only oids linked to their own repository), so a false value
+  misleads only readers of the uploader's own repositories, which the uploader could fill with
+  anything anyway — and git-lfs, which checks the SHA-256 of what it downloads, notices;
+- an oid already known with other content (a blob uploaded through LFS, or another Xet file), or
+  content already known under another oid, is checked from the bytes before it is linked: a
+  false claim is refused (400), a true one replaces the mapping it contradicts, so a first false
+  claim cannot capture an oid someone else later uploads for real;
+- an LFS upload, whose bytes are always hashed, takes the oid back from a Xet mapping
+  (services/lfs.py, `LfsService.link`).
+A mismatched size, the cheapest proof, is refused without reading anything.
 
 Neither route tells whether someone else stored the same chunks (a side channel on private
 files): a xorb upload is verified whether or not the xorb is stored and answers whether *this*
@@ -16,11 +33,13 @@ from __future__ import annotations
 
 import hashlib
 
-from sqlalchemy import Connection, insert, select, union
+from sqlalchemy import Connection, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
 
 from hubstead.domain.errors import BadRequest, HubError
 from hubstead.services.xet.common import (
+    CHUNKS,
+    FILES,
     LFS,
     LINKS,
     TERMS,
@@ -36,9 +55,7 @@ from hubstead.storage.database import Database
 from hubstead.storage.models import (
     LfsObject,
     RepoLfsObject,
-    XetChunk,
     XetFile,
-    XetFileTerm,
     XetXorb,
     XetXorbRepo,
 )
@@ -73,7 +90,7 @@ class XetIngest:
         if len(data) > MAX_XORB_BODY:
             raise HubError("Xorb too large", status=413)
         try:
-            parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY)
+            parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY, keep_data=False)
         except (XorbError, ValueError) as error:
             raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
         with self.db.engine.connect() as connection:
@@ -113,7 +130,7 @@ class XetIngest:
                     )
                 )
                 session.flush()
-                session.execute(insert(XetChunk), rows)
+                session.execute(insert(CHUNKS), rows)  # Core executemany: no ORM work per row
         except IntegrityError:
             pass  # stored concurrently by another request: same bytes
 
@@ -153,7 +170,8 @@ class XetIngest:
         }
         try:
             for entry in shard.xorbs:
-                verify_cas_entry(entry, by_raw[entry.xorb_hash])
+                # the stored chunk list hashes to its name: checked when the xorb was uploaded
+                verify_cas_entry(entry, by_raw[entry.xorb_hash], check_hash=False)
             for file in shard.files:
                 verify_file_entry(file, by_raw)
         except (ShardError, ValueError) as error:
@@ -168,13 +186,13 @@ class XetIngest:
         file_hex = file.file_hash_hex
         sha256 = file.sha256_hex
         if sha256 is not None:
-            self._check_sha256(file, known, sha256)
+            self._settle_sha256(file, known, sha256)
         with self.db.session() as session:
             if session.get(XetFile, file_hex) is None:
                 session.add(XetFile(hash=file_hex, size=file.size, sha256=sha256))
                 session.flush()
                 session.execute(
-                    insert(XetFileTerm),
+                    insert(TERMS),
                     [
                         {
                             "file_hash": file_hex,
@@ -198,7 +216,7 @@ class XetIngest:
                     raise BadRequest(
                         f"Invalid shard: {sha256} is known with size {lfs.size}, not {file.size}"
                     )
-                elif lfs.xet_hash is None:
+                else:  # either the same file, or this one was just checked from its bytes
                     lfs.xet_hash = file_hex
         except IntegrityError:
             pass  # registered concurrently; the link below still applies
@@ -209,10 +227,43 @@ class XetIngest:
         except IntegrityError:
             pass
 
+    def _settle_sha256(
+        self, file: FileEntry, known: dict[str, list[ChunkInfo]], claimed: str
+    ) -> None:
+        """Take the claimed SHA-256 on trust when it names new content with a new oid; check it
+        from the bytes when it contradicts what is known (module docstring). A checked claim
+        that shows an earlier one false detaches the false oid from these bytes."""
+        file_hex = file.file_hash_hex
+        with self.db.engine.connect() as connection:
+            oid = connection.execute(
+                select(LFS.c.size, LFS.c.xet_hash).where(LFS.c.oid == claimed)
+            ).first()
+            earlier = connection.execute(
+                select(FILES.c.sha256).where(FILES.c.hash == file_hex)
+            ).scalar()
+        if oid is not None and oid.size != file.size:
+            raise BadRequest(
+                f"Invalid shard: {claimed} is known with size {oid.size}, not {file.size}"
+            )
+        if (oid is None or oid.xet_hash == file_hex) and earlier in (None, claimed):
+            return
+        self._check_sha256(file, known, claimed)
+        if earlier not in (None, claimed):
+            with self.db.session() as session:
+                session.execute(
+                    update(XetFile).where(XetFile.hash == file_hex).values(sha256=claimed)
+                )
+                session.execute(
+                    update(LfsObject)
+                    .where(LfsObject.oid == earlier, LfsObject.xet_hash == file_hex)
+                    .values(xet_hash=None)
+                )
+
     def _check_sha256(
         self, file: FileEntry, known: dict[str, list[ChunkInfo]], claimed: str
     ) -> None:
-        """Recompute the file's SHA-256 from the stored chunks: commits name files by it."""
+        """Rebuild the file from the stored chunks and hash it (one ranged read per term;
+        hashlib releases the GIL on large updates)."""
         digest = hashlib.sha256()
         for term in file.terms:
             xorb = hashing.hash_to_hex(term.xorb_hash)
