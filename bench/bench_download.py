@@ -197,6 +197,18 @@ def cpu_seconds(root: int) -> float:
     return sum(times.get(pid, 0.0) for pid in family)
 
 
+def settle(pids: list[int], timeout: float = 90) -> None:
+    """Wait until the servers are idle (their inference host imports its libraries for a while
+    after the start): CPU measured per request must be the requests' own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.03:
+            return
+    print("the servers did not settle: CPU figures include their background work", file=sys.stderr)
+
+
 def head_comparison(args, nginx_url: str | None) -> None:
     """HEAD /resolve of every server in turn, `args.head_rounds` rounds, medians per server."""
     variants = [
@@ -214,6 +226,7 @@ def head_comparison(args, nginx_url: str | None) -> None:
             print(f"starting {label}…", file=sys.stderr)
             options = {"workers": args.workers, "size": 1024 * 1024, "env": env}
             servers.append(BenchServer.start(label, src, WORK / f"head-{number}", options))
+        settle([server.pid for server in servers])
         results: dict[str, list[dict]] = {server.label: [] for server in servers}
         targets = [(server.label, server.url, server.token, server.pid) for server in servers]
         if nginx_url is not None:

@@ -122,6 +122,7 @@ class GitStore:
         root.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.histories = HistoryCache()
+        self._stamp_paths: dict[str, str] = {}  # storage key -> its stamp file's path
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.git"
@@ -177,12 +178,24 @@ class GitStore:
         folder costs a few microseconds, and every process (on any machine mounting the
         folder) sees a new token the moment `restamp` has replaced the file.
         """
-        path = self.path(key) / STAMP_FILE
-        try:
-            return path.read_text()
+        path = self._stamp_paths.get(key)
+        if path is None:
+            if len(self._stamp_paths) > 100_000:
+                self._stamp_paths.clear()
+            path = self._stamp_paths[key] = str(self.path(key) / STAMP_FILE)
+        try:  # os-level calls: this runs on every HEAD of /resolve (pathlib costs twice as much)
+            fd = os.open(path, os.O_RDONLY)
         except FileNotFoundError:
-            if not path.parent.is_dir():
-                return None  # deleted (or never created): nothing to remember
+            return self._first_stamp(Path(path))
+        try:
+            return os.read(fd, 64).decode()
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _first_stamp(path: Path) -> str | None:
+        if not path.parent.is_dir():
+            return None  # deleted (or never created): nothing to remember
         try:  # the first reader makes it; a racing one finds the file and reads it
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
