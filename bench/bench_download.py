@@ -104,12 +104,15 @@ def timed(action) -> float:
     return time.perf_counter() - start
 
 
-def head_load(url: str, token: str, connections: int = 16, requests: int = 20000) -> dict:
-    """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body."""
+def head_load(
+    url: str, token: str, connections: int = 16, requests: int = 20000, method_head: bool = True
+) -> dict:
+    """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body.
+    `method_head` False: GET requests (bench_scale's listing)."""
     out = subprocess.run(
         [
             "ab",
-            "-i",
+            *(["-i"] if method_head else []),
             "-k",
             "-q",
             "-c",
