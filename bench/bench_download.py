@@ -4,15 +4,22 @@ Everything runs in one process on this machine, on the same file in the page cac
 - raw throughput: `curl -o /dev/null` of the file from nginx (sendfile) and from Hubstead;
 - client throughput: huggingface_hub's download routine writing the file to disk, fed by nginx
   (`http_get`, the same code hf_hub_download uses) and by Hubstead (`hf_hub_download` itself);
-- HEAD /resolve/main/<file> with 16 concurrent connections (ab): requests/s and latency.
+- HEAD /resolve/main/<file> with 16 concurrent connections (ab): requests/s and latency, for
+  this checkout as it ships, with its resolve cache off (HUBSTEAD_RESOLVE_CACHE_MIB=0), with its
+  metrics off (HUBSTEAD_METRICS=0), for each `--reference-checkout` (an older commit's worktree,
+  its server started from its own code, side by side) and for nginx serving the same bytes.
+  Each server gets the same rounds in turn (`--head-rounds`), so drift on the machine affects
+  all alike; the table shows medians and the ratio to the first reference.
 
 Usage: bench/run download [--size-mib 1024] [--runs 5] [--workers 1]
+           [--reference-checkout /work/wt-old ...] [--head-only] [--head-rounds 3]
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import os
 import re
 import shutil
@@ -21,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 os.environ["HF_HUB_DISABLE_XET"] = "1"
@@ -96,12 +104,15 @@ def timed(action) -> float:
     return time.perf_counter() - start
 
 
-def head_load(url: str, token: str, connections: int = 16, requests: int = 20000) -> dict:
-    """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body."""
+def head_load(
+    url: str, token: str, connections: int = 16, requests: int = 20000, method_head: bool = True
+) -> dict:
+    """HEAD requests with ApacheBench (`ab -i`); wrk can't be used, it waits for a HEAD body.
+    `method_head` False: GET requests (bench_scale's listing)."""
     out = subprocess.run(
         [
             "ab",
-            "-i",
+            *(["-i"] if method_head else []),
             "-k",
             "-q",
             "-c",
@@ -131,12 +142,167 @@ def head_load(url: str, token: str, connections: int = 16, requests: int = 20000
     }
 
 
+SERVE_ONE = Path(__file__).parent / "_serve_one.py"
+SRC = Path(__file__).resolve().parent.parent / "src"
+
+
+@dataclass
+class BenchServer:
+    """A server of `checkout`'s code in a child process (bench/_serve_one.py) with one file."""
+
+    label: str
+    process: subprocess.Popen
+    url: str
+    token: str
+    pid: int  # the `hubstead serve` process, whose worker processes answer
+
+    @classmethod
+    def start(cls, label: str, src: Path, work: Path, options: dict) -> BenchServer:
+        env = {**os.environ, "PYTHONPATH": str(src)}
+        process = subprocess.Popen(
+            [sys.executable, str(SERVE_ONE), str(work), json.dumps(options)],
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        line = process.stdout.readline()
+        if not line:
+            raise RuntimeError(f"the {label} server did not start (see {work}/hub/server.log)")
+        ready = json.loads(line)
+        return cls(label, process, ready["url"], ready["token"], ready["pid"])
+
+    def stop(self) -> None:
+        self.process.stdin.close()
+        self.process.wait(timeout=60)
+
+
+def cpu_seconds(root: int) -> float:
+    """CPU time (user + system) used so far by process `root` and all its descendants: the
+    server's cost per request, which other load on the machine disturbs far less than wall time."""
+    parents: dict[int, int] = {}
+    times: dict[int, float] = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        times[int(entry)] = (int(fields[11]) + int(fields[12])) / tick
+    family, grown = {root}, True
+    while grown:
+        more = {pid for pid, parent in parents.items() if parent in family} - family
+        family |= more
+        grown = bool(more)
+    return sum(times.get(pid, 0.0) for pid in family)
+
+
+def settle(pids: list[int], timeout: float = 90) -> None:
+    """Wait until the servers are idle (their inference host imports its libraries for a while
+    after the start): CPU measured per request must be the requests' own."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        before = sum(cpu_seconds(pid) for pid in pids)
+        time.sleep(1)
+        if sum(cpu_seconds(pid) for pid in pids) - before < 0.03:
+            return
+    print("the servers did not settle: CPU figures include their background work", file=sys.stderr)
+
+
+def head_comparison(args, nginx_url: str | None) -> None:
+    """HEAD /resolve of every server in turn, `args.head_rounds` rounds, medians per server."""
+    variants = [
+        (f"reference {Path(path).name} ({_commit_of(path)})", Path(path) / "src", {})
+        for path in args.reference_checkout
+    ]
+    variants += [
+        ("this checkout", SRC, {}),
+        ("this checkout, resolve cache off", SRC, {"HUBSTEAD_RESOLVE_CACHE_MIB": "0"}),
+        ("this checkout, metrics off", SRC, {"HUBSTEAD_METRICS": "0"}),
+    ]
+    servers: list[BenchServer] = []
+    try:
+        for number, (label, src, env) in enumerate(variants):
+            print(f"starting {label}…", file=sys.stderr)
+            options = {"workers": args.workers, "size": 1024 * 1024, "env": env}
+            servers.append(BenchServer.start(label, src, WORK / f"head-{number}", options))
+        settle([server.pid for server in servers])
+        results: dict[str, list[dict]] = {server.label: [] for server in servers}
+        targets = [(server.label, server.url, server.token, server.pid) for server in servers]
+        if nginx_url is not None:
+            results["nginx (the same bytes, a static file)"] = []
+            targets.append(("nginx (the same bytes, a static file)", nginx_url, "none", 0))
+        for number in range(args.head_rounds):
+            print(f"HEAD round {number + 1}/{args.head_rounds}…", file=sys.stderr)
+            for label, url, token, pid in targets:
+                before = cpu_seconds(pid) if pid else 0.0
+                run = head_load(url, token, requests=args.head_requests)
+                used = cpu_seconds(pid) - before if pid else 0.0
+                run["cpu_us"] = used / args.head_requests * 1e6
+                results[label].append(run)
+    finally:
+        for server in servers:
+            server.stop()
+    print(
+        f"\nHEAD /resolve/main/weights.bin (an LFS file), 16 concurrent clients (ab -k), "
+        f"{args.head_requests} requests x {args.head_rounds} rounds, {args.workers} worker(s) "
+        "per server; medians over the rounds. Server CPU: user + system time of the server's "
+        "processes during the run, per request (steadier than wall time on a busy machine)\n"
+    )
+    print(
+        "| server | requests/s (each round) | p50 / p90 / p99 ms | server CPU per request "
+        "| requests/s vs first row | server CPU vs first row | errors |"
+    )
+    print("|---|---|---|---|---|---|---|")
+    first_rps = first_cpu = 0.0
+    for label, runs in results.items():
+        rps = statistics.median(run["rps"] for run in runs)
+        cpu = statistics.median(run["cpu_us"] for run in runs)
+        first_rps, first_cpu = first_rps or rps, first_cpu or cpu
+        p50, p90, p99 = (
+            statistics.median(run[key] for run in runs) for key in ("p50", "p90", "p99")
+        )
+        errors = sum(run["errors"] for run in runs)
+        rounds = ", ".join(f"{run['rps']:.0f}" for run in runs)
+        cpu_text = f"{cpu:.0f} µs | " if cpu else "– | "
+        cpu_ratio = f"{cpu / first_cpu:.2f}" if cpu and first_cpu else "–"
+        print(
+            f"| {label} | {rps:.0f} ({rounds}) | {p50:g} / {p90:g} / {p99:g} | {cpu_text}"
+            f"{rps / first_rps:.2f} | {cpu_ratio} | {errors} |"
+        )
+
+
+def _commit_of(checkout: str) -> str:
+    out = subprocess.run(
+        ["git", "-C", checkout, "log", "-1", "--format=%h"], capture_output=True, text=True
+    )
+    return out.stdout.strip() or "?"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--size-mib", type=int, default=1024)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    parser.add_argument(
+        "--reference-checkout",
+        action="append",
+        default=[],
+        help="a worktree of an older commit: its server runs side by side in the HEAD table",
+    )
+    parser.add_argument("--head-only", action="store_true", help="only the HEAD /resolve table")
+    parser.add_argument("--head-rounds", type=int, default=3)
+    parser.add_argument("--head-requests", type=int, default=20000)
     args = parser.parse_args()
+    if args.head_only:
+        shutil.rmtree(WORK, ignore_errors=True)
+        WORK.mkdir(parents=True)
+        head_comparison(args, None)
+        shutil.rmtree(WORK, ignore_errors=True)
+        return
     size = args.size_mib * 1024 * 1024
     shutil.rmtree(WORK, ignore_errors=True)
     WORK.mkdir(parents=True)
@@ -191,6 +357,8 @@ def main() -> None:
         client_nginx, client_hub = statistics.median(rates_nginx), statistics.median(rates_hub)
         head = head_load(hub_url, hub.tokens["alice"])
         single = head_load(hub_url, hub.tokens["alice"], connections=1, requests=5000)
+        hub.stop()  # idle from here: the HEAD table starts servers of its own
+        head_comparison(args, nginx_url)
     finally:
         if nginx is not None:
             nginx.terminate()

@@ -30,6 +30,7 @@ from hubstead.services.pickle_scan import PickleScanService
 from hubstead.services.profiles import ProfileService
 from hubstead.services.refs import RefService
 from hubstead.services.repos import RepoService
+from hubstead.services.resolve_cache import ResolveCache
 from hubstead.services.sessions import SessionService
 from hubstead.services.signing import UrlSigner
 from hubstead.services.weights import ParameterCounts, WeightsService
@@ -60,7 +61,10 @@ class Hub:
         self.audit = AuditLog(self.db)
         self.sessions = SessionService(self.db, self.accounts, settings.secret_key)
         self.index = ListingIndex(self.db)
-        self.repos = RepoService(self.db, self.git, self.index, self.locks)
+        self.resolve_cache = ResolveCache(settings.resolve_cache_bytes)
+        self.repos = RepoService(
+            self.db, self.git, self.index, self.locks, cache=self.resolve_cache
+        )
         self.lfs = LfsService(
             self.db,
             self.blobs,
@@ -75,7 +79,7 @@ class Hub:
         self.refs = RefService(self.repos)
         self.lfs_files = LfsFileService(self.db, self.lfs, self.repos)
         self.xet = XetService(self.db, self.blobs, self.signer)
-        self.files = FileService(self.db, self.blobs, self.xet)
+        self.files = FileService(self.db, self.blobs, self.xet, self.resolve_cache)
         self.cards = CardService(
             self.db,
             self.git,

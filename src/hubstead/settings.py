@@ -90,6 +90,9 @@ class Settings:
     allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
     pickle_scan_max_bytes: int = 256 * 1024 * 1024  # read of one pickle file by the scanner
     token_max_days: int | None = None  # the longest lifetime of a new token; None: no maximum
+    # per process: file metadata of HEAD/GET /resolve (services/resolve_cache.py); 0: off
+    resolve_cache_bytes: int = 32 * 1024 * 1024
+    metrics: bool = True  # count requests for /-/metrics (off: the benchmark's comparison)
     # this server's metrics samples (memory-mapped: never on the data folder's disk, see cli)
     metrics_dir: Path = field(default_factory=lambda: default_metrics_dir(8000))
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
@@ -132,6 +135,8 @@ class Settings:
             allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
             pickle_scan_max_bytes=int(_env("PICKLE_SCAN_MAX_BYTES", str(256 * 1024 * 1024))),
             token_max_days=_token_max_days(_env("TOKEN_MAX_DAYS", "")),
+            resolve_cache_bytes=int(float(_env("RESOLVE_CACHE_MIB", "32")) * 1024 * 1024),
+            metrics=_env("METRICS", "1").lower() not in ("0", "false", "no", "off"),
             metrics_dir=Path(_env("METRICS_DIR") or default_metrics_dir(int(_env("PORT", "8000")))),
             inference=InferenceSettings.from_env(),
             jobs=_env("JOBS", "1").lower() not in ("0", "false", "no", "off"),

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import logging
+import os
 import time
-import uuid
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -87,6 +87,7 @@ class HubApp:
     def __init__(self, hub: Hub):
         self.hub = hub
         self.router = build_router()
+        self.metrics = hub.settings.metrics
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
@@ -95,7 +96,8 @@ class HubApp:
         if scope["type"] != "http":
             return
         request = Request(scope, receive)
-        request_id = (request.headers.get("x-amzn-trace-id") or uuid.uuid4().hex)[:128]
+        # 32 hex digits, as uuid4().hex was, at a fifth of its cost (this runs on every request)
+        request_id = (request.headers.get("x-amzn-trace-id") or os.urandom(16).hex())[:128]
         context = logs.REQUEST_ID.set(request_id)
         started = time.perf_counter()
         try:
@@ -112,9 +114,11 @@ class HubApp:
             mapped = infrastructure_error(unhandled, self.hub.settings.data_dir)
             response = _error(request, mapped or HubError("Internal server error", status=500))
         response.headers["X-Request-Id"] = request_id
-        route = scope.get("hubstead.route")
-        metrics.observe(route, request.method, response.status_code, time.perf_counter() - started)
-        metrics.count_upload(route, request.method, request.headers.get("content-length"))
+        if self.metrics:
+            route = scope.get("hubstead.route")
+            seconds = time.perf_counter() - started
+            metrics.observe(route, request.method, response.status_code, seconds)
+            metrics.count_upload(route, request.method, request.headers.get("content-length"))
         try:
             await response(scope, receive, send)
         finally:

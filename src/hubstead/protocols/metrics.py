@@ -55,10 +55,21 @@ def route_label(template: str | None) -> str:
     return template or "unmatched"
 
 
+# The children of the metrics by their labels: `labels()` takes a lock and builds its key each
+# call; the set of routes, methods and statuses is small and bounded (see the module's doc)
+_SERIES: dict[tuple[str | None, str, int], tuple[Counter, Histogram]] = {}
+
+
 def observe(template: str | None, method: str, status: int, seconds: float) -> None:
-    route = route_label(template)
-    REQUESTS.labels(route, method, str(status)).inc()
-    LATENCY.labels(route, method).observe(seconds)
+    series = _SERIES.get((template, method, status))
+    if series is None:
+        route = route_label(template)
+        series = _SERIES[(template, method, status)] = (
+            REQUESTS.labels(route, method, str(status)),
+            LATENCY.labels(route, method),
+        )
+    series[0].inc()
+    series[1].observe(seconds)
 
 
 # which routes' bodies are uploads, by a piece of their label

@@ -7,6 +7,7 @@ clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other fil
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 from starlette.concurrency import iterate_in_threadpool
@@ -24,10 +25,19 @@ def large_file_response(
     blob_path: Path | None,
     xet_hash: str | None,
     headers: dict[str, str],
+    blob_stat: os.stat_result | None = None,
 ) -> Response:
+    """`blob_stat`: the blob's file status when the caller has it (the resolve cache keeps it;
+    blob files never change), which spares starlette a stat in the thread pool: on a HEAD that
+    thread hop is most of the answer's cost."""
     byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
-        return FileResponse(blob_path, headers=headers, media_type="application/octet-stream")
+        return FileResponse(
+            blob_path,
+            headers=headers,
+            media_type="application/octet-stream",
+            stat_result=blob_stat,
+        )
     start, end = byte_range or (0, size)
     status = 206 if byte_range is not None else 200
     headers = {**headers, "Content-Length": str(end - start), "Accept-Ranges": "bytes"}

@@ -55,7 +55,7 @@ def _need(ctx: Ctx, params: dict[str, str]) -> Need:
     return Need.READ if is_ungated_file(params["path"]) else Need.DOWNLOAD
 
 
-@router.repo_route("GET HEAD", RESOLVE, need=_need, inline="HEAD", name="repo.resolve")
+@router.repo_route("GET HEAD", RESOLVE, need=_need, inline="HEAD", name="repo.resolve", cached=True)
 def resolve(ctx: Ctx, rev: str, path: str) -> Response:
     handle = ctx.repo
     found = ctx.hub.files.resolve(handle, rev, path)
@@ -112,7 +112,7 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
             headers["X-Xet-Hash"] = found.xet_hash
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
         return large_file_response(
-            ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers
+            ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers, found.blob_stat
         )
     headers["ETag"] = f'"{found.entry.oid}"'
     byte_range = parse_range(ctx.request.headers.get("range"), size)

@@ -106,6 +106,7 @@ class RepoSpec:
     need: NeedRule
     signed_in: str | None = None  # refuse anonymous callers first, with this message (401)
     refusal: Refusal | None = None  # rewrites a refusal (git asks for credentials instead)
+    cached: bool = False  # the row may come from the resolve cache (services/resolve_cache.py)
 
 
 @dataclass(frozen=True)
@@ -174,17 +175,20 @@ class Router:
         inline: str = "",
         body: Body | None = None,
         name: str | None = None,
+        cached: bool = False,
     ) -> Callable[[Handler], Handler]:
         """Register a handler of one repository: `path` follows the repository's part of the URL
         in `form`; the handler runs with `ctx.repo` once the caller may `need` it. `need` may be
         a function of the request and the path parameters, for routes where it depends on them
-        (a commit that opens a pull request needs less than one to a branch)."""
+        (a commit that opens a pull request needs less than one to a branch). `cached`: the
+        repository's row may come from the process' resolve cache (the access rules still run
+        on it); for a hot read route whose handler uses nothing of the row a commit changes."""
         template = (
             path
             if isinstance(path, Template) and path.form
             else Template(str(getattr(path, "text", path)), form)
         )
-        spec = RepoSpec(template.form or form, need, signed_in, refusal)
+        spec = RepoSpec(template.form or form, need, signed_in, refusal, cached)
         return self._register(methods, template, inline, body, name, False, spec)
 
     def _register(
@@ -347,7 +351,9 @@ def resolve(
     if spec.signed_in is not None and ctx.principal is None:
         raise Unauthorized(spec.signed_in)
     try:
-        return open_repo(ctx, spec.form.repo_type(params), params["ns"], params["name"], need)
+        return open_repo(
+            ctx, spec.form.repo_type(params), params["ns"], params["name"], need, spec.cached
+        )
     except HubError as error:
         if spec.refusal is None:
             raise
@@ -370,7 +376,9 @@ def upload_need(ctx: Ctx, params: dict[str, str]) -> Need:
     )
 
 
-def open_repo(ctx: Ctx, repo_type: RepoType, namespace: str, name: str, need: Need) -> RepoHandle:
+def open_repo(
+    ctx: Ctx, repo_type: RepoType, namespace: str, name: str, need: Need, cached: bool = False
+) -> RepoHandle:
     """The repository, if the caller may `need` it: the one place every rule is applied, in order.
 
     - An invalid name is a repository that does not exist; a private one the caller may not see
@@ -386,7 +394,7 @@ def open_repo(ctx: Ctx, repo_type: RepoType, namespace: str, name: str, need: Ne
         repo_id = RepoId.create(namespace, name)
     except InvalidName:
         raise access.not_found(ctx.principal) from None
-    handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need.role)
+    handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need.role, cached=cached)
     if need in (Need.DOWNLOAD, Need.UPLOAD):
         ctx.hub.gating.check_download(handle, ctx.principal, ctx.url_for("repo.page", repo=handle))
     if need is Need.UPLOAD:

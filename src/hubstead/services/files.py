@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import binascii
-from dataclasses import dataclass
+import os
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from sqlalchemy import Row, bindparam, select
@@ -13,6 +14,7 @@ from hubstead.domain.errors import BadRequest, EntryNotFound, PayloadTooLarge
 from hubstead.domain.paths import validate_path
 from hubstead.domain.upload_policy import is_ignored, lfs_patterns, upload_mode
 from hubstead.services.repos import RepoHandle
+from hubstead.services.resolve_cache import MAX_CACHED_CONTENT, ResolveCache
 from hubstead.services.xet import XetService
 from hubstead.storage.blobstore import BlobStore
 from hubstead.storage.database import Database
@@ -44,6 +46,9 @@ class ResolvedFile:
     xet_hash: str | None = (
         None  # the Xet file holding the bytes, when they were uploaded through Xet
     )
+    # the LFS object's file status (size, mtime: the answer's headers without a thread hop);
+    # blob files are immutable, named by their content
+    blob_stat: os.stat_result | None = None
 
 
 @dataclass(frozen=True)
@@ -64,10 +69,13 @@ def tree_page_size(expand: bool, limit: str | None) -> int:
 
 
 class FileService:
-    def __init__(self, db: Database, blobs: BlobStore, xet: XetService):
+    def __init__(
+        self, db: Database, blobs: BlobStore, xet: XetService, cache: ResolveCache | None = None
+    ):
         self.db = db
         self.blobs = blobs
         self.xet = xet
+        self.cache = cache or ResolveCache(0)
 
     def xet_hash(self, oid: str) -> str | None:
         with self.db.engine.connect() as connection:
@@ -99,9 +107,29 @@ class FileService:
         }
 
     def resolve(self, handle: RepoHandle, revision: str, path: str) -> ResolvedFile:
-        """The file at `path` in `revision`; EntryNotFound carries the commit for the client cache."""
+        """The file at `path` in `revision`; EntryNotFound carries the commit for the client cache.
+
+        The revision is resolved every time (a ref changed by any process is seen at once);
+        what the commit holds at `path` comes from the resolve cache when the handle carries
+        its repository's change token (services/resolve_cache.py). Only found files are kept.
+        """
+        commit = handle.git.resolve(revision)
+        if handle.stamp is None:
+            return self._resolve(handle, commit, path)
+        key = (handle.row.storage_key, handle.stamp, commit, path)
+        found = self.cache.file(key)
+        if found is None:
+            found = self._resolve(handle, commit, path)
+            if found.content is not None and len(found.content) > MAX_CACHED_CONTENT:
+                self.cache.keep_file(key, replace(found, content=None))
+            else:
+                self.cache.keep_file(key, found)
+        elif found.content is None and found.entry.lfs is None:  # too large to keep: read it
+            found = replace(found, content=handle.git.read_blob(found.entry.oid))
+        return found
+
+    def _resolve(self, handle: RepoHandle, commit: str, path: str) -> ResolvedFile:
         git = handle.git
-        commit = git.resolve(revision)
         entry = git.entry(commit, path) if path else None
         if entry is None or entry.type != "file":
             raise EntryNotFound(f"Entry not found: {path}", headers={"X-Repo-Commit": commit})
@@ -115,13 +143,16 @@ class FileService:
                     headers={"X-Repo-Commit": commit},
                 )
             blob = self.blobs.local_path(entry.lfs.oid)
+            blob_stat = _stat(blob) if blob is not None else None
             xet_hash = linked.xet_hash
-            if blob is None and xet_hash is None:
+            if blob_stat is None and xet_hash is None:
                 raise EntryNotFound(
                     f"The LFS object of {path} is missing from storage",
                     headers={"X-Repo-Commit": commit},
                 )
-            return ResolvedFile(commit, entry, blob, None, xet_hash)
+            return ResolvedFile(
+                commit, entry, blob if blob_stat else None, None, xet_hash, blob_stat
+            )
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
 
     def tree_page(
@@ -193,3 +224,10 @@ class FileService:
                 }
             )
         return {"files": answers, "commitOid": commit}
+
+
+def _stat(path: Path) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except FileNotFoundError:
+        return None

@@ -95,6 +95,8 @@ class LfsFileService:
                 .scalars()
                 .all()
             )
+        # committed: no process may serve them from its resolve cache any more
+        self.repos.git.restamp(handle.row.storage_key)
         if rewrite_history:
             with self.repos.ref_lock(handle.row.id):
                 for ref, commit in handle.git.remove_lfs_pointers(set(oids)).items():

@@ -11,10 +11,12 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 import logging
+import os
 import shutil
 import subprocess
 import threading
 import time
+import uuid
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -44,6 +46,9 @@ BLOB_MODE = pygit2.GIT_FILEMODE_BLOB
 HISTORY_ORDER = pygit2.GIT_SORT_TOPOLOGICAL | pygit2.GIT_SORT_TIME
 OID_SIZE = 20  # bytes of a raw SHA-1 object id
 HISTORY_CACHE_BYTES = 64 * 1024 * 1024  # what one process keeps of walked histories (3.3M commits)
+# In each bare repository: a random token replaced whenever what the database says about the
+# repository changes (visibility, gating, name, its LFS objects). See `GitStore.stamp`.
+STAMP_FILE = "hubstead-stamp"
 
 
 class HistoryCache:
@@ -125,6 +130,7 @@ class GitStore:
         root.mkdir(parents=True, exist_ok=True)
         self._local = threading.local()
         self.histories = HistoryCache()
+        self._stamp_paths: dict[str, str] = {}  # storage key -> its stamp file's path
 
     def path(self, key: str) -> Path:
         return self.root / key[:2] / f"{key}.git"
@@ -171,6 +177,54 @@ class GitStore:
 
     def delete(self, key: str) -> None:
         shutil.rmtree(self.path(key), ignore_errors=True)
+
+    def stamp(self, key: str) -> str | None:
+        """The repository's change token (made if it has none yet); None once it is deleted.
+
+        Processes that keep a repository's row or file metadata in memory (services/
+        resolve_cache.py) compare it on every use: reading a 32-byte file of the shared git
+        folder costs a few microseconds, and every process (on any machine mounting the
+        folder) sees a new token the moment `restamp` has replaced the file.
+        """
+        path = self._stamp_paths.get(key)
+        if path is None:
+            if len(self._stamp_paths) > 100_000:
+                self._stamp_paths.clear()
+            path = self._stamp_paths[key] = str(self.path(key) / STAMP_FILE)
+        try:  # os-level calls: this runs on every HEAD of /resolve (pathlib costs twice as much)
+            fd = os.open(path, os.O_RDONLY)
+        except FileNotFoundError:
+            return self._first_stamp(Path(path))
+        try:
+            return os.read(fd, 64).decode()
+        finally:
+            os.close(fd)
+
+    @staticmethod
+    def _first_stamp(path: Path) -> str | None:
+        if not path.parent.is_dir():
+            return None  # deleted (or never created): nothing to remember
+        try:  # the first reader makes it; a racing one finds the file and reads it
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            return path.read_text()
+        except FileNotFoundError:
+            return None  # deleted meanwhile
+        token = uuid.uuid4().hex
+        with os.fdopen(fd, "w") as out:
+            out.write(token)
+        return token
+
+    def restamp(self, key: str) -> None:
+        """A new change token: call it once a change of the repository's row is committed.
+        The file is replaced whole (rename), so a reader sees the old token or the new one."""
+        folder = self.path(key)
+        if not folder.is_dir():
+            return
+        tmp = folder / f"{STAMP_FILE}.{uuid.uuid4().hex}.tmp"
+        tmp.write_text(uuid.uuid4().hex)
+        tmp.chmod(0o600)
+        tmp.replace(folder / STAMP_FILE)
 
 
 class GitRepo:
