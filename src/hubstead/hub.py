@@ -40,7 +40,12 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
-        self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
+        self.blobs = open_blob_store(
+            settings.storage_url,
+            settings.blobs_dir,
+            endpoint_url=settings.s3_endpoint_url,
+            delivery=settings.s3_delivery,
+        )
         self.git = GitStore(settings.repos_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)
         self.accounts = AccountService(

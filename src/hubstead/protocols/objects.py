@@ -1,12 +1,16 @@
 """Responses carrying the bytes of a large file, wherever they are stored.
 
 Bytes uploaded through LFS are a file in the blob store, sent by the server itself (zero-copy).
+In a bucket (`stored_oid`), they are a redirect to a presigned URL of the bucket, as the Hub
+redirects to its CDN (the metadata headers stay on the 302, where huggingface_hub reads them
+for a redirect to another host), or, in proxy delivery, streamed from the bucket in pieces.
 Bytes uploaded through Xet are rebuilt from their xorbs on the server, so that plain HTTP
 clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other file.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 from starlette.concurrency import iterate_in_threadpool
@@ -14,7 +18,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from hubstead.domain.byte_ranges import parse_range
+from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
+from hubstead.storage.blobstore import BlobMissing
 
 
 def large_file_response(
@@ -24,10 +30,16 @@ def large_file_response(
     blob_path: Path | None,
     xet_hash: str | None,
     headers: dict[str, str],
+    stored_oid: str | None = None,
 ) -> Response:
     byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
         return FileResponse(blob_path, headers=headers, media_type="application/octet-stream")
+    if stored_oid is not None:
+        expires = int(time.time()) + hub.signer.ttl
+        url = hub.blobs.presigned_url(stored_oid, None, expires)
+        if url is not None:
+            return Response(status_code=302, headers={**headers, "Location": url})
     start, end = byte_range or (0, size)
     status = 206 if byte_range is not None else 200
     headers = {**headers, "Content-Length": str(end - start), "Accept-Ranges": "bytes"}
@@ -35,7 +47,13 @@ def large_file_response(
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    chunks = hub.xet.stream(xet_hash, size, start, end)
+    if stored_oid is not None:
+        try:
+            chunks = hub.blobs.iter_range(stored_oid, start, end)
+        except BlobMissing:
+            raise HubError("Object missing from storage", status=404) from None
+    else:
+        chunks = hub.xet.stream(xet_hash, size, start, end)
     return StreamingResponse(
         iterate_in_threadpool(chunks),
         status_code=status,

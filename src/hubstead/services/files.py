@@ -44,6 +44,7 @@ class ResolvedFile:
     xet_hash: str | None = (
         None  # the Xet file holding the bytes, when they were uploaded through Xet
     )
+    in_store: bool = False  # the bytes are a blob of a remote store (a bucket), not on this disk
 
 
 @dataclass(frozen=True)
@@ -116,13 +117,25 @@ class FileService:
                 )
             blob = self.blobs.local_path(entry.lfs.oid)
             xet_hash = linked.xet_hash
-            if blob is None and xet_hash is None:
+            # a bucket is not asked on every resolve: the object row says the bytes are stored
+            in_store = blob is None and xet_hash is None and self.blobs.remote
+            if blob is None and xet_hash is None and not in_store:
                 raise EntryNotFound(
                     f"The LFS object of {path} is missing from storage",
                     headers={"X-Repo-Commit": commit},
                 )
-            return ResolvedFile(commit, entry, blob, None, xet_hash)
+            return ResolvedFile(commit, entry, blob, None, xet_hash, in_store)
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
+
+    def read_range(self, found: ResolvedFile, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a resolved file, wherever they are stored."""
+        if found.content is not None:
+            return found.content[start:end]
+        if found.entry.lfs is not None and (found.blob_path is not None or found.in_store):
+            return self.blobs.read_range(found.entry.lfs.oid, start, end)
+        if found.xet_hash is None or end <= start:
+            return b""
+        return b"".join(self.xet.stream(found.xet_hash, found.entry.size, start, end))
 
     def tree_page(
         self,
