@@ -64,6 +64,8 @@ class PostgresDatabase:
 class TestBucket:
     """A bucket of its own on the test S3 server, emptied and removed on close."""
 
+    __test__ = False  # not a test class (pytest collects names starting with Test)
+
     def __init__(self, endpoint: str | None = None):
         endpoint = endpoint or os.environ.get("HUBSTEAD_TEST_S3_ENDPOINT")
         if not endpoint:
@@ -173,6 +175,22 @@ class LiveHub:
                 stderr=subprocess.STDOUT,
             )
         atexit.register(self.stop)  # no orphan servers if the test run dies
+        self._wait_ready()
+        return self
+
+    def restart(self) -> LiveHub:
+        """Stop the server process and start it again on the same data and database, with the
+        settings as they are now (a test that changes `env` or `bucket` in between)."""
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+        with open(self.data_dir / "server.log", "ab") as log:
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "hubstead", "serve"],
+                env=self.server_env(),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
         self._wait_ready()
         return self
 
