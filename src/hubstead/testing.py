@@ -183,7 +183,11 @@ class LiveHub:
         settings as they are now (a test that changes `env` or `bucket` in between)."""
         if self.process is not None:
             self.process.terminate()
-            self.process.wait(timeout=15)
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         with open(self.data_dir / "server.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "hubstead", "serve"],
