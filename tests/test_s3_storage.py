@@ -9,12 +9,14 @@ what a signature grants is asserted on the signed URL and by recomputing it (Sig
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import subprocess
 import sys
 import time
 from pathlib import Path
+from unittest import mock
 from urllib.parse import parse_qs, urlparse
 
 import httpx
@@ -208,12 +210,13 @@ def test_xet_fetch_urls_are_presigned_for_one_range(s3hub, s3_endpoint):
     # one, so S3 refuses the URL with any other Range (moto does not check; recomputed here)
     def signature_for(range_header: str) -> str:
         request = AWSRequest(method="GET", url=url.split("?")[0], headers={"Range": range_header})
-        request.context["timestamp"] = query["X-Amz-Date"][0]
+        signed_at = dt.datetime.strptime(query["X-Amz-Date"][0], "%Y%m%dT%H%M%SZ")
         credentials = Credentials(
             os.environ["AWS_ACCESS_KEY_ID"], os.environ["AWS_SECRET_ACCESS_KEY"]
         )
         signer = S3SigV4QueryAuth(credentials, "s3", "us-east-1", int(query["X-Amz-Expires"][0]))
-        signer.add_auth(request)
+        with mock.patch("botocore.auth.get_current_datetime", return_value=signed_at):
+            signer.add_auth(request)
         return parse_qs(urlparse(request.url).query)["X-Amz-Signature"][0]
 
     assert signature_for("bytes=100-199") == query["X-Amz-Signature"][0]

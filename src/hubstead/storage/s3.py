@@ -435,16 +435,25 @@ class S3DirectUploads:
                 written += len(chunk)
             _check(oid, size, digest.hexdigest(), written)
             if store.head_size(store.key(oid)) != size:
-                self.client.copy(
-                    {"Bucket": store.bucket, "Key": staging},
-                    store.bucket,
-                    store.key(oid),
-                    ExtraArgs={"CopySourceIfMatch": etag},
-                    Config=store.transfer,
-                )
+                self._copy(staging, store.key(oid), etag, size)
         finally:
             self.client.delete_object(Bucket=store.bucket, Key=staging)
         return True
+
+    def _copy(self, staging: str, final: str, etag: str, size: int) -> None:
+        """Server-side copy (multipart above 5 GB); a concurrent promotion of the same upload
+        that got there first (it deletes the staging key) is not an error."""
+        try:
+            self.client.copy(
+                {"Bucket": self.store.bucket, "Key": staging},
+                self.store.bucket,
+                final,
+                ExtraArgs={"CopySourceIfMatch": etag},
+                Config=self.store.transfer,
+            )
+        except ClientError:
+            if self.store.head_size(final) != size:
+                raise
 
     def sweep(self, cutoff: dt.datetime) -> int:
         """Remove staged objects and abort multipart uploads older than `cutoff` (abandoned
