@@ -353,9 +353,8 @@ class LfsService:
             name = staging_name(repo_row_id, oid, size)
             etags = sorted((int(p["partNumber"]), str(p.get("etag") or "")) for p in parts)
             direct.finish_multipart(name, upload_id, etags)
-            if not direct.promote(name, oid, size):
+            if not direct.promote(name, oid, size, lambda: self.link(repo_row_id, oid, size)):
                 raise BadRequest(f"Multipart upload of {oid}: nothing was uploaded")
-            self.link(repo_row_id, oid, size)
             return
         missing = [n for n in numbers if not (folder / f"{n}.done").is_file()]
         if missing:
@@ -373,10 +372,15 @@ class LfsService:
         stored = self.repo_object(handle.row.id, oid)
         direct = self.blobs.direct_uploads
         if stored is None and direct is not None:
-            # uploaded straight to the store: it counts once its bytes are verified
-            if direct.promote(staging_name(handle.row.id, oid, size), oid, size):
-                self.link(handle.row.id, oid, size)
+            # uploaded straight to the store: it counts once its bytes are verified; the same
+            # bytes sent twice at once (two files, one content) are promoted by one request,
+            # which records them before it removes the staged copy the other one looked for
+            repo = handle.row.id
+            if direct.promote(
+                staging_name(repo, oid, size), oid, size, lambda: self.link(repo, oid, size)
+            ):
                 return
+            stored = self.repo_object(repo, oid)
         if stored is None:
             raise NotFound(f"Object {oid} was not uploaded to this repository")
         if stored.size != size:

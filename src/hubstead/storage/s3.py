@@ -407,9 +407,11 @@ class S3DirectUploads:
             code = error.response.get("Error", {}).get("Code", "")
             raise BadRequest(f"Multipart upload could not be completed: {code}") from None
 
-    def promote(self, name: str, oid: str, size: int) -> bool:
-        """Verify the staged object (size, then SHA-256 streamed in constant memory) and copy it
-        to its final key; the staging key is removed either way. False when nothing is staged.
+    def promote(self, name: str, oid: str, size: int, on_verified: Callable[[], None]) -> bool:
+        """Verify the staged object (size, then SHA-256 streamed in constant memory), copy it
+        to its final key and call `on_verified` (the caller records the object); the staging key
+        is removed after that, either way. False when nothing is staged: a concurrent request
+        for the same upload may have promoted it (its `on_verified` ran before the removal).
 
         The copy names the ETag of the bytes that were hashed (CopySourceIfMatch): if the staged
         object is overwritten meanwhile, the copy fails instead of publishing unverified bytes."""
@@ -436,6 +438,7 @@ class S3DirectUploads:
             _check(oid, size, digest.hexdigest(), written)
             if store.head_size(store.key(oid)) != size:
                 self._copy(staging, store.key(oid), etag, size)
+            on_verified()
         finally:
             self.client.delete_object(Bucket=store.bucket, Key=staging)
         return True
