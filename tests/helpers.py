@@ -211,3 +211,12 @@ def sign_in_status(endpoint: str, login: str, password: str) -> int:
         return client.post(
             "/login", data={"login": login, "password": password, "csrf_token": csrf}
         ).status_code
+
+
+def stored_sizes(hub, kind: str) -> dict[str, int]:
+    """Name → size of the LFS objects (kind "sha256") or xorbs ("xorbs") a hub stores: in its
+    data folder, or in its bucket on the S3 pass (HUBSTEAD_TEST_STORAGE=s3)."""
+    if getattr(hub, "bucket", None) is not None:
+        return {key.rsplit("/", 1)[1]: size for key, size in hub.bucket.keys(f"{kind}/").items()}
+    root = hub.data_dir / "blobs" / kind
+    return {p.name: p.stat().st_size for p in root.rglob("*") if p.is_file()}

@@ -299,8 +299,9 @@ def test_multipart_lfs_transfer_on_the_wire(api: HfApi, hub, endpoint: str):
     header = upload["header"]
     assert header["chunk_size"] == str(chunk)
     assert sorted(k for k in header if k != "chunk_size") == ["1", "2", "3"]
-    # a part of the wrong length is refused
-    assert httpx.put(header["1"], content=data[:100]).status_code == 400
+    if hub.bucket is None:  # a part of the wrong length is refused (a bucket takes any part:
+        # the completion then refuses the object, tests/test_s3_storage.py)
+        assert httpx.put(header["1"], content=data[:100]).status_code == 400
     etags = []
     for number in (1, 2, 3):
         response = httpx.put(

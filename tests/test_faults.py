@@ -596,7 +596,13 @@ def _upload_until_full(api: HfApi, repo: str, rng: random.Random):
 def test_a_full_disk_is_507_and_nothing_is_half_written(tmp_path, capsys):
     rng = random.Random(int.from_bytes(os.urandom(4)))
     with _small_disk(tmp_path / "disk", "24m") as disk:
-        live = LiveHub(disk / "data", backend=BACKEND, env={**HUB_ENV, "HUBSTEAD_WORKERS": "1"})
+        # local storage on every pass: what fills up here is the data folder's own disk
+        live = LiveHub(
+            disk / "data",
+            backend=BACKEND,
+            env={**HUB_ENV, "HUBSTEAD_WORKERS": "1"},
+            storage="local",
+        )
         live.start()
         try:
             api = HfApi(endpoint=live.endpoint, token=live.tokens["alice"])

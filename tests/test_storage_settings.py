@@ -69,21 +69,43 @@ def test_local_blob_store_through_the_protocol(tmp_path: Path):
     store.delete_xorb(xorb)
     assert store.xorb_local_path(xorb) is None
     with pytest.raises(ValueError):
-        open_blob_store("s3", tmp_path / "other")
+        open_blob_store("gs://bucket", tmp_path / "other")
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path: Path):
     monkeypatch.setenv("HUBSTEAD_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("HUBSTEAD_SECRET_KEY", "k")
-    monkeypatch.delenv("HUBSTEAD_BLOB_STORE", raising=False)
-    monkeypatch.delenv("HUBSTEAD_QUIET", raising=False)
+    for name in ("BLOB_STORE", "QUIET", "STORAGE_URL", "S3_ENDPOINT_URL", "S3_DELIVERY"):
+        monkeypatch.delenv(f"HUBSTEAD_{name}", raising=False)
     settings = Settings.from_env()
     assert settings.blob_store == "local" and settings.quiet is False
+    assert (settings.storage_url, settings.s3_delivery) == ("", "redirect")
     monkeypatch.setenv("HUBSTEAD_QUIET", "1")
     assert Settings.from_env().quiet is True
+    # the retired HUBSTEAD_BLOB_STORE: "local" still works, anything else says what replaces it
+    monkeypatch.setenv("HUBSTEAD_BLOB_STORE", "local")
+    assert Settings.from_env().storage_url == ""
     monkeypatch.setenv("HUBSTEAD_BLOB_STORE", "s3")
-    with pytest.raises(SettingsError, match="HUBSTEAD_BLOB_STORE"):
+    with pytest.raises(SettingsError, match="HUBSTEAD_BLOB_STORE.*HUBSTEAD_STORAGE_URL"):
         Settings.from_env()
+    monkeypatch.delenv("HUBSTEAD_BLOB_STORE")
+    monkeypatch.setenv("HUBSTEAD_STORAGE_URL", "s3://models/hub")
+    monkeypatch.setenv("HUBSTEAD_S3_ENDPOINT_URL", "http://minio:9000")
+    monkeypatch.setenv("HUBSTEAD_S3_DELIVERY", "proxy")
+    settings = Settings.from_env()
+    assert (settings.storage_url, settings.s3_endpoint_url, settings.s3_delivery) == (
+        "s3://models/hub",
+        "http://minio:9000",
+        "proxy",
+    )
+    assert settings.blob_store == "s3"
+    for name, value in (("STORAGE_URL", "/srv/blobs"), ("S3_DELIVERY", "cdn")):
+        monkeypatch.setenv(f"HUBSTEAD_{name}", value)
+        with pytest.raises(SettingsError, match=f"HUBSTEAD_{name}"):
+            Settings.from_env()
+        monkeypatch.setenv("HUBSTEAD_STORAGE_URL", "s3://models")
+    monkeypatch.delenv("HUBSTEAD_STORAGE_URL")
+    monkeypatch.delenv("HUBSTEAD_S3_DELIVERY")
 
     monkeypatch.setenv("HUBSTEAD_NODE", "/opt/node/bin/node")
     monkeypatch.setenv("HUBSTEAD_NODE_MODULES", str(tmp_path / "nm"))
@@ -100,7 +122,7 @@ def test_the_hook_reads_back_what_the_server_hands_it(monkeypatch, tmp_path: Pat
         if name.startswith("HUBSTEAD_"):
             monkeypatch.setenv(name, value)
     assert HookSettings.from_env() == HookSettings(
-        "dataset", 42, "sqlite:///x.db", "local", tmp_path / "blobs"
+        "dataset", 42, "sqlite:///x.db", "", None, tmp_path / "blobs"
     )
     monkeypatch.delenv("HUBSTEAD_REPO_ROW_ID")
     assert HookSettings.from_env().repo_row_id is None

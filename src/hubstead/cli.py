@@ -737,8 +737,27 @@ def cmd_gc(args: argparse.Namespace) -> int:
     print(
         f"freed {result.bytes_freed} bytes: {result.lfs_objects} LFS objects, {result.xet_files} Xet files, "
         f"{result.xorbs} xorbs"
+        + (f", {result.staged_uploads} abandoned uploads" if result.staged_uploads else "")
     )
     return 0
+
+
+def cmd_storage_migrate(_args: argparse.Namespace) -> int:
+    """Move the data folder's blobs into the bucket of HUBSTEAD_STORAGE_URL (servers may run)."""
+    from hubstead.storage.s3 import S3BlobStore, migrate_local
+
+    hub = _hub()
+    if not isinstance(hub.blobs, S3BlobStore):
+        raise CommandError("set HUBSTEAD_STORAGE_URL=s3://bucket/prefix to the bucket to move to")
+    if hub.blobs.local is None:
+        print(f"nothing to move: {hub.settings.blobs_dir} holds no objects")
+        return 0
+    result = migrate_local(hub.blobs, print)
+    print(
+        f"moved {result.moved} objects ({result.bytes_moved} bytes), {result.skipped} were "
+        f"already in the bucket, {len(result.refused)} refused"
+    )
+    return 1 if result.refused else 0
 
 
 def _command(group, name: str, func, help_text: str) -> argparse.ArgumentParser:
@@ -1004,6 +1023,17 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--limit", type=int, default=100, help="at most this many (1 to 100)")
     audit.add_argument("--json", action="store_true", help="print JSON")
     audit.set_defaults(func=cmd_audit)
+
+    storage = commands.add_parser("storage", help="large-file storage").add_subparsers(
+        dest="action", required=True
+    )
+    migrate = storage.add_parser(
+        "migrate",
+        help="move the data folder's LFS objects and xorbs into HUBSTEAD_STORAGE_URL's bucket "
+        "(resumable, verified; servers keep serving meanwhile)",
+    )
+    _add_global(migrate)
+    migrate.set_defaults(func=cmd_storage_migrate)
 
     db = commands.add_parser("db", help="database maintenance").add_subparsers(
         dest="action", required=True

@@ -88,7 +88,9 @@ def missing_lfs_objects(
         )
     db = Database(settings.database_url)
     try:
-        blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
+        blobs = open_blob_store(
+            settings.storage_url, settings.blobs_dir, endpoint_url=settings.s3_endpoint_url
+        )
         found = available_objects(db, blobs, settings.repo_row_id, list(pointers))
     finally:
         db.dispose()

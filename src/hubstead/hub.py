@@ -47,7 +47,12 @@ class Hub:
         self.settings = settings
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.db = Database(settings.database_url)
-        self.blobs = open_blob_store(settings.blob_store, settings.blobs_dir)
+        self.blobs = open_blob_store(
+            settings.storage_url,
+            settings.blobs_dir,
+            endpoint_url=settings.s3_endpoint_url,
+            delivery=settings.s3_delivery,
+        )
         self.git = GitStore(settings.repos_dir)
         # serialize ref changes across processes: advisory locks on PostgreSQL, flocks on SQLite
         self.locks = open_locks(self.db.url, self.db.is_sqlite, settings.data_dir)

@@ -31,7 +31,7 @@ from hubstead.domain.tags.safetensors_summary import DEFAULT_MAX_HEADER_BYTES
 from hubstead.rendering.math import MathSettings
 from hubstead.rendering.math import use_settings as use_math_settings
 
-BLOB_STORES = ("local",)  # values of HUBSTEAD_BLOB_STORE (an object store comes later)
+S3_DELIVERIES = ("redirect", "proxy")  # values of HUBSTEAD_S3_DELIVERY
 DEFAULT_MAX_LFS_OBJECT_BYTES = 50 * 1000**3  # the Hub's largest LFS file: 50 GB
 DEFAULT_MAX_LFS_PARTS = 10_000  # S3's limit, which the Hub's multipart uploads keep to
 MAX_TOKEN_DAYS = 3650  # the longest expiry a token may have (a longer one: give it none)
@@ -84,7 +84,10 @@ class Settings:
     max_lfs_parts: int = DEFAULT_MAX_LFS_PARTS  # of a multipart upload (the part size grows)
     # the JSON header of a safetensors file read for its parameter counts (past it: unknown)
     max_safetensors_header_bytes: int = DEFAULT_MAX_HEADER_BYTES
-    blob_store: str = "local"  # which BlobStore holds LFS objects and xorbs (BLOB_STORES)
+    # where LFS objects and xorbs are kept: "" (the data folder's blobs) or s3://bucket/prefix
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None  # a non-AWS S3 service (MinIO, R2, Ceph, moto)
+    s3_delivery: str = "redirect"  # downloads: presigned redirects, or "proxy" through the hub
     quiet: bool = False  # the server logs warnings only
     token_cache_seconds: float = 5.0  # how long a process trusts a token or session it checked
     allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
@@ -108,6 +111,11 @@ class Settings:
     def blobs_dir(self) -> Path:
         return self.data_dir / "blobs"
 
+    @property
+    def blob_store(self) -> str:
+        """ "local" or "s3" (for messages and the CLI)."""
+        return "s3" if self.storage_url else "local"
+
     @classmethod
     def from_env(cls) -> Settings:
         data_dir = Path(_env("DATA_DIR", "./hubstead-data")).resolve()
@@ -129,7 +137,9 @@ class Settings:
             max_safetensors_header_bytes=_positive(
                 "MAX_SAFETENSORS_HEADER_BYTES", DEFAULT_MAX_HEADER_BYTES
             ),
-            blob_store=_blob_store(_env("BLOB_STORE") or "local"),
+            storage_url=_storage_url(_env("STORAGE_URL"), _env("BLOB_STORE")),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL") or None,
+            s3_delivery=_s3_delivery(_env("S3_DELIVERY") or "redirect"),
             quiet=bool(_env("QUIET")),
             token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", "5")),
             allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
@@ -263,12 +273,32 @@ def _token_max_days(value: str) -> int | None:
     return int(value)
 
 
-def _blob_store(kind: str) -> str:
-    if kind not in BLOB_STORES:
+def _storage_url(url: str | None, retired_kind: str | None) -> str:
+    """`HUBSTEAD_STORAGE_URL`: empty (or "local") for the data folder, else s3://bucket/prefix.
+    `HUBSTEAD_BLOB_STORE`, which it replaces, is still accepted as "local" only."""
+    if retired_kind not in (None, "", "local"):
         raise SettingsError(
-            f"HUBSTEAD_BLOB_STORE={kind!r} is not supported: use one of {', '.join(BLOB_STORES)}"
+            f"HUBSTEAD_BLOB_STORE={retired_kind!r} is not supported: HUBSTEAD_BLOB_STORE is "
+            "retired, set HUBSTEAD_STORAGE_URL=s3://bucket/prefix for object storage"
         )
-    return kind
+    url = (url or "").strip()
+    if url in ("", "local"):
+        return ""
+    bucket = url[len("s3://") :].partition("/")[0] if url.startswith("s3://") else ""
+    if not bucket:
+        raise SettingsError(
+            f"HUBSTEAD_STORAGE_URL={url!r}: give s3://bucket or s3://bucket/prefix "
+            "(or nothing, for the data folder)"
+        )
+    return url
+
+
+def _s3_delivery(value: str) -> str:
+    if value not in S3_DELIVERIES:
+        raise SettingsError(
+            f"HUBSTEAD_S3_DELIVERY={value!r}: use one of {', '.join(S3_DELIVERIES)}"
+        )
+    return value
 
 
 def math_settings_from_env() -> MathSettings:
@@ -312,7 +342,8 @@ class HookSettings:
     repo_type: str = "model"
     repo_row_id: int | None = None
     database_url: str | None = None
-    blob_store: str = "local"
+    storage_url: str = ""
+    s3_endpoint_url: str | None = None
     blobs_dir: Path | None = None
     # the pusher's rights, decided by the server: may they update branches and tags, and which
     # open pull requests (refs/pr/N) may they push to (theirs; every one for a writer)
@@ -326,7 +357,8 @@ class HookSettings:
             repo_type=_env("REPO_TYPE") or "model",
             repo_row_id=int(row_id) if row_id else None,
             database_url=_env("DATABASE_URL") or None,
-            blob_store=_blob_store(_env("BLOB_STORE") or "local"),
+            storage_url=_storage_url(_env("STORAGE_URL"), _env("BLOB_STORE")),
+            s3_endpoint_url=_env("S3_ENDPOINT_URL") or None,
             blobs_dir=Path(blobs) if blobs else None,
             may_write=_env("PUSH_MAY_WRITE") != "0",
             pull_requests=frozenset(int(n) for n in (_env("PUSH_PULL_REQUESTS") or "").split()),
@@ -349,7 +381,8 @@ def hook_environment(
         # the pre-receive hook checks pushed LFS pointers against this repository's objects
         "HUBSTEAD_REPO_ROW_ID": str(repo_row_id),
         "HUBSTEAD_DATABASE_URL": settings.database_url,
-        "HUBSTEAD_BLOB_STORE": settings.blob_store,
+        "HUBSTEAD_STORAGE_URL": settings.storage_url,
+        "HUBSTEAD_S3_ENDPOINT_URL": settings.s3_endpoint_url or "",
         "HUBSTEAD_BLOBS_DIR": str(settings.blobs_dir),
         "HUBSTEAD_PUSH_MAY_WRITE": "1" if may_write else "0",
         "HUBSTEAD_PUSH_PULL_REQUESTS": " ".join(str(num) for num in sorted(pull_requests)),

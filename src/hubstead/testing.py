@@ -26,6 +26,14 @@ import hubstead.settings  # noqa: F401
 POSTGRES_ADMIN_URL = os.environ.get(
     "HUBSTEAD_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
 )
+# HUBSTEAD_TEST_STORAGE=s3: every hub keeps its large files in a bucket of its own on the S3
+# server at HUBSTEAD_TEST_S3_ENDPOINT (moto's server mode, started by scripts/lib/s3.sh).
+TEST_STORAGE = os.environ.get("HUBSTEAD_TEST_STORAGE", "local")
+S3_TEST_CREDENTIALS = {
+    "AWS_ACCESS_KEY_ID": "hubstead-test",
+    "AWS_SECRET_ACCESS_KEY": "hubstead-test-secret",
+    "AWS_DEFAULT_REGION": "us-east-1",
+}
 
 
 def free_port() -> int:
@@ -53,6 +61,62 @@ class PostgresDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)')
 
 
+class TestBucket:
+    """A bucket of its own on the test S3 server, emptied and removed on close."""
+
+    __test__ = False  # not a test class (pytest collects names starting with Test)
+
+    def __init__(self, endpoint: str | None = None):
+        endpoint = endpoint or os.environ.get("HUBSTEAD_TEST_S3_ENDPOINT")
+        if not endpoint:
+            raise RuntimeError(
+                "HUBSTEAD_TEST_STORAGE=s3 needs HUBSTEAD_TEST_S3_ENDPOINT (scripts/test starts "
+                "moto_server and sets it)"
+            )
+        for name, value in S3_TEST_CREDENTIALS.items():
+            os.environ.setdefault(name, value)
+        from hubstead.storage.s3 import make_client
+
+        self.endpoint = endpoint
+        self.name = f"hubstead-test-{uuid.uuid4().hex[:12]}"
+        self.client = make_client(endpoint)
+        self.client.create_bucket(Bucket=self.name)
+
+    @property
+    def storage_url(self) -> str:
+        return f"s3://{self.name}/hub"
+
+    def env(self) -> dict[str, str]:
+        return {
+            **{name: os.environ.get(name, value) for name, value in S3_TEST_CREDENTIALS.items()},
+            "HUBSTEAD_STORAGE_URL": self.storage_url,
+            "HUBSTEAD_S3_ENDPOINT_URL": self.endpoint,
+        }
+
+    def keys(self, under: str = "") -> dict[str, int]:
+        """Key → size of the objects under `hub/<under>`."""
+        found: dict[str, int] = {}
+        pages = self.client.get_paginator("list_objects_v2").paginate(
+            Bucket=self.name, Prefix=f"hub/{under}"
+        )
+        for page in pages:
+            found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
+        return found
+
+    def close(self) -> None:
+        try:
+            for key in self.keys():
+                self.client.delete_object(Bucket=self.name, Key=key)
+            uploads = self.client.list_multipart_uploads(Bucket=self.name).get("Uploads", [])
+            for upload in uploads:
+                self.client.abort_multipart_upload(
+                    Bucket=self.name, Key=upload["Key"], UploadId=upload["UploadId"]
+                )
+            self.client.delete_bucket(Bucket=self.name)
+        except Exception:  # the server may be gone at exit: nothing left to clean
+            pass
+
+
 @dataclass
 class LiveHub:
     data_dir: Path
@@ -65,6 +129,8 @@ class LiveHub:
         None  # called with the database URL before the server starts
     )
     _postgres: PostgresDatabase | None = None
+    storage: str = TEST_STORAGE  # "local" or "s3" (a bucket of its own)
+    bucket: TestBucket | None = None
 
     @property
     def endpoint(self) -> str:
@@ -86,6 +152,8 @@ class LiveHub:
         env["HUBSTEAD_QUIET"] = "1"
         if self._postgres is not None:
             env["HUBSTEAD_DATABASE_URL"] = self._postgres.url
+        if self.bucket is not None:
+            env = {**env, **self.bucket.env(), **self.env}  # a module's own settings win
         return env
 
     def start(self) -> LiveHub:
@@ -93,6 +161,8 @@ class LiveHub:
         self.port = self.port or free_port()
         if self.backend == "postgresql":
             self._postgres = PostgresDatabase()
+        if self.storage == "s3" and self.bucket is None:
+            self.bucket = TestBucket()
         self._seed_accounts()
         if self.prepare is not None:
             self.prepare(self.database_url)
@@ -100,9 +170,17 @@ class LiveHub:
         self.restart()
         return self
 
-    def restart(self) -> None:
-        """Start the server (again, after it stopped) on the same port, data and database."""
-        # the child holds its own copy of the descriptor: ours is closed at once
+    def restart(self) -> LiveHub:
+        """Stop the server process if it still runs, and start it (again) on the same port, data
+        and database, with the settings as they are now (a test that changes `env` or `bucket`
+        in between, or one that killed the server)."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
         with open(self.data_dir / "server.log", "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "-m", "hubstead", "serve"],
@@ -111,6 +189,7 @@ class LiveHub:
                 stderr=subprocess.STDOUT,
             )
         self._wait_ready()
+        return self
 
     def _seed_accounts(self) -> None:
         from hubstead.hub import Hub
@@ -168,6 +247,9 @@ class LiveHub:
         if self._postgres is not None:
             self._postgres.close()
             self._postgres = None
+        if self.bucket is not None:
+            self.bucket.close()
+            self.bucket = None
 
 
 ACCOUNTS = (("admin", True), ("alice", False), ("bob", False), ("carol", False), ("dave", False))
@@ -190,12 +272,18 @@ class InProcessHub:
         from hubstead.settings import Settings
 
         data_dir.mkdir(parents=True, exist_ok=True)
+        self.bucket = TestBucket() if TEST_STORAGE == "s3" else None
+        storage: dict[str, object] = (
+            {"storage_url": self.bucket.storage_url, "s3_endpoint_url": self.bucket.endpoint}
+            if self.bucket is not None
+            else {}
+        )
         settings = Settings(
             data_dir=data_dir,
             database_url=f"sqlite:///{data_dir / 'hubstead.db'}",
             secret_key="in-process-test-key",
             public_url="http://hub.test",  # the TestClient's base URL
-            **settings_overrides,  # type: ignore[arg-type]
+            **{**storage, **settings_overrides},  # type: ignore[arg-type]
         )
         self.hub = Hub(settings)
         self.hub.db.migrate()
@@ -228,3 +316,5 @@ class InProcessHub:
 
     def close(self) -> None:
         self.hub.db.dispose()
+        if self.bucket is not None:
+            self.bucket.close()

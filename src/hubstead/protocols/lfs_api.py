@@ -110,12 +110,15 @@ async def upload_part(ctx: Ctx, repo: str, oid: str, number: str) -> Response:
 def complete(ctx: Ctx, repo: str, oid: str) -> Response:
     repo_id, size = _signed_args(ctx.request, repo, oid)
     q = ctx.query
-    ctx.hub.signer.verify(q.get("sig"), ascii_digits(q.get("exp")), "complete", repo_id, oid, size)
+    upload_id = q.get("upload") or ""
+    ctx.hub.signer.verify(
+        q.get("sig"), ascii_digits(q.get("exp")), "complete", repo_id, oid, size, upload_id
+    )
     body = parse_body(ctx, LfsCompletion)
     if body.oid not in (None, oid):
         raise BadRequest("The completion body does not match this object")
     parts = [part.model_dump() for part in body.parts]
-    ctx.hub.lfs.complete_multipart(repo_id, oid, size, parts)
+    ctx.hub.lfs.complete_multipart(repo_id, oid, size, parts, upload_id)
     return json_response({"message": "ok"})
 
 
@@ -125,9 +128,25 @@ def download(ctx: Ctx, repo: str, oid: str) -> Response:
         raise NotFound("Unknown object")
     q = ctx.query
     ctx.hub.signer.verify(q.get("sig"), ascii_digits(q.get("exp")), "download", int(repo), oid)
-    path = ctx.hub.blobs.local_path(oid)
+    blobs = ctx.hub.blobs
+    path = blobs.local_path(oid)
     xet_hash = ctx.hub.files.xet_hash(oid) if path is None else None
-    if path is None and xet_hash is None:
+    # a bucket in proxy delivery: streamed from there (its size is one HEAD)
+    stored_size = blobs.size(oid) if path is None and xet_hash is None and blobs.remote else None
+    if path is None and xet_hash is None and stored_size is None:
         raise HubError("Object missing from storage", status=404)
-    size = path.stat().st_size if path is not None else ctx.hub.xet.file_size(None, xet_hash)
-    return large_file_response(ctx.hub, ctx.request, size, path, xet_hash, {"ETag": f'"{oid}"'})
+    if path is not None:
+        size = path.stat().st_size
+    elif stored_size is not None:
+        size = stored_size
+    else:
+        size = ctx.hub.xet.file_size(None, xet_hash)
+    return large_file_response(
+        ctx.hub,
+        ctx.request,
+        size,
+        path,
+        xet_hash,
+        {"ETag": f'"{oid}"'},
+        oid if stored_size is not None else None,
+    )

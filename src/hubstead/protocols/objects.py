@@ -1,6 +1,9 @@
 """Responses carrying the bytes of a large file, wherever they are stored.
 
 Bytes uploaded through LFS are a file in the blob store, sent by the server itself (zero-copy).
+In a bucket (`stored_oid`), they are a redirect to a presigned URL of the bucket, as the Hub
+redirects to its CDN (the metadata headers stay on the 302, where huggingface_hub reads them
+for a redirect to another host), or, in proxy delivery, streamed from the bucket in pieces.
 Bytes uploaded through Xet are rebuilt from their xorbs on the server, so that plain HTTP
 clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other file.
 """
@@ -8,6 +11,7 @@ clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other fil
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from starlette.concurrency import iterate_in_threadpool
@@ -15,7 +19,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from hubstead.domain.byte_ranges import parse_range
+from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
+from hubstead.storage.blobstore import BlobMissing
 
 
 def large_file_response(
@@ -26,6 +32,7 @@ def large_file_response(
     xet_hash: str | None,
     headers: dict[str, str],
     blob_stat: os.stat_result | None = None,
+    stored_oid: str | None = None,
 ) -> Response:
     """`blob_stat`: the blob's file status when the caller has it (the resolve cache keeps it;
     blob files never change), which spares starlette a stat in the thread pool: on a HEAD that
@@ -38,6 +45,11 @@ def large_file_response(
             media_type="application/octet-stream",
             stat_result=blob_stat,
         )
+    if stored_oid is not None:
+        expires = int(time.time()) + hub.signer.ttl
+        url = hub.blobs.presigned_url(stored_oid, None, expires)
+        if url is not None:
+            return Response(status_code=302, headers={**headers, "Location": url})
     start, end = byte_range or (0, size)
     status = 206 if byte_range is not None else 200
     headers = {**headers, "Content-Length": str(end - start), "Accept-Ranges": "bytes"}
@@ -45,7 +57,13 @@ def large_file_response(
         headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
     if request.method == "HEAD" or size == 0:
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    chunks = hub.xet.stream(xet_hash, size, start, end)
+    if stored_oid is not None:
+        try:
+            chunks = hub.blobs.iter_range(stored_oid, start, end)
+        except BlobMissing:
+            raise HubError("Object missing from storage", status=404) from None
+    else:
+        chunks = hub.xet.stream(xet_hash, size, start, end)
     return StreamingResponse(
         iterate_in_threadpool(chunks),
         status_code=status,

@@ -112,7 +112,14 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
             headers["X-Xet-Hash"] = found.xet_hash
             headers["Link"] = f'<{token_url}>; rel="xet-auth"'
         return large_file_response(
-            ctx.hub, ctx.request, size, found.blob_path, found.xet_hash, headers, found.blob_stat
+            ctx.hub,
+            ctx.request,
+            size,
+            found.blob_path,
+            found.xet_hash,
+            headers,
+            found.blob_stat,
+            found.entry.lfs.oid if found.in_store else None,
         )
     headers["ETag"] = f'"{found.entry.oid}"'
     byte_range = parse_range(ctx.request.headers.get("range"), size)

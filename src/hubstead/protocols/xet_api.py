@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import anyio.to_thread
-from starlette.concurrency import run_in_threadpool
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.responses import FileResponse, Response, StreamingResponse
 
 from hubstead.domain.byte_ranges import parse_range
@@ -21,7 +21,8 @@ from hubstead.domain.errors import HubError, NotFound
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import STREAMED, Body, Router, read_body, upload_need
 from hubstead.services.access import Need
-from hubstead.services.xet import MAX_SHARD_BODY, MAX_XORB_BODY
+from hubstead.services.xet import MAX_SHARD_BODY, MAX_XORB_BODY, parse_byte_range
+from hubstead.storage.blobstore import BlobMissing
 
 router = Router()
 CAS = "/cas"
@@ -104,10 +105,24 @@ def fetch(ctx: Ctx, xorb: str):
     ctx.hub.xet.check_fetch(
         xorb, q.get("r"), q.get("exp"), q.get("sig"), ctx.request.headers.get("range")
     )
-    path = ctx.hub.blobs.xorb_local_path(xorb)
-    if path is None:
+    blobs = ctx.hub.blobs
+    path = blobs.xorb_local_path(xorb)
+    if path is not None:
+        return xorb_range(path, ctx.request.headers.get("range"))
+    if not blobs.remote:
         raise NotFound(f"Unknown xorb {xorb}")
-    return xorb_range(path, ctx.request.headers.get("range"))
+    # a bucket in proxy delivery: the granted range, streamed from there
+    start, end = parse_byte_range(ctx.request.headers.get("range"), 1 << 62)
+    try:
+        chunks = blobs.iter_xorb_range(xorb, start, end)
+    except BlobMissing:
+        raise NotFound(f"Unknown xorb {xorb}") from None
+    return StreamingResponse(
+        iterate_in_threadpool(chunks),
+        status_code=206,
+        headers={"Content-Range": f"bytes {start}-{end - 1}/*"},
+        media_type="application/octet-stream",
+    )
 
 
 def xorb_range(path: Path, requested: str | None) -> Response:

@@ -49,6 +49,7 @@ class ResolvedFile:
     # the LFS object's file status (size, mtime: the answer's headers without a thread hop);
     # blob files are immutable, named by their content
     blob_stat: os.stat_result | None = None
+    in_store: bool = False  # the bytes are a blob of a remote store (a bucket), not on this disk
 
 
 @dataclass(frozen=True)
@@ -145,15 +146,33 @@ class FileService:
             blob = self.blobs.local_path(entry.lfs.oid)
             blob_stat = _stat(blob) if blob is not None else None
             xet_hash = linked.xet_hash
-            if blob_stat is None and xet_hash is None:
+            # a bucket is not asked on every resolve: the object row says the bytes are stored
+            in_store = blob_stat is None and xet_hash is None and self.blobs.remote
+            if blob_stat is None and xet_hash is None and not in_store:
                 raise EntryNotFound(
                     f"The LFS object of {path} is missing from storage",
                     headers={"X-Repo-Commit": commit},
                 )
             return ResolvedFile(
-                commit, entry, blob if blob_stat else None, None, xet_hash, blob_stat
+                commit,
+                entry,
+                blob if blob_stat else None,
+                None,
+                xet_hash,
+                blob_stat=blob_stat,
+                in_store=in_store,
             )
         return ResolvedFile(commit, entry, None, git.read_blob(entry.oid))
+
+    def read_range(self, found: ResolvedFile, start: int, end: int) -> bytes:
+        """Bytes [start, end) of a resolved file, wherever they are stored."""
+        if found.content is not None:
+            return found.content[start:end]
+        if found.entry.lfs is not None and (found.blob_path is not None or found.in_store):
+            return self.blobs.read_range(found.entry.lfs.oid, start, end)
+        if found.xet_hash is None or end <= start:
+            return b""
+        return b"".join(self.xet.stream(found.xet_hash, found.entry.size, start, end))
 
     def tree_page(
         self,

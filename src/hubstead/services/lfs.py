@@ -41,13 +41,15 @@ MiB = 1024 * 1024
 class StoredObject:
     oid: str
     size: int
+    xet_hash: str | None = None  # its bytes are a Xet file (else a blob in the store)
 
 
 def available_objects(
     db: Database, blobs: BlobStore, repo_row_id: int, oids: list[str]
 ) -> dict[str, StoredObject]:
     """Those of `oids` this repository may reference: uploaded to it, with bytes still stored
-    (as a blob, or as a Xet file)."""
+    (as a blob, or as a Xet file). A remote store (a bucket) is not asked object by object: an
+    object row is written only once its bytes are stored and verified."""
     found: dict[str, StoredObject] = {}
     if not oids:
         return found
@@ -62,8 +64,8 @@ def available_objects(
                 )
             ).scalars()
             for row in rows:
-                if row.xet_hash is not None or blobs.exists(row.oid):
-                    found[row.oid] = StoredObject(row.oid, row.size)
+                if row.xet_hash is not None or blobs.remote or blobs.exists(row.oid):
+                    found[row.oid] = StoredObject(row.oid, row.size, row.xet_hash)
     return found
 
 
@@ -229,9 +231,14 @@ class LfsService:
         if stored is not None and stored.size == size:
             return {"oid": oid, "size": size}
         repo = handle.row.id
+        direct = self.blobs.direct_uploads
         exp, sig = self.signer.sign("upload", repo, oid, size)
-        upload_url = links.url_for(
-            "lfs.upload", {"size": size, "exp": exp, "sig": sig}, repo=repo, oid=oid
+        upload_url = (
+            direct.upload_url(staging_name(repo, oid, size), exp)
+            if direct is not None
+            else links.url_for(
+                "lfs.upload", {"size": size, "exp": exp, "sig": sig}, repo=repo, oid=oid
+            )
         )
         actions: dict = {
             "upload": {"href": upload_url, "expires_in": self.signer.ttl},
@@ -240,7 +247,12 @@ class LfsService:
         if size > self.multipart_threshold:
             parts = self.part_count(size)
             header = {"chunk_size": str(self.part_size(size))}
+            name = staging_name(repo, oid, size)
+            upload_id = direct.start_multipart(name) if direct is not None else ""
             for number in range(1, parts + 1):
+                if direct is not None:
+                    header[str(number)] = direct.part_url(name, upload_id, number, exp)
+                    continue
                 exp_p, sig_p = self.signer.sign("part", repo, oid, size, number)
                 header[str(number)] = links.url_for(
                     "lfs.part",
@@ -249,11 +261,12 @@ class LfsService:
                     oid=oid,
                     number=number,
                 )
-            exp_c, sig_c = self.signer.sign("complete", repo, oid, size)
+            exp_c, sig_c = self.signer.sign("complete", repo, oid, size, upload_id)
+            query: dict = {"size": size, "exp": exp_c, "sig": sig_c}
+            if upload_id:
+                query["upload"] = upload_id
             actions["upload"] = {
-                "href": links.url_for(
-                    "lfs.complete", {"size": size, "exp": exp_c, "sig": sig_c}, repo=repo, oid=oid
-                ),
+                "href": links.url_for("lfs.complete", query, repo=repo, oid=oid),
                 "header": header,
                 "expires_in": self.signer.ttl,
             }
@@ -263,7 +276,10 @@ class LfsService:
         repo = handle.row.id
         exp, sig = self.signer.sign("download", repo, stored.oid)
         # a backend that signs its own URLs (an object store) serves the bytes itself
-        href = self.blobs.presigned_url(stored.oid, None, exp) or links.url_for(
+        presigned = (
+            self.blobs.presigned_url(stored.oid, None, exp) if stored.xet_hash is None else None
+        )
+        href = presigned or links.url_for(
             "lfs.download", {"exp": exp, "sig": sig}, repo=repo, oid=stored.oid
         )
         return {
@@ -328,14 +344,28 @@ class LfsService:
         part = self.part_size(size)
         return min(part, size - part * (number - 1))
 
-    def complete_multipart(self, repo_row_id: int, oid: str, size: int, parts: list) -> None:
-        """Verify the assembled object (hash and size) and move it into the store."""
+    def complete_multipart(
+        self, repo_row_id: int, oid: str, size: int, parts: list, upload_id: str = ""
+    ) -> None:
+        """Verify the assembled object (hash and size) and move it into the store. With
+        `upload_id`, the parts went straight to the store: it assembles them in staging, and
+        the staged object is verified and promoted."""
         self.check_size(size)
         folder = self._parts_dir(repo_row_id, oid, size)
         count = self.part_count(size)
         numbers = sorted(int(p.get("partNumber", 0)) for p in parts if isinstance(p, dict))
         if numbers != list(range(1, count + 1)):
             raise BadRequest(f"Multipart completion for {oid} must list parts 1 to {count}")
+        direct = self.blobs.direct_uploads
+        if upload_id:
+            if direct is None:
+                raise BadRequest("This hub takes multipart uploads through its own routes")
+            name = staging_name(repo_row_id, oid, size)
+            etags = sorted((int(p["partNumber"]), str(p.get("etag") or "")) for p in parts)
+            direct.finish_multipart(name, upload_id, etags)
+            if not direct.promote(name, oid, size, lambda: self.link(repo_row_id, oid, size)):
+                raise BadRequest(f"Multipart upload of {oid}: nothing was uploaded")
+            return
         missing = [n for n in numbers if not (folder / f"{n}.done").is_file()]
         if missing:
             raise BadRequest(f"Multipart upload of {oid}: parts {missing} were not uploaded")
@@ -350,10 +380,26 @@ class LfsService:
         if oid is None:
             raise BadRequest("Verify needs a sha256 'oid' and an integer 'size'")
         stored = self.repo_object(handle.row.id, oid)
+        direct = self.blobs.direct_uploads
+        if stored is None and direct is not None:
+            # uploaded straight to the store: it counts once its bytes are verified; the same
+            # bytes sent twice at once (two files, one content) are promoted by one request,
+            # which records them before it removes the staged copy the other one looked for
+            repo = handle.row.id
+            if direct.promote(
+                staging_name(repo, oid, size), oid, size, lambda: self.link(repo, oid, size)
+            ):
+                return
+            stored = self.repo_object(repo, oid)
         if stored is None:
             raise NotFound(f"Object {oid} was not uploaded to this repository")
         if stored.size != size:
             raise BadRequest(f"Object {oid} has size {stored.size}, not {size}")
+
+
+def staging_name(repo_row_id: int, oid: str, size: int) -> str:
+    """Where a direct upload of `oid` to this repository waits for its verification."""
+    return f"{repo_row_id}-{oid}-{size}"
 
 
 def _object_fields(item: object) -> tuple[str | None, int]:

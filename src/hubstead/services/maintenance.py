@@ -3,7 +3,9 @@
 Deleting a repository removes its links to LFS objects (the database cascades); this pass then
 removes objects no repository links to, Xet files no object points at, and xorbs no file uses.
 Only things older than the grace period are touched, so uploads in flight (a xorb waiting for
-its shard, an object waiting for its commit) are never collected under their feet.
+its shard, an object waiting for its commit) are never collected under their feet. On a bucket,
+direct uploads never verified (staged objects, multipart uploads never completed) older than
+the grace period are removed too.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ class CollectedGarbage:
     xet_files: int
     xorbs: int
     bytes_freed: int
+    staged_uploads: int = 0  # abandoned direct uploads removed from a bucket's staging area
 
 
 def collect_garbage(db: Database, blobs: BlobStore, grace: dt.timedelta) -> CollectedGarbage:
@@ -61,4 +64,6 @@ def collect_garbage(db: Database, blobs: BlobStore, grace: dt.timedelta) -> Coll
             session.execute(delete(XetXorb).where(XetXorb.hash == xorb))
             blobs.delete_xorb(xorb)
             freed += size
-    return CollectedGarbage(len(orphans), len(dead_files), len(dead_xorbs), freed)
+    direct = blobs.direct_uploads
+    staged = direct.sweep(cutoff) if direct is not None else 0
+    return CollectedGarbage(len(orphans), len(dead_files), len(dead_xorbs), freed, staged)

@@ -154,10 +154,4 @@ class WeightsService:
         )
 
     def _read(self, resolved: ResolvedFile, start: int, end: int) -> bytes:
-        if resolved.content is not None:
-            return resolved.content[start:end]
-        if resolved.blob_path is not None:
-            with open(resolved.blob_path, "rb") as handle:
-                handle.seek(start)
-                return handle.read(end - start)
-        return b"".join(self.xet.stream(resolved.xet_hash, resolved.entry.size, start, end))
+        return self.files.read_range(resolved, start, end)

@@ -2,11 +2,14 @@
 
 Services depend on the `BlobStore` protocol; the composition root (`hubstead.hub`, and the git
 hook through its settings) picks the implementation from `Settings.blob_store` with
-`open_blob_store`. Only `LocalBlobStore` exists today; the protocol is what an object store
-(S3 and the like) has to offer too: existence, size, verified writes, deletes and ranged reads.
-Two capabilities are optional and answer None where a backend has no such thing: `local_path`
-(a file on this machine, which the server sends zero-copy) and `presigned_url` (a URL the
-backend itself signs; without one the hub serves the bytes through its own signed URLs).
+`open_blob_store`: `LocalBlobStore` (the data folder, the default) or `S3BlobStore`
+(storage/s3.py, `HUBSTEAD_STORAGE_URL=s3://bucket/prefix`). Both offer existence, size,
+verified writes, deletes and ranged reads. Some capabilities are optional and answer None where
+a backend has no such thing: `local_path` (a file on this machine, which the server sends
+zero-copy), `presigned_url` (a URL the backend itself signs; without one the hub serves the
+bytes through its own signed URLs) and `direct_uploads` (presigned uploads to a staging area,
+verified by the hub before they count). `remote` says whether an existence check is a network
+round-trip: callers then trust the database's record of what was stored.
 
 Writes are idempotent and verified: bytes are streamed to a temporary file while hashed, and only
 moved into place when their SHA-256 and size match what the client announced. A failed or
@@ -16,10 +19,11 @@ Xorbs are verified by the caller (services.xet.ingest) before they are written.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
@@ -36,6 +40,18 @@ class BlobMissing(LookupError):
     """The blob or xorb asked for is not in the store."""
 
 
+class DirectUploads(Protocol):
+    """Uploads that go from the client straight to the store, under a staging `name`, and count
+    only once `promote` has verified them (see storage/s3.py)."""
+
+    def upload_url(self, name: str, expires: int) -> str: ...
+    def start_multipart(self, name: str) -> str: ...
+    def part_url(self, name: str, upload_id: str, number: int, expires: int) -> str: ...
+    def finish_multipart(self, name: str, upload_id: str, parts: list[tuple[int, str]]) -> None: ...
+    def promote(self, name: str, oid: str, size: int, on_verified: Callable[[], None]) -> bool: ...
+    def sweep(self, cutoff: dt.datetime) -> int: ...
+
+
 class BlobStore(Protocol):
     """What the services need from the store of large-file bytes.
 
@@ -45,6 +61,8 @@ class BlobStore(Protocol):
 
     # Local scratch space of this node for uploads being assembled (multipart parts).
     tmp_dir: Path
+    remote: bool
+    direct_uploads: DirectUploads | None
 
     # -- LFS objects, by SHA-256 --------------------------------------------------------------
     def exists(self, oid: str) -> bool: ...
@@ -60,6 +78,7 @@ class BlobStore(Protocol):
     def put_xorb(self, xorb_hash: str, data: bytes) -> None: ...
     def delete_xorb(self, xorb_hash: str) -> None: ...
     def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes: ...
+    def iter_xorb_range(self, xorb_hash: str, start: int, end: int) -> Iterator[bytes]: ...
 
     # -- optional capabilities: None where the backend has none --------------------------------
     def local_path(self, oid: str) -> Path | None:
@@ -83,16 +102,49 @@ class BlobStore(Protocol):
         ...
 
 
-def open_blob_store(kind: str, root: Path) -> BlobStore:
-    """The blob store `Settings.blob_store` names (`HUBSTEAD_BLOB_STORE`), rooted at `root`."""
-    if kind == "local":
+def open_blob_store(
+    storage_url: str,
+    root: Path,
+    *,
+    endpoint_url: str | None = None,
+    delivery: str = "redirect",
+) -> BlobStore:
+    """The blob store `storage_url` names: "local" (or empty) is `root`, the data folder's
+    blobs; `s3://bucket/prefix` a bucket. While `root` still holds objects (a migration to the
+    bucket in progress) the S3 store reads them from there until they are moved."""
+    if storage_url in ("", "local"):
         return LocalBlobStore(root)
-    raise ValueError(f"Unknown blob store {kind!r}")
+    if storage_url.startswith("s3://"):
+        from hubstead.storage.s3 import S3BlobStore, parse_storage_url
+
+        bucket, prefix = parse_storage_url(storage_url)
+        local = LocalBlobStore(root) if has_objects(root) else None
+        return S3BlobStore(
+            bucket,
+            prefix,
+            tmp_dir=root / "tmp",
+            endpoint_url=endpoint_url,
+            delivery=delivery,
+            local=local,
+        )
+    raise ValueError(f"Unknown blob store {storage_url!r}")
+
+
+def has_objects(root: Path) -> bool:
+    """Whether a local blobs folder holds any LFS object or xorb."""
+    for kind in ("sha256", "xorbs"):
+        folder = root / kind
+        if folder.is_dir() and any(p.is_file() for p in folder.rglob("*")):
+            return True
+    return False
 
 
 class LocalBlobStore:
     """Blobs under `<root>/sha256/ab/cd/<oid>`, xorbs under `<root>/xorbs/ab/cd/<hash>`; the
     default for the embedded setup."""
+
+    remote = False
+    direct_uploads: DirectUploads | None = None
 
     def __init__(self, root: Path):
         self.root = root
@@ -124,15 +176,7 @@ class LocalBlobStore:
         return _read(self._path(oid), start, end)
 
     def iter_range(self, oid: str, start: int, end: int) -> Iterator[bytes]:
-        path = self._path(oid)
-        if not path.is_file():
-            raise BlobMissing(oid)
-        with open(path, "rb") as handle:
-            handle.seek(start)
-            remaining = end - start
-            while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
-                remaining -= len(chunk)
-                yield chunk
+        return _iter(self._path(oid), start, end)
 
     def temp_file(self) -> tuple[int, Path]:
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
@@ -215,6 +259,27 @@ class LocalBlobStore:
     def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes:
         """Serialized bytes [start, end) of a stored xorb."""
         return _read(self._xorb_path(xorb_hash), start, end)
+
+    def iter_xorb_range(self, xorb_hash: str, start: int, end: int) -> Iterator[bytes]:
+        return _iter(self._xorb_path(xorb_hash), start, end)
+
+
+def _iter(path: Path, start: int, end: int) -> Iterator[bytes]:
+    """Opened before this returns: a missing file raises BlobMissing here."""
+    try:
+        handle = open(path, "rb")
+    except FileNotFoundError:
+        raise BlobMissing(path.name) from None
+
+    def chunks() -> Iterator[bytes]:
+        with handle:
+            handle.seek(start)
+            remaining = end - start
+            while remaining > 0 and (chunk := handle.read(min(READ_CHUNK, remaining))):
+                remaining -= len(chunk)
+                yield chunk
+
+    return chunks()
 
 
 def _read(path: Path, start: int, end: int) -> bytes:

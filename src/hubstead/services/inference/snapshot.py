@@ -99,6 +99,11 @@ class Snapshots:
                 os.link(found.blob_path, destination)  # same disk: no copy
             except OSError:
                 shutil.copyfile(found.blob_path, destination)
+        elif found.in_store and found.entry.lfs is not None:
+            with open(destination, "wb") as out:
+                oid, size = found.entry.lfs.oid, found.entry.lfs.size
+                for chunk in self.files.blobs.iter_range(oid, 0, size):
+                    out.write(chunk)
         elif found.xet_hash is not None:
             size = found.entry.lfs.size if found.entry.lfs is not None else 0
             with open(destination, "wb") as out:
