@@ -14,12 +14,16 @@ os.environ.pop("HF_TOKEN", None)
 os.environ.pop("HF_ENDPOINT", None)
 
 import shutil  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+import httpx  # noqa: E402
 import pytest  # noqa: E402
 
 from helpers import CHROMIUM, CHROMIUM_ARGS, git_environment, sign_in  # noqa: E402
-from hubstead.testing import LiveHub  # noqa: E402
+from hubstead.testing import LiveHub, free_port  # noqa: E402
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
 
@@ -124,3 +128,37 @@ def open_as(browser, endpoint, sessions):
     yield open_page
     for context in contexts:
         context.close()
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint(tmp_path_factory):
+    """The S3 server (moto) of the tests that need a bucket on every pass: the one scripts/test
+    started (HUBSTEAD_TEST_S3_ENDPOINT), else one of this worker's own."""
+    endpoint = os.environ.get("HUBSTEAD_TEST_S3_ENDPOINT")
+    if endpoint:
+        yield endpoint
+        return
+    try:
+        import moto.server  # noqa: F401
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("moto[server] is not installed (pip install -e '.[test]')")
+    port = free_port()
+    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    endpoint = f"http://127.0.0.1:{port}"
+    for _ in range(100):
+        try:
+            httpx.get(f"{endpoint}/moto-api/", timeout=1)
+            break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    yield endpoint
+    process.terminate()
+    process.wait(timeout=10)
+    log.close()

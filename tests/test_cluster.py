@@ -1,5 +1,5 @@
-"""Three `hubstead serve` processes on one PostgreSQL database and one shared data folder, behind
-nginx (issue 15): concurrent commits through every process never lose one another, what one
+"""Three `hubstead serve` processes on one PostgreSQL database, one shared data folder and one S3
+bucket (moto), behind nginx (issue 15): concurrent commits through every process never lose one another, what one
 process stored the others serve, a process killed with SIGKILL mid-upload loses nothing that was
 acknowledged and the client's retry through another process succeeds, and the limits that must
 hold across processes (sign-in attempts) do.
@@ -34,7 +34,7 @@ from helpers import admin_cli, sign_in_status
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitRepo
 from hubstead.storage.models import RepoRef, Repository
-from hubstead.testing import LiveHub, free_port
+from hubstead.testing import LiveHub, TestBucket, free_port
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
 pytestmark = pytest.mark.skipif(
@@ -53,11 +53,12 @@ SECRET_KEY = "cluster-test-shared-secret"
 TOKEN_CACHE_SECONDS = 2  # how stale a process' view of a token may be (bounded by design)
 
 
-def blob_storage_env(data_dir: Path) -> dict[str, str]:
-    """The blob store every process uses: the one place this module names it. For now the
-    local store under the shared data folder (nothing to set); with an object store, the
-    bucket's variables (HUBSTEAD_STORAGE_URL=s3://…, HUBSTEAD_S3_ENDPOINT_URL, AWS_*)."""
-    return {}
+def blob_storage_env(bucket: TestBucket) -> dict[str, str]:
+    """The blob store every process uses, the one place this module names it: one bucket on the
+    test S3 server, in proxy delivery, so uploads and downloads pass through the processes and a
+    process killed mid-upload really cuts one (redirects, which send the bytes straight to the
+    bucket, are tested in test_s3_storage.py)."""
+    return {**bucket.env(), "HUBSTEAD_S3_DELIVERY": "proxy"}
 
 
 def _nginx() -> str:
@@ -192,7 +193,7 @@ def _process_tree(root: int) -> list[int]:
 
 
 @pytest.fixture(scope="module")
-def cluster(tmp_path_factory) -> Iterator[Cluster]:
+def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
     nginx = _nginx()
     base = tmp_path_factory.mktemp("cluster")
     data_dir = base / "shared-data"
@@ -203,10 +204,13 @@ def cluster(tmp_path_factory) -> Iterator[Cluster]:
         "HUBSTEAD_WORKERS": "1",  # three processes on a two-core machine
         "HUBSTEAD_INFERENCE": "0",
         "HUBSTEAD_TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
-        **blob_storage_env(data_dir),
     }
+    bucket = TestBucket(s3_endpoint)
+    common.update(blob_storage_env(bucket))
     # the first server is a LiveHub: it makes the database and the accounts, then serves
-    first = LiveHub(data_dir, backend="postgresql", env=common).start()
+    first = LiveHub(data_dir, backend="postgresql", env=common, storage="local")
+    first.bucket = bucket  # removed with the database when the cluster stops
+    first.start()
     first.process.terminate()  # restarted below as one of the three, with the others
     first.process.wait(30)
     ports = [first.port, *(free_port() for _ in range(PROCESSES - 1))]
@@ -377,6 +381,10 @@ def test_an_upload_through_one_process_downloads_through_the_others(cluster: Clu
     repo = api.create_repo("shared-bytes").repo_id
     data = os.urandom(3 * 1024 * 1024)
     api.upload_file(path_or_fileobj=data, path_in_repo="weights.bin", repo_id=repo)
+    oid = hashlib.sha256(data).hexdigest()
+    stored = cluster.first.bucket.keys("sha256/")
+    assert stored.get(f"hub/sha256/{oid[:2]}/{oid[2:4]}/{oid}") == len(data), stored
+    assert not (cluster.data_dir / "blobs" / "sha256").exists()  # in the bucket, not on a disk
     for number, endpoint in enumerate([cluster.endpoint, *(s.endpoint for s in others)]):
         path = hf_hub_download(
             repo,

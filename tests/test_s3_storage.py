@@ -23,7 +23,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi, get_hf_file_metadata, hf_hub_download, hf_hub_url
 
-from hubstead.testing import LiveHub, TestBucket, free_port
+from hubstead.testing import LiveHub, TestBucket
 
 BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
 MiB = 1024 * 1024
@@ -31,38 +31,6 @@ SMALL_PARTS = {
     "HUBSTEAD_LFS_MULTIPART_THRESHOLD": str(6 * MiB),
     "HUBSTEAD_LFS_MULTIPART_CHUNK_SIZE": str(5 * MiB),  # S3's smallest part
 }
-
-
-@pytest.fixture(scope="module")
-def s3_endpoint(tmp_path_factory):
-    endpoint = os.environ.get("HUBSTEAD_TEST_S3_ENDPOINT")
-    if endpoint:
-        yield endpoint
-        return
-    try:
-        import moto.server  # noqa: F401
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("moto[server] is not installed (pip install -e '.[test]')")
-    port = free_port()
-    log = open(tmp_path_factory.mktemp("moto") / "moto.log", "wb")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    endpoint = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            httpx.get(f"{endpoint}/moto-api/", timeout=1)
-            break
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    yield endpoint
-    process.terminate()
-    process.wait(timeout=10)
-    log.close()
 
 
 def _s3_hub(path: Path, endpoint: str, env: dict[str, str]) -> LiveHub:
