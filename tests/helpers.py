@@ -198,14 +198,16 @@ def sign_in(page, endpoint: str, login: str, password: str, next_path: str = "")
     page.wait_for_load_state()
 
 
-def sign_in_status(endpoint: str, login: str, password: str) -> int:
+def sign_in_status(
+    endpoint: str, login: str, password: str, headers: dict[str, str] | None = None
+) -> int:
     """The status of a sign-in through the /login form without a browser (303: signed in,
     401: refused): passwords sign in browsers only, never over HTTP Basic auth."""
     import re
 
     import httpx
 
-    with httpx.Client(base_url=endpoint, timeout=30) as client:
+    with httpx.Client(base_url=endpoint, timeout=30, headers=headers) as client:
         page = client.get("/login")
         csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
         return client.post(

@@ -204,6 +204,7 @@ def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
         "HUBSTEAD_WORKERS": "1",  # three processes on a two-core machine
         "HUBSTEAD_INFERENCE": "0",
         "HUBSTEAD_TOKEN_CACHE_SECONDS": str(TOKEN_CACHE_SECONDS),
+        "HUBSTEAD_TRUSTED_PROXIES": "127.0.0.1",  # nginx, which appends to X-Forwarded-For
     }
     bucket = TestBucket(s3_endpoint)
     common.update(blob_storage_env(bucket))
@@ -475,6 +476,22 @@ def test_sign_in_attempts_are_limited_across_the_processes(cluster: Cluster):
         assert status == 401, (attempt, status)
     assert sign_in_status(servers[2].endpoint, "bob", "bob-password") == 429
     assert sign_in_status(cluster.endpoint, "bob", "bob-password") == 429
+
+
+def test_the_client_address_is_the_one_nginx_forwarded(cluster: Cluster):
+    """Behind a trusted proxy the audit log (and every per-address limit) sees the client's
+    address from X-Forwarded-For, not the proxy's: nginx appends the address it was reached
+    from, and the right-most address that is not a trusted proxy is the client."""
+    forwarded = {"X-Forwarded-For": "203.0.113.9"}
+    assert sign_in_status(cluster.endpoint, "alice", "alice-password", forwarded) == 303
+    answer = httpx.get(
+        f"{cluster.endpoint}/api/admin/audit-log",
+        params={"action": "auth.sign_in", "limit": 1},
+        headers={"Authorization": f"Bearer {cluster.tokens['admin']}"},
+    )
+    assert answer.status_code == 200, answer.text
+    (event,) = answer.json()
+    assert (event["target"], event["address"]) == ("alice", "203.0.113.9")
 
 
 def test_a_revoked_token_is_refused_by_every_process_within_the_cache_time(cluster: Cluster):

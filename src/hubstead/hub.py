@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from hubstead.domain.client_address import parse_networks
 from hubstead.protocols.urls import (
     SITE,  # the web paths, for links in rendered Markdown (imports only the domain)
 )
@@ -54,6 +55,7 @@ class Hub:
             delivery=settings.s3_delivery,
         )
         self.git = GitStore(settings.repos_dir)
+        self.trusted_proxies = parse_networks(settings.trusted_proxies)
         # serialize ref changes across processes: advisory locks on PostgreSQL, flocks on SQLite
         self.locks = open_locks(self.db.url, self.db.is_sqlite, settings.data_dir)
         self.signer = UrlSigner(settings.secret_key, settings.signed_url_ttl)

@@ -26,6 +26,7 @@ from typing import overload
 
 from hubstead.domain.cards.loader import DEFAULT_MAX_METADATA_BYTES, MetadataLimits
 from hubstead.domain.cards.loader import use_limits as use_metadata_limits
+from hubstead.domain.client_address import BadProxyList, parse_networks
 from hubstead.domain.inference.serving import ServingRules
 from hubstead.domain.tags.safetensors_summary import DEFAULT_MAX_HEADER_BYTES
 from hubstead.rendering.math import MathSettings
@@ -97,6 +98,8 @@ class Settings:
     resolve_cache_bytes: int = 32 * 1024 * 1024
     metrics: bool = True  # count requests for /-/metrics (off: the benchmark's comparison)
     # this server's metrics samples (memory-mapped: never on the data folder's disk, see cli)
+    # proxies whose X-Forwarded-For is believed (domain/client_address.py); empty: none
+    trusted_proxies: tuple[str, ...] = ()
     metrics_dir: Path = field(default_factory=lambda: default_metrics_dir(8000))
     inference: InferenceSettings = field(default_factory=lambda: InferenceSettings())
     jobs: bool = True  # `serve` runs background jobs (services/jobs.py) in a process of its own
@@ -147,6 +150,7 @@ class Settings:
             token_max_days=_token_max_days(_env("TOKEN_MAX_DAYS", "")),
             resolve_cache_bytes=int(float(_env("RESOLVE_CACHE_MIB", "32")) * 1024 * 1024),
             metrics=_env("METRICS", "1").lower() not in ("0", "false", "no", "off"),
+            trusted_proxies=_trusted_proxies(_env("TRUSTED_PROXIES", "")),
             metrics_dir=Path(_env("METRICS_DIR") or default_metrics_dir(int(_env("PORT", "8000")))),
             inference=InferenceSettings.from_env(),
             jobs=_env("JOBS", "1").lower() not in ("0", "false", "no", "off"),
@@ -258,6 +262,17 @@ class InferenceSettings:
             host_socket=_env("INFERENCE_HOST") or None,
             host_key=_env("INFERENCE_HOST_KEY") or None,
         )
+
+
+def _trusted_proxies(value: str) -> tuple[str, ...]:
+    """`HUBSTEAD_TRUSTED_PROXIES`: comma-separated addresses or networks (`127.0.0.1,10.0.0.0/8`)
+    of the proxies in front of the hub, checked here so a typo stops the start."""
+    entries = tuple(entry.strip() for entry in value.split(",") if entry.strip())
+    try:
+        parse_networks(entries)
+    except BadProxyList as error:
+        raise SettingsError(f"HUBSTEAD_TRUSTED_PROXIES: {error}") from None
+    return entries
 
 
 def _token_max_days(value: str) -> int | None:

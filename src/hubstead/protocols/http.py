@@ -14,6 +14,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from hubstead.domain.client_address import client_address
 from hubstead.domain.errors import BadRequest, HubError, InvalidCredentials
 from hubstead.hub import Hub
 from hubstead.protocols.urls import BoundUrls, UrlMap
@@ -84,9 +85,14 @@ class Ctx:
 
     @property
     def client_address(self) -> str | None:
-        """The address the request came from (per-address limits, the audit log)."""
+        """The address the request came from (per-address limits, the audit log): the
+        connection's, or the client's that trusted proxies forwarded (HUBSTEAD_TRUSTED_PROXIES)."""
         client = self.request.client
-        return client.host if client else None
+        return client_address(
+            client.host if client else None,
+            self.request.headers.getlist("x-forwarded-for"),
+            self.hub.trusted_proxies,
+        )
 
     @property
     def secure(self) -> bool:
