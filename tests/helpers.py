@@ -222,3 +222,21 @@ def stored_sizes(hub, kind: str) -> dict[str, int]:
         return {key.rsplit("/", 1)[1]: size for key, size in hub.bucket.keys(f"{kind}/").items()}
     root = hub.data_dir / "blobs" / kind
     return {p.name: p.stat().st_size for p in root.rglob("*") if p.is_file()}
+
+
+def process_tree(root: int) -> list[int]:
+    """`root` and every process under it (from /proc: parent ids)."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (FileNotFoundError, ProcessLookupError, IndexError):
+                continue
+            children.setdefault(parent, []).append(int(entry.name))
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo.extend(children.get(pid, []))
+    return found

@@ -30,7 +30,7 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from sqlalchemy import select
 
-from helpers import admin_cli, sign_in_status
+from helpers import admin_cli, process_tree, sign_in_status
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitRepo
 from hubstead.storage.models import RepoRef, Repository
@@ -142,7 +142,7 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL to the server and its workers at once, like a machine that goes away."""
-        for pid in _process_tree(self.process.pid):
+        for pid in process_tree(self.process.pid):
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
         self.process.wait()
@@ -173,23 +173,6 @@ class Cluster:
     def endpoints(self) -> list[str]:
         """nginx first, then each process directly."""
         return [self.endpoint, *(server.endpoint for server in self.servers)]
-
-
-def _process_tree(root: int) -> list[int]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 @pytest.fixture(scope="module")

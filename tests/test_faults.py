@@ -35,7 +35,7 @@ from huggingface_hub import CommitOperationAdd, HfApi
 from huggingface_hub.errors import HfHubHTTPError
 from sqlalchemy import delete, make_url, select, update
 
-from helpers import admin_cli
+from helpers import admin_cli, process_tree
 from hubstead.domain.repo_ids import RepoId, RepoType
 from hubstead.services.reconcile import reconcile_refs
 from hubstead.storage.database import Database
@@ -359,7 +359,7 @@ class CrashableHub(LiveHub):
     once) and started again on the same data, without seeding accounts again."""
 
     def kill(self) -> int:
-        processes = _process_tree(self.process.pid)
+        processes = process_tree(self.process.pid)
         for pid in processes:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
@@ -385,24 +385,6 @@ def _state(pid: int) -> str | None:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (FileNotFoundError, ProcessLookupError):
         return None
-
-
-def _process_tree(root: int) -> list[int]:
-    """`root` and every process under it (from /proc: parent ids)."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                parent = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
-            except (FileNotFoundError, ProcessLookupError, IndexError):
-                continue
-            children.setdefault(parent, []).append(int(entry.name))
-    found, todo = [], [root]
-    while todo:
-        pid = todo.pop()
-        found.append(pid)
-        todo.extend(children.get(pid, []))
-    return found
 
 
 class Committers:

@@ -23,13 +23,14 @@ import datetime as dt
 import hashlib
 import os
 import tempfile
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 from hubstead.domain.errors import BadRequest
 
 READ_CHUNK = 1024 * 1024
+HASH_CHUNK = 8 * 1024 * 1024  # what verification reads at a time
 
 
 class ObjectMismatch(BadRequest):
@@ -50,6 +51,45 @@ class DirectUploads(Protocol):
     def finish_multipart(self, name: str, upload_id: str, parts: list[tuple[int, str]]) -> None: ...
     def promote(self, name: str, oid: str, size: int, on_verified: Callable[[], None]) -> bool: ...
     def sweep(self, cutoff: dt.datetime) -> int: ...
+
+
+def check_object(oid: str, size: int, actual_oid: str, written: int) -> None:
+    """Refuse bytes that are not the announced object: another size or another SHA-256."""
+    if written != size:
+        raise ObjectMismatch(f"Object {oid}: received {written} bytes, expected {size}")
+    if actual_oid != oid:
+        raise ObjectMismatch(f"Object {oid}: the uploaded bytes hash to {actual_oid}")
+
+
+async def spool_verified(fd: int, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None:
+    """Write an upload's chunks to the open temporary file `fd` while hashing them (constant
+    memory), then check them: every store verifies an upload this way before it counts."""
+    digest = hashlib.sha256()
+    written = 0
+    with os.fdopen(fd, "wb") as out:
+        async for chunk in chunks:
+            written += len(chunk)
+            if written > size:
+                raise ObjectMismatch(f"Object {oid}: received more than the announced {size} bytes")
+            digest.update(chunk)
+            out.write(chunk)
+    check_object(oid, size, digest.hexdigest(), written)
+
+
+def hash_chunks(chunks: Iterable[bytes]) -> tuple[str, int]:
+    """(SHA-256 hex, bytes) of a stream of chunks."""
+    digest = hashlib.sha256()
+    written = 0
+    for chunk in chunks:
+        digest.update(chunk)
+        written += len(chunk)
+    return digest.hexdigest(), written
+
+
+def hash_file(source: Path) -> tuple[str, int]:
+    """(SHA-256 hex, bytes) of a file, read in 8 MiB pieces."""
+    with open(source, "rb") as handle:
+        return hash_chunks(iter(lambda: handle.read(HASH_CHUNK), b""))
 
 
 class BlobStore(Protocol):
@@ -185,41 +225,22 @@ class LocalBlobStore:
     async def put_stream(self, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None:
         """Stream an upload to disk, verifying hash and size before it becomes visible."""
         fd, tmp = self.temp_file()
-        digest = hashlib.sha256()
-        written = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in chunks:
-                    written += len(chunk)
-                    if written > size:
-                        raise ObjectMismatch(
-                            f"Object {oid}: received more than the announced {size} bytes"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-            self._commit(oid, size, tmp, digest.hexdigest(), written)
+            await spool_verified(fd, oid, size, chunks)
+            self._move_into_place(oid, tmp)
         finally:
             tmp.unlink(missing_ok=True)
 
     def put_local_file(self, oid: str, size: int, source: Path) -> None:
         """Verify a complete file already on this disk (an assembled multipart upload) and move
         it into place without copying it."""
-        digest = hashlib.sha256()
-        written = 0
-        with open(source, "rb") as handle:
-            while chunk := handle.read(8 * 1024 * 1024):
-                digest.update(chunk)
-                written += len(chunk)
-        self._commit(oid, size, source, digest.hexdigest(), written)
+        check_object(oid, size, *hash_file(source))
+        self._move_into_place(oid, source)
 
-    def _commit(self, oid: str, size: int, tmp: Path, actual_oid: str, written: int) -> None:
-        if written != size:
-            raise ObjectMismatch(f"Object {oid}: received {written} bytes, expected {size}")
-        if actual_oid != oid:
-            raise ObjectMismatch(f"Object {oid}: the uploaded bytes hash to {actual_oid}")
+    def _move_into_place(self, oid: str, verified: Path) -> None:
         final = self._path(oid)
         final.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(tmp, final)
+        os.replace(verified, final)
 
     def delete(self, oid: str) -> None:
         self._path(oid).unlink(missing_ok=True)

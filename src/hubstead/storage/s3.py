@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import hashlib
-import os
 import tempfile
 import time
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -43,13 +41,17 @@ from botocore.exceptions import ClientError
 
 from hubstead.domain.errors import BadRequest
 from hubstead.storage.blobstore import (
+    HASH_CHUNK,
     READ_CHUNK,
     BlobMissing,
     LocalBlobStore,
     ObjectMismatch,
+    check_object,
+    hash_chunks,
+    hash_file,
+    spool_verified,
 )
 
-HASH_CHUNK = 8 * 1024 * 1024
 MISSING = {"404", "NoSuchKey", "NotFound", "NoSuchUpload"}
 DELIVERIES = ("redirect", "proxy")
 
@@ -212,31 +214,14 @@ class S3BlobStore:
         sent to the bucket only once verified."""
         fd, name = tempfile.mkstemp(dir=self.tmp_dir, prefix="upload-")
         tmp = Path(name)
-        digest = hashlib.sha256()
-        written = 0
         try:
-            with os.fdopen(fd, "wb") as out:
-                async for chunk in chunks:
-                    written += len(chunk)
-                    if written > size:
-                        raise ObjectMismatch(
-                            f"Object {oid}: received more than the announced {size} bytes"
-                        )
-                    digest.update(chunk)
-                    out.write(chunk)
-            _check(oid, size, digest.hexdigest(), written)
+            await spool_verified(fd, oid, size, chunks)
             await asyncio.to_thread(self._upload_file, tmp, self.key(oid))
         finally:
             tmp.unlink(missing_ok=True)
 
     def put_local_file(self, oid: str, size: int, source: Path) -> None:
-        digest = hashlib.sha256()
-        written = 0
-        with open(source, "rb") as handle:
-            while chunk := handle.read(HASH_CHUNK):
-                digest.update(chunk)
-                written += len(chunk)
-        _check(oid, size, digest.hexdigest(), written)
+        check_object(oid, size, *hash_file(source))
         self._upload_file(source, self.key(oid))
         source.unlink(missing_ok=True)
 
@@ -333,7 +318,7 @@ def migrate_local(
             if store.head_size(key) == size:
                 result.skipped += 1
             else:
-                if kind == "sha256" and _file_sha256(path) != name:
+                if kind == "sha256" and hash_file(path)[0] != name:
                     result.refused.append(str(path))
                     report(f"refused {path}: its bytes do not hash to its name")
                     continue
@@ -346,14 +331,6 @@ def migrate_local(
             path.unlink(missing_ok=True)
         _remove_empty_folders(folder)
     return result
-
-
-def _file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while chunk := handle.read(HASH_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _remove_empty_folders(folder: Path) -> None:
@@ -430,12 +407,7 @@ class S3DirectUploads:
                 raise ObjectMismatch(
                     f"Object {oid}: received {answer['ContentLength']} bytes, expected {size}"
                 )
-            digest = hashlib.sha256()
-            written = 0
-            for chunk in answer["Body"].iter_chunks(HASH_CHUNK):
-                digest.update(chunk)
-                written += len(chunk)
-            _check(oid, size, digest.hexdigest(), written)
+            check_object(oid, size, *hash_chunks(answer["Body"].iter_chunks(HASH_CHUNK)))
             if store.head_size(store.key(oid)) != size:
                 self._copy(staging, store.key(oid), etag, size)
             on_verified()
@@ -478,10 +450,3 @@ class S3DirectUploads:
                     )
                     removed += 1
         return removed
-
-
-def _check(oid: str, size: int, actual: str, written: int) -> None:
-    if written != size:
-        raise ObjectMismatch(f"Object {oid}: received {written} bytes, expected {size}")
-    if actual != oid:
-        raise ObjectMismatch(f"Object {oid}: the uploaded bytes hash to {actual}")
