@@ -112,7 +112,10 @@ class FileService:
 
         The revision is resolved every time (a ref changed by any process is seen at once);
         what the commit holds at `path` comes from the resolve cache when the handle carries
-        its repository's change token (services/resolve_cache.py). Only found files are kept.
+        its repository's change token (services/resolve_cache.py). Only found files are kept,
+        and not those a bucket store reads from its local fallback: `hubstead storage migrate`
+        moves them into the bucket, and deletes the local copy, without any change the token
+        would record.
         """
         commit = handle.git.resolve(revision)
         if handle.stamp is None:
@@ -121,6 +124,8 @@ class FileService:
         found = self.cache.file(key)
         if found is None:
             found = self._resolve(handle, commit, path)
+            if found.blob_path is not None and self.blobs.remote:
+                return found  # a local copy still being migrated into the bucket
             if found.content is not None and len(found.content) > MAX_CACHED_CONTENT:
                 self.cache.keep_file(key, replace(found, content=None))
             else:
