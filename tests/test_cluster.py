@@ -36,13 +36,6 @@ from hubstead.storage.gitrepo import GitRepo
 from hubstead.storage.models import RepoRef, Repository
 from hubstead.testing import LiveHub, TestBucket, free_port
 
-BACKEND = os.environ.get("HUBSTEAD_TEST_BACKEND", "sqlite")
-pytestmark = pytest.mark.skipif(
-    BACKEND != "postgresql",
-    reason="several servers share a data folder on PostgreSQL only (on SQLite one server owns "
-    "it); this module runs in the PostgreSQL pass",
-)
-
 ROOT = Path(__file__).resolve().parent.parent
 NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "hubstead.conf"
 PROCESSES = 3
