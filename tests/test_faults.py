@@ -314,15 +314,39 @@ def _serve(env: dict[str, str], timeout: float = 60) -> subprocess.CompletedProc
     )
 
 
-@pytest.mark.skipif(
-    BACKEND != "sqlite", reason="on PostgreSQL servers share the folder: test_cluster.py"
-)
-def test_a_second_server_on_the_same_data_folder_refuses_to_start(hub: LiveHub):
+def test_a_second_server_on_the_data_folder_is_refused_on_sqlite_and_shares_it_on_postgresql(
+    hub: LiveHub,
+):
+    """On SQLite one server owns its folder; on PostgreSQL a second one shares it and serves the
+    same repositories (the three-process test, test_cluster.py, goes further)."""
     env = {**hub.server_env(), "HUBSTEAD_PORT": str(free_port())}
-    second = _serve(env)
-    assert second.returncode == 2, second.stderr
-    assert f"is using the data folder {hub.data_dir}" in second.stderr
-    assert f"pid {hub.process.pid}" in second.stderr
+    if BACKEND == "sqlite":
+        second = _serve(env)
+        assert second.returncode == 2, second.stderr
+        assert f"is using the data folder {hub.data_dir}" in second.stderr
+        assert f"pid {hub.process.pid}" in second.stderr
+    else:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "hubstead", "serve"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        other = f"http://127.0.0.1:{env['HUBSTEAD_PORT']}"
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                assert process.poll() is None, "the second server exited"
+                with contextlib.suppress(httpx.HTTPError):
+                    if httpx.get(f"{other}/-/ready", timeout=2).status_code == 200:
+                        break
+                assert time.monotonic() < deadline, "the second server did not get ready"
+                time.sleep(0.2)
+            listed = {m["id"] for m in httpx.get(f"{hub.endpoint}/api/models").json()}
+            assert {m["id"] for m in httpx.get(f"{other}/api/models").json()} == listed
+        finally:
+            process.terminate()
+            process.wait(60)
     assert httpx.get(f"{hub.endpoint}/api/models?limit=1").status_code == 200  # the first serves
 
 
