@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import atexit
-import os
 import shutil
 import statistics
 import subprocess
@@ -151,17 +150,7 @@ class BenchHub(LiveHub):
         return self
 
     def _seed_accounts(self) -> None:
-        from hubstead.hub import Hub
-        from hubstead.settings import Settings
-
-        saved = dict(os.environ)
-        os.environ.update(self.server_env())
-        try:
-            hub = Hub(Settings.from_env())
-        finally:
-            os.environ.clear()
-            os.environ.update(saved)
-        hub.db.migrate()
+        hub = self.open_hub()
         accounts = hub.accounts
         if accounts.account("alice") is None:
             accounts.create_user("alice", email="alice@example.com", password="alice-password")

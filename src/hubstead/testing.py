@@ -191,7 +191,9 @@ class LiveHub:
         self._wait_ready()
         return self
 
-    def _seed_accounts(self) -> None:
+    def open_hub(self):
+        """A Hub in this process on the server's settings (its HUBSTEAD_* environment), with the
+        database migrated: what seeding does before the server starts."""
         from hubstead.hub import Hub
         from hubstead.settings import Settings
 
@@ -203,6 +205,10 @@ class LiveHub:
             os.environ.clear()
             os.environ.update(saved)
         hub.db.migrate()
+        return hub
+
+    def _seed_accounts(self) -> None:
+        hub = self.open_hub()
         accounts = hub.accounts
         accounts.create_user(
             "admin", email="admin@example.com", password="admin-password", admin=True
