@@ -224,6 +224,16 @@ def stored_sizes(hub, kind: str) -> dict[str, int]:
     return {p.name: p.stat().st_size for p in root.rglob("*") if p.is_file()}
 
 
+def stored_bytes(hub, kind: str, name: str) -> bytes | None:
+    """The LFS object (kind "sha256") or xorb ("xorbs") `name` as the hub stores it, in its data
+    folder or its bucket; None where it has none."""
+    key = f"{kind}/{name[:2]}/{name[2:4]}/{name}"
+    if getattr(hub, "bucket", None) is not None:
+        return hub.bucket.read(key)
+    path = hub.data_dir / "blobs" / key
+    return path.read_bytes() if path.is_file() else None
+
+
 def process_tree(root: int) -> list[int]:
     """`root` and every process under it (from /proc: parent ids)."""
     children: dict[int, list[int]] = {}

@@ -102,6 +102,46 @@ def test_presigned_redirect_download_through_huggingface_hub(s3hub, alice, tmp_p
     assert ranged.status_code == 206 and ranged.content == data[10:20]
 
 
+def test_a_bucket_download_is_an_attachment_under_the_files_name(s3hub, alice):
+    """Whatever the file (an .html here), the bucket answers the signed URL as a download of
+    type application/octet-stream named after the file, so it never renders as a page."""
+    repo_id = alice.create_repo("named-download").repo_id
+    alice.upload_file(
+        path_or_fileobj=b"*.html filter=lfs diff=lfs merge=lfs -text\n",
+        path_in_repo=".gitattributes",
+        repo_id=repo_id,
+    )
+    alice.upload_file(
+        path_or_fileobj=b"<script>alert(1)</script>" * 50,
+        path_in_repo="pages/résumé \"v2\".html",
+        repo_id=repo_id,
+    )
+    (page,) = [f for f in alice.model_info(repo_id, files_metadata=True).siblings if f.lfs]
+    assert page.rfilename == 'pages/résumé "v2".html'
+    url = hf_hub_url(repo_id, 'pages/résumé "v2".html', endpoint=s3hub.endpoint)
+    answer = httpx.get(url, follow_redirects=True)
+    assert answer.history[0].status_code == 302
+    assert answer.status_code == 200 and answer.content.startswith(b"<script>")
+    assert answer.headers["content-type"] == "application/octet-stream"
+    assert answer.headers["content-disposition"] == (
+        "attachment; filename=\"r_sum_ _v2_.html\"; "
+        "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.html"
+    )
+
+
+def test_the_pages_policy_lets_the_browser_reach_the_bucket(s3hub):
+    """The web UI's uploads PUT to the bucket and its widgets load example files from it: an
+    http endpoint (as here) is not covered by the policy's `https:`, so it is named."""
+    page = httpx.get(f"{s3hub.endpoint}/models", headers={"Accept": "text/html"})
+    policy = dict(
+        (part.split()[0], part.split()[1:])
+        for part in page.headers["content-security-policy"].split("; ")
+    )
+    for directive in ("connect-src", "img-src", "media-src"):
+        assert s3hub.bucket.endpoint in policy[directive], policy[directive]
+    assert s3hub.bucket.endpoint not in policy["script-src"]
+
+
 def test_multipart_upload_goes_straight_to_the_bucket(s3hub, alice, tmp_path):
     repo_id = alice.create_repo("multipart").repo_id
     data = os.urandom(12 * MiB + 5)

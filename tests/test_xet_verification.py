@@ -18,7 +18,7 @@ import httpx
 import pytest
 from huggingface_hub import HfApi
 
-from helpers import run_xet_scenario
+from helpers import run_xet_scenario, stored_bytes
 from hubstead.xet import hashing
 from hubstead.xet.shard import FileEntry, FileTerm, serialize_shard
 from hubstead.xet.xorb import PARALLEL_MIN_BYTES, CompressionScheme, serialize_chunk
@@ -74,10 +74,6 @@ def post(hub, path: str, token: str, body: bytes) -> httpx.Response:
     )
 
 
-def stored_xorb(hub, name: str) -> Path:
-    return hub.data_dir / "blobs" / "xorbs" / name[:2] / name[2:4] / name
-
-
 def commit_lfs_file(hub, repo_id: str, path: str, oid: str, size: int, user: str = "alice"):
     lines = [
         {"key": "header", "value": {"summary": f"add {path}"}},
@@ -130,13 +126,13 @@ def test_a_xorb_with_one_corrupt_chunk_is_refused_and_nothing_is_stored(hub, api
     corrupt[offset + 8 + 200] ^= 0x01  # one byte inside that chunk's LZ4 payload
     answer = post(hub, f"xorbs/default/{name}", token, bytes(corrupt))
     assert_hub_error(answer, 400, f"Invalid xorb {name}")
-    assert not stored_xorb(hub, name).exists()
+    assert stored_bytes(hub, "xorbs", name) is None
     # and nothing was recorded: a shard citing it is told it was never uploaded
     entry = file_entry([(name, chunks)], hashlib.sha256(b"".join(chunks)).hexdigest())
     assert_hub_error(post(hub, "shards", token, serialize_shard([entry])), 400, "was not uploaded")
     # the intact bytes are accepted under the same name
     assert post(hub, f"xorbs/default/{name}", token, body).json() == {"was_inserted": True}
-    assert stored_xorb(hub, name).read_bytes() == body
+    assert stored_bytes(hub, "xorbs", name) == body
 
 
 def test_a_xorb_announced_with_one_wrong_chunk_hash_is_refused(hub, api: HfApi):
@@ -148,7 +144,7 @@ def test_a_xorb_announced_with_one_wrong_chunk_hash_is_refused(hub, api: HfApi):
     hashed[5] = (bytes(32), hashed[5][1])
     claimed = hashing.hash_to_hex(hashing.xorb_hash(hashed))
     assert_hub_error(post(hub, f"xorbs/default/{claimed}", token, body), 400, "hashes to")
-    assert not stored_xorb(hub, claimed).exists()
+    assert stored_bytes(hub, "xorbs", claimed) is None
 
 
 def test_xorbs_uploaded_at_once_are_each_verified(hub, api: HfApi, tmp_path: Path):

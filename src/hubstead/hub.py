@@ -54,6 +54,8 @@ class Hub:
             endpoint_url=settings.s3_endpoint_url,
             delivery=settings.s3_delivery,
         )
+        # where browsers are sent for large files (the pages' content policy names it)
+        self.store_origin = self.blobs.browser_origin
         self.git = GitStore(settings.repos_dir)
         self.trusted_proxies = parse_networks(settings.trusted_proxies)
         # serialize ref changes across processes: advisory locks on PostgreSQL, flocks on SQLite

@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from starlette.testclient import TestClient
+from starlette.testclient import httpx as testclient_httpx
 
 # Importing the settings installs their environment reader into the math renderer, as in the
 # server: tests that set HUBSTEAD_NODE / HUBSTEAD_NODE_MODULES are then seen by it.
@@ -81,6 +83,21 @@ class TestBucket:
         self.name = f"hubstead-test-{uuid.uuid4().hex[:12]}"
         self.client = make_client(endpoint)
         self.client.create_bucket(Bucket=self.name)
+        # what docs/deployment.md asks of an operator: the web UI's browser uploads PUT to
+        # presigned URLs and read each part's ETag (the hub's port differs per test: any origin)
+        self.client.put_bucket_cors(
+            Bucket=self.name,
+            CORSConfiguration={
+                "CORSRules": [
+                    {
+                        "AllowedOrigins": ["*"],
+                        "AllowedMethods": ["GET", "HEAD", "PUT"],
+                        "AllowedHeaders": ["*"],
+                        "ExposeHeaders": ["ETag"],
+                    }
+                ]
+            },
+        )
 
     @property
     def storage_url(self) -> str:
@@ -102,6 +119,13 @@ class TestBucket:
         for page in pages:
             found.update({item["Key"]: item["Size"] for item in page.get("Contents", [])})
         return found
+
+    def read(self, key: str) -> bytes | None:
+        """The object at `hub/<key>`, or None where there is none."""
+        try:
+            return self.client.get_object(Bucket=self.name, Key=f"hub/{key}")["Body"].read()
+        except self.client.exceptions.NoSuchKey:
+            return None
 
     def close(self) -> None:
         try:
@@ -262,6 +286,34 @@ ACCOUNTS = (("admin", True), ("alice", False), ("bob", False), ("carol", False),
 ORG_MEMBERS = [("alice", "admin"), ("bob", "read"), ("dave", "write")]
 
 
+class _BucketTransport(testclient_httpx.HTTPTransport):
+    """A real HTTP transport that drops the hub's token: a presigned URL carries its own
+    signature, and S3 refuses a request that also has an Authorization header. It is of the
+    HTTP library starlette's TestClient is built on (httpx2, or httpx where that is missing)."""
+
+    def handle_request(self, request):
+        request.headers.pop("Authorization", None)
+        return super().handle_request(request)
+
+
+class _HubAndBucketClient(TestClient):
+    """Requests for the in-process hub's host go to the application; any other host (the test
+    bucket) over the network."""
+
+    def _transport_for_url(self, url):
+        # httpx's hook for choosing a transport per URL
+        if url.host == "hub.test":
+            return super()._transport_for_url(url)
+        if not hasattr(self, "_bucket_transport"):
+            self._bucket_transport = _BucketTransport()
+        return self._bucket_transport
+
+    def close(self) -> None:
+        if hasattr(self, "_bucket_transport"):
+            self._bucket_transport.close()
+        super().close()
+
+
 class InProcessHub:
     """A hub in this process, on SQLite in `data_dir`, answered by calling the ASGI application
     directly (no server, no sockets): for tests of routing and request handling that must be
@@ -313,10 +365,11 @@ class InProcessHub:
         return self.hub.accounts.authenticate(self.tokens[who])
 
     def client(self, who: str | None = None):
-        from starlette.testclient import TestClient
-
+        """A client of the application that also reaches the test bucket: on the S3 pass the
+        hub hands out URLs of the bucket (LFS uploads, downloads), which a real client sends over
+        the network without the hub's token, as huggingface_hub and git-lfs do."""
         headers = {"Authorization": f"Bearer {self.tokens[who]}"} if who else {}
-        return TestClient(
+        return _HubAndBucketClient(
             self.app, base_url="http://hub.test", headers=headers, follow_redirects=False
         )
 

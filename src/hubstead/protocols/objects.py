@@ -33,10 +33,12 @@ def large_file_response(
     headers: dict[str, str],
     blob_stat: os.stat_result | None = None,
     stored_oid: str | None = None,
+    filename: str | None = None,
 ) -> Response:
     """`blob_stat`: the blob's file status when the caller has it (the resolve cache keeps it;
     blob files never change), which spares starlette a stat in the thread pool: on a HEAD that
-    thread hop is most of the answer's cost."""
+    thread hop is most of the answer's cost. `filename` names the attachment a bucket
+    redirect answers with."""
     byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
         return FileResponse(
@@ -47,7 +49,7 @@ def large_file_response(
         )
     if stored_oid is not None:
         expires = int(time.time()) + hub.signer.ttl
-        url = hub.blobs.presigned_url(stored_oid, None, expires)
+        url = hub.blobs.presigned_url(stored_oid, None, expires, filename)
         if url is not None:
             return Response(status_code=302, headers={**headers, "Location": url})
     start, end = byte_range or (0, size)

@@ -120,6 +120,7 @@ def _file_response(ctx: Ctx, found: ResolvedFile) -> Response:
             headers,
             found.blob_stat,
             found.entry.lfs.oid if found.in_store else None,
+            found.entry.path,
         )
     headers["ETag"] = f'"{found.entry.oid}"'
     byte_range = parse_range(ctx.request.headers.get("range"), size)

@@ -90,10 +90,13 @@ class LfsService:
         self.max_parts = max_parts
 
     def part_size(self, size: int) -> int:
-        """The part size of a multipart upload of `size` bytes: the configured one, grown (to
-        whole MiB) when the object would otherwise need more than `max_parts` parts."""
-        if math.ceil(size / self.chunk_size) <= self.max_parts:
-            return self.chunk_size
+        """The part size of a multipart upload of `size` bytes: the configured one (at least
+        the store's smallest part, for uploads straight to a bucket), grown (to whole MiB) when
+        the object would otherwise need more than `max_parts` parts."""
+        direct = self.blobs.direct_uploads
+        chunk = max(self.chunk_size, direct.min_part_size if direct is not None else 1)
+        if math.ceil(size / chunk) <= self.max_parts:
+            return chunk
         return math.ceil(math.ceil(size / self.max_parts) / MiB) * MiB
 
     def part_count(self, size: int) -> int:

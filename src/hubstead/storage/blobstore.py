@@ -45,6 +45,9 @@ class DirectUploads(Protocol):
     """Uploads that go from the client straight to the store, under a staging `name`, and count
     only once `promote` has verified them (see storage/s3.py)."""
 
+    # the smallest part but the last the store accepts in a multipart upload (S3: 5 MiB)
+    min_part_size: int
+
     def upload_url(self, name: str, expires: int) -> str: ...
     def start_multipart(self, name: str) -> str: ...
     def part_url(self, name: str, upload_id: str, number: int, expires: int) -> str: ...
@@ -103,6 +106,9 @@ class BlobStore(Protocol):
     tmp_dir: Path
     remote: bool
     direct_uploads: DirectUploads | None
+    # The origin (scheme://host[:port]) of the URLs the store signs for browsers, which the web
+    # UI's content policy must allow; None where the hub serves the bytes itself.
+    browser_origin: str | None
 
     # -- LFS objects, by SHA-256 --------------------------------------------------------------
     def exists(self, oid: str) -> bool: ...
@@ -128,10 +134,17 @@ class BlobStore(Protocol):
     def xorb_local_path(self, xorb_hash: str) -> Path | None: ...
 
     def presigned_url(
-        self, oid: str, byte_range: tuple[int, int] | None, expires: int
+        self,
+        oid: str,
+        byte_range: tuple[int, int] | None,
+        expires: int,
+        filename: str | None = None,
     ) -> str | None:
         """A URL the backend signs, valid until `expires` (Unix time), that grants the object
-        (or only `byte_range` of it), else None: the hub then hands out its own signed URL."""
+        (or only `byte_range` of it), else None: the hub then hands out its own signed URL.
+        The answer behind it must be an attachment of type application/octet-stream (named
+        `filename` when given): a repository's bytes are anyone's, and an .html opened from
+        the bucket must not render as a page."""
         ...
 
     def presigned_xorb_url(
@@ -185,6 +198,7 @@ class LocalBlobStore:
 
     remote = False
     direct_uploads: DirectUploads | None = None
+    browser_origin: str | None = None
 
     def __init__(self, root: Path):
         self.root = root
@@ -208,7 +222,11 @@ class LocalBlobStore:
         return path if path.is_file() else None
 
     def presigned_url(
-        self, oid: str, byte_range: tuple[int, int] | None, expires: int
+        self,
+        oid: str,
+        byte_range: tuple[int, int] | None,
+        expires: int,
+        filename: str | None = None,
     ) -> str | None:
         return None  # served by the hub itself, zero-copy from local_path
 

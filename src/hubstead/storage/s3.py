@@ -33,6 +33,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import boto3
 from boto3.s3.transfer import TransferConfig
@@ -90,6 +91,16 @@ def _missing(error: ClientError) -> bool:
     ) in (404,)
 
 
+def attachment(filename: str | None) -> str:
+    """A Content-Disposition that makes a browser save the bytes under the file's own name
+    (RFC 6266: an ASCII fallback, then the UTF-8 name percent-encoded)."""
+    if not filename:
+        return "attachment"
+    name = filename.rsplit("/", 1)[-1]
+    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in name)
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
 def _range(start: int, end: int) -> str:
     return f"bytes={start}-{end - 1}"
 
@@ -127,6 +138,14 @@ class S3BlobStore:
         self.direct_uploads: S3DirectUploads | None = (
             S3DirectUploads(self) if delivery == "redirect" else None
         )
+        self.browser_origin = self._signed_origin() if delivery == "redirect" else None
+
+    def _signed_origin(self) -> str:
+        """The origin of this bucket's presigned URLs (path or virtual-host style, whatever
+        the client chose), from signing one: that is local work, no request."""
+        params = {"Bucket": self.bucket, "Key": f"{self.prefix}origin"}
+        url = urlsplit(self._presign("get_object", params, int(time.time()) + 60))
+        return f"{url.scheme}://{url.netloc}"
 
     # -- keys ---------------------------------------------------------------------------------
 
@@ -162,11 +181,21 @@ class S3BlobStore:
         return self.local.local_path(oid) if self.local is not None else None
 
     def presigned_url(
-        self, oid: str, byte_range: tuple[int, int] | None, expires: int
+        self,
+        oid: str,
+        byte_range: tuple[int, int] | None,
+        expires: int,
+        filename: str | None = None,
     ) -> str | None:
         if self.delivery != "redirect" or self.local_path(oid) is not None:
             return None
-        params = {"Bucket": self.bucket, "Key": self.key(oid)}
+        params = {
+            "Bucket": self.bucket,
+            "Key": self.key(oid),
+            # signed into the URL, so the bucket answers with them whatever the object's own
+            "ResponseContentType": "application/octet-stream",
+            "ResponseContentDisposition": attachment(filename),
+        }
         if byte_range is not None:
             params["Range"] = _range(*byte_range)
         return self._presign("get_object", params, expires)
@@ -347,6 +376,8 @@ class S3DirectUploads:
 
     The staging name is `<repo>-<oid>-<size>`, so the verify or completion request finds it
     without state in the hub. Nothing under a final key is ever written by a client."""
+
+    min_part_size = 5 * 1024 * 1024  # S3 refuses smaller parts but the last (EntityTooSmall)
 
     def __init__(self, store: S3BlobStore):
         self.store = store

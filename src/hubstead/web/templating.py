@@ -6,6 +6,7 @@ typo fails a test instead of rendering an empty string.
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -30,28 +31,36 @@ ENV.globals.update(asset=asset, version=__version__)
 # Inline styles stay: KaTeX's output carries them (it is sanitized: rendering/markdown.py).
 # Pictures may come from any https origin (avatars, cards' images); the inference widget also
 # fetches and plays a card's https example files, and shows the blob: URL of a chosen file.
+# A bucket the hub redirects to (downloads, the upload page's PUTs) is named too: on an http
+# endpoint (MinIO on a LAN, the tests' S3 server) `https:` would not cover it.
 # hash-wasm compiles WebAssembly in the upload page: 'wasm-unsafe-eval' allows that, not eval.
-CONTENT_SECURITY_POLICY = "; ".join(
-    (
-        "default-src 'self'",
-        "script-src 'self' 'wasm-unsafe-eval'",
-        "style-src 'self' 'unsafe-inline'",
-        "img-src 'self' data: blob: https:",
-        "media-src 'self' data: blob: https:",
-        "connect-src 'self' https:",
-        "object-src 'none'",
-        "base-uri 'none'",
-        "frame-ancestors 'none'",
-        "form-action 'self'",
+
+
+@functools.lru_cache(maxsize=4)
+def page_headers(store_origin: str | None) -> dict[str, str]:
+    """The headers of every page, for a hub whose blob store signs URLs at `store_origin`."""
+    extra = f" {store_origin}" if store_origin else ""
+    policy = "; ".join(
+        (
+            "default-src 'self'",
+            "script-src 'self' 'wasm-unsafe-eval'",
+            "style-src 'self' 'unsafe-inline'",
+            f"img-src 'self' data: blob: https:{extra}",
+            f"media-src 'self' data: blob: https:{extra}",
+            f"connect-src 'self' https:{extra}",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            "form-action 'self'",
+        )
     )
-)
-PAGE_HEADERS = {
-    "Cache-Control": "no-cache",
-    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
-    "X-Content-Type-Options": "nosniff",
-    "X-Frame-Options": "DENY",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-}
+    return {
+        "Cache-Control": "no-cache",
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "X-Frame-Options": "DENY",
+        "Referrer-Policy": "strict-origin-when-cross-origin",
+    }
 
 
 def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -65,7 +74,8 @@ def render(ctx: Ctx | None, template: str, status: int = 200, **context: Any) ->
         csrf_token=ctx.csrf_token if signed_in else None,
         **context,
     )
-    return HTMLResponse(page, status_code=status, headers=PAGE_HEADERS)
+    store_origin = ctx.hub.store_origin if ctx is not None else None
+    return HTMLResponse(page, status_code=status, headers=page_headers(store_origin))
 
 
 def _viewer(ctx: Ctx):
