@@ -4,6 +4,7 @@ JSON log lines carrying each request's id (issue 14). A live server with two web
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 from huggingface_hub import HfApi
@@ -23,6 +24,16 @@ def _samples(endpoint: str) -> dict[tuple[str, tuple], float]:
     return found
 
 
+def _settled_samples(endpoint: str) -> dict[tuple[str, tuple], float]:
+    """The samples once every process has written what it counted: a process writes its own
+    before it answers a scrape, the others within FLUSH_SECONDS (metrics.py), so after two of
+    those nothing counted before the call is missing."""
+    from hubstead.protocols.metrics import FLUSH_SECONDS
+
+    time.sleep(FLUSH_SECONDS * 2)
+    return _samples(endpoint)
+
+
 def _requests(samples, route: str, method: str, status: str) -> float:
     key = (
         "hubstead_http_requests_total",
@@ -34,11 +45,11 @@ def _requests(samples, route: str, method: str, status: str) -> float:
 def test_requests_are_counted_by_route_over_every_process(hub, endpoint, api: HfApi):
     repo = api.create_repo("counted").repo_id
     api.upload_file(path_or_fileobj=b"# Counted\n", path_in_repo="README.md", repo_id=repo)
-    before = _samples(endpoint)
+    before = _settled_samples(endpoint)
     for _ in range(40):  # a fresh connection each: they land on both web processes
         head = httpx.head(f"{endpoint}/{repo}/resolve/main/README.md")
         assert head.status_code == 200
-    after = _samples(endpoint)
+    after = _settled_samples(endpoint)
     resolve_routes = {
         dict(labels)["route"]
         for name, labels in after

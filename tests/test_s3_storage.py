@@ -113,7 +113,7 @@ def test_a_bucket_download_is_an_attachment_under_the_files_name(s3hub, alice):
     )
     alice.upload_file(
         path_or_fileobj=b"<script>alert(1)</script>" * 50,
-        path_in_repo="pages/résumé \"v2\".html",
+        path_in_repo='pages/résumé "v2".html',
         repo_id=repo_id,
     )
     (page,) = [f for f in alice.model_info(repo_id, files_metadata=True).siblings if f.lfs]
@@ -124,7 +124,7 @@ def test_a_bucket_download_is_an_attachment_under_the_files_name(s3hub, alice):
     assert answer.status_code == 200 and answer.content.startswith(b"<script>")
     assert answer.headers["content-type"] == "application/octet-stream"
     assert answer.headers["content-disposition"] == (
-        "attachment; filename=\"r_sum_ _v2_.html\"; "
+        'attachment; filename="r_sum_ _v2_.html"; '
         "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22v2%22.html"
     )
 

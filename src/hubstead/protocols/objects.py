@@ -10,8 +10,10 @@ clients (curl, git-lfs, HfFileSystem's ranged reads) get them like any other fil
 
 from __future__ import annotations
 
+import functools
 import os
 import time
+from email.utils import formatdate
 from pathlib import Path
 
 from starlette.concurrency import iterate_in_threadpool
@@ -22,6 +24,26 @@ from hubstead.domain.byte_ranges import parse_range
 from hubstead.domain.errors import HubError
 from hubstead.hub import Hub
 from hubstead.storage.blobstore import BlobMissing
+
+
+def _head_of_blob(headers: dict[str, str], size: int, blob_stat: os.stat_result) -> Response:
+    """A plain HEAD of a blob on this disk, answered from the cached stat: the headers
+    FileResponse sends (length, type, Last-Modified; our ETag), without its per-request stat
+    headers work. `from_pretrained` sends one of these for every file it needs."""
+    return Response(
+        status_code=200,
+        headers={
+            **headers,
+            "Content-Length": str(size),
+            "Last-Modified": _http_date(int(blob_stat.st_mtime)),
+        },
+        media_type="application/octet-stream",
+    )
+
+
+@functools.lru_cache(maxsize=1024)
+def _http_date(seconds: int) -> str:
+    return formatdate(seconds, usegmt=True)
 
 
 def large_file_response(
@@ -41,6 +63,8 @@ def large_file_response(
     redirect answers with."""
     byte_range = parse_range(request.headers.get("range"), size)  # 416 in the Hub's error format
     if blob_path is not None:
+        if request.method == "HEAD" and byte_range is None and blob_stat is not None:
+            return _head_of_blob(headers, size, blob_stat)
         return FileResponse(
             blob_path,
             headers=headers,

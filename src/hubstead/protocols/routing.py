@@ -120,16 +120,16 @@ class Route:
     fallback: bool = False
     sessions: bool = False  # a web page: a browser's session signs it in, forms need CSRF
     pattern: re.Pattern[str] = field(init=False)
+    # decided once, not per request (dispatch reads both on every one)
+    is_async: bool = field(init=False)
+    label: str = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pattern", re.compile(self.template.regex()))
+        object.__setattr__(self, "is_async", inspect.iscoroutinefunction(self.handler))
+        object.__setattr__(self, "label", self._label())
 
-    @property
-    def is_async(self) -> bool:
-        return inspect.iscoroutinefunction(self.handler)
-
-    @property
-    def label(self) -> str:
+    def _label(self) -> str:
         """The route as metrics and logs name it: its template under its repository form
         (`web:/tree/{rev:rev}`), never the path itself, which may name a private repository."""
         form = self.template.form
@@ -396,7 +396,9 @@ def open_repo(
         raise access.not_found(ctx.principal) from None
     handle = ctx.hub.repos.get(repo_type, repo_id, ctx.principal, need.role, cached=cached)
     if need in (Need.DOWNLOAD, Need.UPLOAD):
-        ctx.hub.gating.check_download(handle, ctx.principal, ctx.url_for("repo.page", repo=handle))
+        ctx.hub.gating.check_download(
+            handle, ctx.principal, lambda: ctx.url_for("repo.page", repo=handle)
+        )
     if need is Need.UPLOAD:
         access.require_write_token(ctx.principal, UPLOAD_TOKEN)
     return handle

@@ -13,6 +13,7 @@ access): the Hub shares no email for those.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select
@@ -62,18 +63,19 @@ class GatingService:
     # -- the gate -----------------------------------------------------------------------------
 
     def check_download(
-        self, handle: RepoHandle, principal: Principal | None, repo_url: str
+        self, handle: RepoHandle, principal: Principal | None, repo_url: Callable[[], str]
     ) -> None:
         """Raise GatedRepo (401 anonymous, 403 signed in) unless the caller may read the files.
 
         Runs on every HEAD of /resolve: a repository that is not gated costs nothing, and a
-        gated one at most one primary-key lookup.
+        gated one at most one primary-key lookup. `repo_url` gives the repository's page for
+        the refusal, built only then (building a URL is a measurable part of a HEAD).
         """
         allowed, status = self._decide(handle, principal)
         if allowed:
             return
         message = refusal_message(
-            handle.type.value, str(handle.id), repo_url, principal is not None, status
+            handle.type.value, str(handle.id), repo_url(), principal is not None, status
         )
         raise GatedRepo(message, status=401 if principal is None else 403)
 
