@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from functools import partial
 
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from hubstead.domain.cards import CardSyntaxError, split_card
 from hubstead.domain.cards.completeness import Item, check_completeness
@@ -282,13 +283,21 @@ class CardService:
             return session.get(RepoCard, repo_row_id)
 
     def stored_many(self, repo_row_ids: list[int]) -> dict[int, RepoCard]:
+        """The stored cards of a page of a listing, without their Markdown and rendered HTML:
+        no list shows them, and they are most of a card's bytes (on PostgreSQL, most of what a
+        listing reads). Reading either of them from these cards raises."""
         if not repo_row_ids:
             return {}
+        statement = (
+            select(RepoCard)
+            .where(RepoCard.repo_id.in_(repo_row_ids))
+            .options(
+                defer(RepoCard.card_text, raiseload=True),
+                defer(RepoCard.card_html, raiseload=True),
+            )
+        )
         with self.db.session() as session:
-            return {
-                c.repo_id: c
-                for c in session.scalars(select(RepoCard).where(RepoCard.repo_id.in_(repo_row_ids)))
-            }
+            return {c.repo_id: c for c in session.scalars(statement)}
 
     def for_commit(self, handle: RepoHandle, commit: str) -> DerivedCard:
         stored = self.stored(handle.row.id)
