@@ -33,8 +33,12 @@ from hubstead.storage import lfs_history
 ZERO_OID = "0" * 40
 # A ref's `.lock` file this old was left by a killed git: a live `git update-ref` holds one for
 # milliseconds, a push for the moment it moves its refs. Callers hold the repository's ref lock
-# (`RepoService.ref_lock`), so no git of the hub's own is about to take it.
-STALE_LOCK_SECONDS = 120
+# (`RepoService.ref_lock`), so no git of the hub's own is about to take it. A ref update that
+# finds a younger one waits for it to go or to grow this old, so a crash costs the next writer
+# at most this long, not a refusal (it was 120 s, and the repository refused every commit
+# with 409 until then).
+STALE_LOCK_SECONDS = 15
+LOCK_POLL_SECONDS = 0.05
 
 log = logging.getLogger("hubstead.gitrepo")
 
@@ -179,7 +183,8 @@ class GitStore:
         shutil.rmtree(self.path(key), ignore_errors=True)
 
     def stamp(self, key: str) -> str | None:
-        """The repository's change token (made if it has none yet); None once it is deleted.
+        """The repository's change token (made if it has none yet); None once it is deleted, or
+        when there is no room to make one (the caller then does not cache).
 
         Processes that keep a repository's row or file metadata in memory (services/
         resolve_cache.py) compare it on every use: reading a 32-byte file of the shared git
@@ -210,9 +215,15 @@ class GitStore:
             return path.read_text()
         except FileNotFoundError:
             return None  # deleted meanwhile
+        except OSError:
+            return None  # a full disk (no inode): serve uncached; a read must not be a 507
         token = uuid.uuid4().hex
-        with os.fdopen(fd, "w") as out:
-            out.write(token)
+        try:
+            with os.fdopen(fd, "w") as out:
+                out.write(token)
+        except OSError:  # no room for 32 bytes: leave no empty token behind
+            path.unlink(missing_ok=True)
+            return None
         return token
 
     def restamp(self, key: str) -> None:
@@ -313,27 +324,37 @@ class GitRepo:
         return self._ref_command(ref, args)
 
     def _ref_command(self, ref: str, args: list[str]) -> bool:
-        """Run a ref update; when it failed on a lock file a killed git left (older than
-        STALE_LOCK_SECONDS), remove that file and try once more. Servers sharing the data folder
-        keep running when one of them dies, so its leftovers cannot wait for a restart."""
+        """Run a ref update; when it failed on a lock file, wait that lock out (`wait_out_lock`)
+        and try once more. Servers sharing the data folder keep running when one of them dies,
+        so its leftovers cannot wait for a restart."""
         if subprocess.run(args, capture_output=True).returncode == 0:
             return True
-        if not self.break_stale_lock(ref):
-            return False
+        if not self.wait_out_lock(ref):
+            return False  # no lock in the way: the ref is not at `old` (the caller retries)
         return subprocess.run(args, capture_output=True).returncode == 0
 
-    def break_stale_lock(self, ref: str, older_than: float = STALE_LOCK_SECONDS) -> bool:
-        """Remove `ref`'s (or packed-refs') `.lock` file if it is older than `older_than`."""
-        removed = False
-        for lock in (self.path / f"{ref}.lock", self.path / "packed-refs.lock"):
-            try:
-                if lock.stat().st_mtime < time.time() - older_than:
-                    lock.unlink()
-                    log.warning("removed the stale git lock %s", lock)
-                    removed = True
-            except FileNotFoundError:
-                continue
-        return removed
+    def wait_out_lock(self, ref: str, stale_after: float = STALE_LOCK_SECONDS) -> bool:
+        """Whether `ref`'s (or packed-refs') lock file was in the way: wait until a live git
+        lets go of it, or remove it once `stale_after` old (a killed git's never goes)."""
+        locks = [self.path / f"{ref}.lock", self.path / "packed-refs.lock"]
+        found = False
+        while True:
+            held = []
+            for lock in locks:
+                try:
+                    age = time.time() - lock.stat().st_mtime
+                except FileNotFoundError:
+                    continue
+                found = True
+                if age < stale_after:
+                    held.append(lock)
+                    continue
+                lock.unlink(missing_ok=True)
+                log.warning("removed the stale git lock %s", lock)
+            if not held:
+                return found
+            locks = held
+            time.sleep(LOCK_POLL_SECONDS)
 
     def write_tag_object(
         self, name: str, commit: str, message: str, tagger: pygit2.Signature
