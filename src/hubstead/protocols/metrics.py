@@ -76,7 +76,7 @@ class _PendingSamples:
     writes the sums every FLUSH_SECONDS, and a scrape of this process writes its own first, so
     the metrics are at most that much behind (Prometheus scrapes every 15 s or more).
 
-    The histogram has no call to add several observations at once: `_write` increments the
+    The histogram has no call to add several observations at once: `flush` increments the
     child's bucket and sum values directly (`_upper_bounds`, `_buckets`, `_sum`, the attributes
     its own `observe` uses, unchanged since prometheus_client 0.4)."""
 
