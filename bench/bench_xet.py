@@ -3,7 +3,10 @@
 - Upload of a new random file through Xet (hf_xet, the default client) and through LFS
   (HF_HUB_DISABLE_XET=1), each from a fresh client process with an empty cache, `--repeat` times
   (a new file each round, the order alternating), so that the Xet/LFS ratio is measured in the
-  same run under the same load; then one download of each.
+  same run under the same load; then one download of each. Each round also uploads the file
+  through Xet to a hub that stores nothing (bench/_null_hub.py): the client's own time on this
+  machine, the floor no server can go below, so `LFS / floor` is the best Xet / LFS ratio any
+  server could show here.
 - Five successive versions of the file, each rewriting ~2 % of it (four scattered 0.5 % regions),
   uploaded through Xet by one client: bytes the server stores against 5 × the file size (what
   LFS stores), bytes the client process wrote (an upper bound of what it sent), and the upload
@@ -20,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import socket
 import statistics
 import subprocess
 import sys
@@ -33,7 +37,33 @@ SCENARIO = ROOT / "tests" / "clients" / "xet_scenario.py"
 WORK = Path(__file__).parent / ".work-xet"
 
 
-def scenario(hub: LiveHub, name: str, home: Path, xet: bool, **args) -> tuple[dict, float]:
+class NullHub:
+    """bench/_null_hub.py on a free port: what `scenario` and `measured` need of a hub."""
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        self.endpoint = f"http://127.0.0.1:{port}"
+        self.tokens = {"alice": "hf_null"}
+        self.process = subprocess.Popen(
+            [sys.executable, "_null_hub.py", str(port)], cwd=ROOT / "bench"
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=1).close()
+                return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("the null hub did not start")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=30)
+
+
+def scenario(hub, name: str, home: Path, xet: bool, **args) -> tuple[dict, float]:
     env = {
         **os.environ,
         "HF_ENDPOINT": hub.endpoint,
@@ -112,7 +142,7 @@ def local_hashing_seconds(path: Path) -> float:
     return time.perf_counter() - start
 
 
-def measured(hub: LiveHub, *args, **kwargs) -> tuple[dict, float, float, float]:
+def measured(hub: LiveHub | NullHub, *args, **kwargs) -> tuple[dict, float, float, float]:
     """`scenario`, with the CPU seconds it cost the server (every process of it) and the client."""
     assert hub.process is not None
     server, client = server_cpu_seconds(hub.process.pid), os.times()
@@ -124,29 +154,37 @@ def measured(hub: LiveHub, *args, **kwargs) -> tuple[dict, float, float, float]:
     return result, seconds, server_cpu_seconds(hub.process.pid) - server, client_cpu
 
 
-def transfers(hub: LiveHub, api, size: int, repeat: int) -> tuple[list[dict], dict]:
-    """`repeat` rounds of one Xet and one LFS upload of a new random file (order alternating);
-    returns per round each path's (seconds, server CPU, client CPU), and the download speeds of
-    the last round."""
+PATHS = ("Xet", "LFS", "floor")  # through Hubstead, and Xet to the null hub
+
+
+def transfers(hub: LiveHub, null: NullHub, api, size: int, repeat: int) -> tuple[list[dict], dict]:
+    """`repeat` rounds of a Xet and an LFS upload of a new random file to Hubstead and a Xet
+    upload of it to the null hub (the order rotating); returns per round each path's (seconds,
+    server CPU, client CPU), and the download speeds of the last round."""
     rounds = []
     downloads: dict[str, float] = {}
     source = WORK / "transfer.bin"
     for number in range(repeat):
         source.write_bytes(os.urandom(size))  # new content: nothing to deduplicate
         seconds = {}
-        order = ("Xet", "LFS") if number % 2 == 0 else ("LFS", "Xet")
+        order = PATHS[number % 3 :] + PATHS[: number % 3]
         for label in order:
-            repo = api.create_repo(f"via-{label.lower()}-{number}").repo_id
+            target = null if label == "floor" else hub
+            repo = (
+                "alice/null"
+                if label == "floor"
+                else api.create_repo(f"via-{label}-{number}").repo_id
+            )
             _, *seconds[label] = measured(
-                hub,
+                target,
                 "upload_file",
                 WORK / f"home-up-{label}-{number}",
-                label == "Xet",
+                label != "LFS",
                 path=str(source),
                 path_in_repo="weights.bin",
                 repo=repo,
             )
-            if number == repeat - 1:
+            if number == repeat - 1 and label != "floor":
                 _, down = scenario(
                     hub,
                     "download",
@@ -174,11 +212,12 @@ def main() -> None:
     source = WORK / "weights.bin"
     hub = LiveHub(WORK / "hub").start()
     settle(hub)
+    null = NullHub()
     try:
         from huggingface_hub import HfApi
 
         api = HfApi(endpoint=hub.endpoint, token=hub.tokens["alice"])
-        rounds, downloads = transfers(hub, api, size, args.repeat)
+        rounds, downloads = transfers(hub, null, api, size, args.repeat)
 
         api.create_repo("versions")
         home = WORK / "home-versions"
@@ -223,6 +262,7 @@ def main() -> None:
             )
             fresh.append((version, xorb_bytes(hub) - before, result["written"], seconds))
     finally:
+        null.stop()
         hub.stop()
         shutil.rmtree(WORK, ignore_errors=True)
 
@@ -232,26 +272,31 @@ def main() -> None:
         f"(empty cache), {args.repeat} rounds, order alternating\n"
     )
     print(
-        "| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS "
-        "| Xet server / client CPU s | LFS server / client CPU s |"
+        "| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS | Xet to the null hub MB/s "
+        "| Xet / that floor | LFS / floor: the best Xet / LFS here "
+        "| Xet server / client CPU s | LFS server / client CPU s | null hub: client CPU s |"
     )
-    print("|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for number, r in enumerate(rounds, 1):
-        (xet, xs, xc), (lfs, ls, lc) = r["Xet"], r["LFS"]
+        (xet, xs, xc), (lfs, ls, lc), (floor, _, fc) = r["Xet"], r["LFS"], r["floor"]
         print(
-            f"| {number} | {mb / xet:.0f} | {mb / lfs:.0f} | {lfs / xet:.2f} "
-            f"| {xs:.1f} / {xc:.1f} | {ls:.1f} / {lc:.1f} |"
+            f"| {number} | {mb / xet:.0f} | {mb / lfs:.0f} | {lfs / xet:.2f} | {mb / floor:.0f} "
+            f"| {floor / xet:.2f} | {lfs / floor:.2f} "
+            f"| {xs:.1f} / {xc:.1f} | {ls:.1f} / {lc:.1f} | {fc:.1f} |"
         )
-    xets = [r["Xet"][0] for r in rounds]
-    lfss = [r["LFS"][0] for r in rounds]
-    ratios = [lfs / xet for xet, lfs in zip(xets, lfss)]
+
+    def median(label: str, field: int = 0) -> float:
+        return statistics.median(r[label][field] for r in rounds)
+
+    def median_ratio(top: str, bottom: str) -> float:
+        return statistics.median(r[top][0] / r[bottom][0] for r in rounds)
+
     print(
-        f"| median | {mb / statistics.median(xets):.0f} | {mb / statistics.median(lfss):.0f} "
-        f"| {statistics.median(ratios):.2f} "
-        f"| {statistics.median(r['Xet'][1] for r in rounds):.1f} / "
-        f"{statistics.median(r['Xet'][2] for r in rounds):.1f} "
-        f"| {statistics.median(r['LFS'][1] for r in rounds):.1f} / "
-        f"{statistics.median(r['LFS'][2] for r in rounds):.1f} |"
+        f"| median | {mb / median('Xet'):.0f} | {mb / median('LFS'):.0f} "
+        f"| {median_ratio('LFS', 'Xet'):.2f} | {mb / median('floor'):.0f} "
+        f"| {median_ratio('floor', 'Xet'):.2f} | {median_ratio('LFS', 'floor'):.2f} "
+        f"| {median('Xet', 1):.1f} / {median('Xet', 2):.1f} "
+        f"| {median('LFS', 1):.1f} / {median('LFS', 2):.1f} | {median('floor', 2):.1f} |"
     )
     print("\n| path | download MB/s (fresh client, last round's file) |")
     print("|---|---|")

@@ -206,7 +206,9 @@ def test_xet_fetch_urls_are_presigned_for_one_range(s3hub, s3_endpoint):
     store = S3BlobStore(bucket.name, "hub/", tmp_dir=s3hub.data_dir / "t", endpoint_url=s3_endpoint)
     xorb = "cd" * 32
     content = bytes(range(256)) * 4
-    store.put_xorb(xorb, content)
+    staged = store.tmp_dir / "xorb"
+    staged.write_bytes(content)
+    store.put_xorb_file(xorb, staged)
     url = store.presigned_xorb_url(xorb, (100, 200), int(time.time()) + 600)
     assert url is not None and url.startswith(f"{s3_endpoint}/{bucket.name}/hub/xorbs/cd/cd/")
     query = parse_qs(urlparse(url).query)

@@ -63,7 +63,10 @@ def test_local_blob_store_through_the_protocol(tmp_path: Path):
 
     xorb = "ab" * 32
     assert not store.xorb_exists(xorb) and store.xorb_local_path(xorb) is None
-    store.put_xorb(xorb, b"chunk bytes")
+    staged = store.tmp_dir / "xorb"
+    staged.write_bytes(b"chunk bytes")
+    store.put_xorb_file(xorb, staged)
+    assert not staged.exists()  # moved, not copied
     assert store.xorb_exists(xorb) and store.read_xorb_range(xorb, 6, 11) == b"bytes"
     assert store.presigned_xorb_url(xorb, (0, 5), int(time.time()) + 60) is None
     store.delete_xorb(xorb)

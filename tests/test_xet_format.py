@@ -138,6 +138,20 @@ def test_hex_spelling_reverses_each_8_byte_word() -> None:
 def test_hex_to_hash_rejects_malformed_text(bad: str) -> None:
     with pytest.raises(ValueError):
         hex_to_hash(bad)
+    with pytest.raises(ValueError):
+        hashing.hex_to_hashes(["00" * 32, bad])
+
+
+def test_many_hashes_are_spelled_as_one_at_a_time() -> None:
+    """The batch spellings (shards and merkle levels carry thousands of hashes) agree with
+    hash_to_hex / hex_to_hash on every hash, in order."""
+    raws = [hashlib.sha256(i.to_bytes(2, "little")).digest() for i in range(300)]
+    texts = hashing.hashes_to_hex(raws)
+    assert texts == [hash_to_hex(raw) for raw in raws]
+    assert hashing.hex_to_hashes(texts) == raws
+    assert hashing.hashes_to_hex([]) == [] and hashing.hex_to_hashes([]) == []
+    with pytest.raises(ValueError):
+        hashing.hashes_to_hex([raws[0], raws[1][:31]])
 
 
 def test_internal_node_hashes_hex_lines() -> None:

@@ -127,6 +127,7 @@ def test_a_xorb_with_one_corrupt_chunk_is_refused_and_nothing_is_stored(hub, api
     answer = post(hub, f"xorbs/default/{name}", token, bytes(corrupt))
     assert_hub_error(answer, 400, f"Invalid xorb {name}")
     assert stored_bytes(hub, "xorbs", name) is None
+    assert list(hub.data_dir.rglob("xorb-*")) == []  # the body's scratch file is gone too
     # and nothing was recorded: a shard citing it is told it was never uploaded
     entry = file_entry([(name, chunks)], hashlib.sha256(b"".join(chunks)).hexdigest())
     assert_hub_error(post(hub, "shards", token, serialize_shard([entry])), 400, "was not uploaded")

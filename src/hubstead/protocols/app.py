@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import time
@@ -172,4 +173,9 @@ def create_app() -> HubApp:
     """Factory used by the server: settings come from the HUBSTEAD_* environment."""
     logging.basicConfig(level=logging.INFO)  # other libraries' warnings
     logs.configure(log_format())  # the hub's own lines, with their request ids
-    return HubApp(Hub(Settings.from_env()))
+    app = HubApp(Hub(Settings.from_env()))
+    # What start-up made (modules, the composed hub) lives as long as the process: frozen out
+    # of the collector, whose full passes would otherwise walk all of it again and again while
+    # an upload's per-chunk records come and go.
+    gc.freeze()
+    return app

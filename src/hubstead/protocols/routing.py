@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
-from typing import Any
+from typing import IO, Any
 from urllib.parse import unquote
 
 from starlette.concurrency import run_in_threadpool
@@ -404,15 +404,18 @@ def open_repo(
     return handle
 
 
-async def read_body(ctx: Ctx, body: Body) -> None:
+async def read_body(ctx: Ctx, body: Body, into: IO[bytes] | None = None) -> None:
     """Read the request body into `ctx.body` (or spool it into `ctx.body_file`: memory holds at
-    most SPOOL_IN_MEMORY of it), refusing one larger than `body.limit` with 413: unread when its
-    length says so, else as soon as what arrived passes the limit."""
+    most SPOOL_IN_MEMORY of it; or write it to `into`, a file the caller owns), refusing one
+    larger than `body.limit` with 413: unread when its length says so, else as soon as what
+    arrived passes the limit."""
     request = ctx.request
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > body.limit:
         raise PayloadTooLarge(body.too_large)
-    sink = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) if body.spool else None
+    sink = into
+    if sink is None and body.spool:
+        sink = tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY)
     chunks: list[bytes] = []
     size = 0
     try:
@@ -425,11 +428,13 @@ async def read_body(ctx: Ctx, body: Body) -> None:
             else:
                 chunks.append(chunk)
     except BaseException as error:
-        if sink is not None:
+        if sink is not None and into is None:
             sink.close()
         if isinstance(error, ClientDisconnect):  # the client hung up, or sent a bad chunk size
             raise BadRequest(BODY_ENDED_EARLY) from None
         raise
+    if into is not None:
+        return
     if sink is not None:
         ctx.body_file = sink
     else:

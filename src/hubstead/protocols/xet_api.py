@@ -66,10 +66,12 @@ def _token(ctx: Ctx, scope: str) -> Response:
 
 @router.route("POST", rf"{CAS}{V1}/xorbs/{{prefix}}/{{xorb:sha256}}")
 async def upload_xorb(ctx: Ctx, prefix: str, xorb: str) -> Response:
-    """The token is checked before the body is read (at most a xorb's size)."""
+    """The token is checked before the body is read (at most a xorb's size), which goes
+    straight to a scratch file (services/xet/ingest.py, `received_xorb`)."""
     token = ctx.hub.xet.check_token(ctx.request.headers.get("authorization"), "write")
-    await read_body(ctx, XORB_BODY)
-    inserted = await run_in_threadpool(ctx.hub.xet.store_xorb, token, xorb, ctx.body)
+    with ctx.hub.xet.received_xorb() as received:
+        await read_body(ctx, XORB_BODY, into=received.file)
+        inserted = await run_in_threadpool(ctx.hub.xet.store_xorb, token, xorb, received)
     return json_response({"was_inserted": inserted})
 
 

@@ -121,7 +121,11 @@ class BlobStore(Protocol):
 
     # -- Xet xorbs, by Xet hash (the serialized chunk bytes, verified by the caller) -----------
     def xorb_exists(self, xorb_hash: str) -> bool: ...
-    def put_xorb(self, xorb_hash: str, data: bytes) -> None: ...
+    def put_xorb_file(self, xorb_hash: str, verified: Path) -> None:
+        """Store the file `verified` (in `tmp_dir`) as the xorb, consuming it: moved or uploaded
+        (the caller removes whatever is left)."""
+        ...
+
     def delete_xorb(self, xorb_hash: str) -> None: ...
     def read_xorb_range(self, xorb_hash: str, start: int, end: int) -> bytes: ...
     def iter_xorb_range(self, xorb_hash: str, start: int, end: int) -> Iterator[bytes]: ...
@@ -280,17 +284,11 @@ class LocalBlobStore:
     ) -> str | None:
         return None
 
-    def put_xorb(self, xorb_hash: str, data: bytes) -> None:
-        """Write a verified xorb atomically (temporary file, then rename)."""
+    def put_xorb_file(self, xorb_hash: str, verified: Path) -> None:
+        """Move the verified file into place (a rename on the same disk: no copy)."""
         final = self._xorb_path(xorb_hash)
         final.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = self.temp_file()
-        try:
-            with os.fdopen(fd, "wb") as out:
-                out.write(data)
-            os.replace(tmp, final)
-        finally:
-            tmp.unlink(missing_ok=True)
+        os.replace(verified, final)
 
     def delete_xorb(self, xorb_hash: str) -> None:
         self._xorb_path(xorb_hash).unlink(missing_ok=True)

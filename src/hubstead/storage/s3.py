@@ -288,8 +288,10 @@ class S3BlobStore:
         }
         return self._presign("get_object", params, expires)
 
-    def put_xorb(self, xorb_hash: str, data: bytes) -> None:
-        self.client.put_object(Bucket=self.bucket, Key=self.xorb_key(xorb_hash), Body=data)
+    def put_xorb_file(self, xorb_hash: str, verified: Path) -> None:
+        """One PUT from the file (a xorb is at most 65 MiB): never held in memory whole."""
+        with open(verified, "rb") as body:
+            self.client.put_object(Bucket=self.bucket, Key=self.xorb_key(xorb_hash), Body=body)
 
     def delete_xorb(self, xorb_hash: str) -> None:
         self.client.delete_object(Bucket=self.bucket, Key=self.xorb_key(xorb_hash))

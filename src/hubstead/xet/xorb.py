@@ -29,11 +29,13 @@ from __future__ import annotations
 
 import enum
 import os
+import struct
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import lz4.block
 import lz4.frame
@@ -55,6 +57,7 @@ FOOTER_IDENT = b"XETBLOB"
 FOOTER_HASHES_IDENT = b"XBLBHSH"
 FOOTER_BOUNDARIES_IDENT = b"XBLBBND"
 _IDENT_LEN = 7
+_FOOTER_FIRST = FOOTER_IDENT[0]
 # num_chunks, hashes_section_offset_from_end, boundary_section_offset_from_end
 # (u32 each), then a 16-byte buffer whose first 4 bytes are a nonce.
 _FOOTER_TAIL_LEN = 4 + 4 + 4 + 16
@@ -81,8 +84,7 @@ class CompressionScheme(enum.IntEnum):
     BG4_LZ4 = 2  # bytes regrouped by position modulo 4, then LZ4 frame
 
 
-@dataclass(frozen=True)
-class ChunkHeader:
+class ChunkHeader(NamedTuple):
     version: int
     compressed_size: int
     scheme: CompressionScheme
@@ -92,12 +94,13 @@ class ChunkHeader:
 _SCHEMES = {int(s): s for s in CompressionScheme}
 
 
-@dataclass(frozen=True)
-class XorbChunk:
+class XorbChunk(NamedTuple):
     """One chunk as stored: its hash, its uncompressed size (the size the merkle tree and
-    shards use), where its bytes sit in the xorb and, when the parse kept it, its content."""
+    shards use), where its bytes sit in the xorb and, when the parse kept it, its content.
+    Named tuples, not dataclasses, for the per-chunk records: a 64 MiB xorb has about a
+    thousand chunks, and a frozen dataclass costs several times a tuple to build."""
 
-    index: int
+    number: int  # its place in the xorb, from 0 (a tuple's `index` is a method)
     hash: bytes
     size: int
     scheme: CompressionScheme
@@ -168,28 +171,28 @@ class ParsedXorb:
         return self.chunks[start].offset, self.chunks[end - 1].end
 
 
+_HEADER_WORDS = struct.Struct("<II")
+
+
 def parse_chunk_header(data: bytes | memoryview, offset: int) -> ChunkHeader:
     """Decode the 8-byte header at ``offset``; raise on anything the client never writes."""
-    raw = bytes(data[offset : offset + CHUNK_HEADER_LEN])
-    if len(raw) < CHUNK_HEADER_LEN:
+    if offset + CHUNK_HEADER_LEN > len(data):
         raise XorbFormatError(f"truncated chunk header at byte {offset}")
-    if raw[0] != CHUNK_FORMAT_VERSION:
-        raise XorbFormatError(f"unknown chunk header version {raw[0]} at byte {offset}")
-    scheme = _SCHEMES.get(raw[4])
+    # version u8 | compressed u24, then scheme u8 | uncompressed u24: two little-endian words
+    first, second = _HEADER_WORDS.unpack_from(data, offset)
+    version, scheme_byte = first & 0xFF, second & 0xFF
+    if version != CHUNK_FORMAT_VERSION:
+        raise XorbFormatError(f"unknown chunk header version {version} at byte {offset}")
+    scheme = _SCHEMES.get(scheme_byte)
     if scheme is None:
-        raise XorbFormatError(f"unknown compression scheme {raw[4]} at byte {offset}")
-    header = ChunkHeader(
-        version=raw[0],
-        compressed_size=int.from_bytes(raw[1:4], "little"),
-        scheme=scheme,
-        uncompressed_size=int.from_bytes(raw[5:8], "little"),
-    )
-    if header.uncompressed_size > MAX_CHUNK_BYTES:
+        raise XorbFormatError(f"unknown compression scheme {scheme_byte} at byte {offset}")
+    uncompressed = second >> 8
+    if uncompressed > MAX_CHUNK_BYTES:
         raise XorbFormatError(
-            f"chunk at byte {offset} claims {header.uncompressed_size} bytes, "
+            f"chunk at byte {offset} claims {uncompressed} bytes, "
             f"more than the {MAX_CHUNK_BYTES} a chunk can hold"
         )
-    return header
+    return ChunkHeader(version, first >> 8, scheme, uncompressed)
 
 
 def bg4_split(data: bytes) -> bytes:
@@ -331,11 +334,10 @@ def serialize_chunk(data: bytes, scheme: CompressionScheme) -> bytes:
     return header + payload
 
 
-@dataclass(frozen=True)
-class _Span:
+class _Span(NamedTuple):
     """A chunk located by the header walk, not yet decoded."""
 
-    index: int
+    number: int
     header: ChunkHeader
     offset: int
     end: int
@@ -345,7 +347,7 @@ def _walk_headers(view: memoryview) -> tuple[list[_Span], int]:
     """Every chunk's header and extent, and where the chunks stop (the footer, if any)."""
     spans: list[_Span] = []
     offset, total = 0, len(view)
-    while offset < total and view[offset : offset + _IDENT_LEN] != FOOTER_IDENT:
+    while offset < total and view[offset] != _FOOTER_FIRST:  # version 0, or the footer's X
         header = parse_chunk_header(view, offset)
         end = offset + CHUNK_HEADER_LEN + header.compressed_size
         if end > total:
@@ -362,7 +364,7 @@ def _decode_run(view: memoryview, spans: Sequence[_Span], keep_data: bool) -> li
         content = decompress_chunk(span.header, view[span.offset + CHUNK_HEADER_LEN : span.end])
         chunks.append(
             XorbChunk(
-                span.index,
+                span.number,
                 hashing.chunk_hash(content),
                 span.header.uncompressed_size,
                 span.header.scheme,

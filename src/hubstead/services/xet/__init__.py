@@ -13,12 +13,13 @@ it on the server for those without Xet.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from typing import Any
 
 from hubstead.services.signing import UrlSigner
 from hubstead.services.xet.common import ChunkInfo, parse_byte_range
 from hubstead.services.xet.dedup import MAX_DEDUP_XORBS, GlobalDedup
-from hubstead.services.xet.ingest import MAX_SHARD_BODY, MAX_XORB_BODY, XetIngest
+from hubstead.services.xet.ingest import MAX_SHARD_BODY, MAX_XORB_BODY, ReceivedXorb, XetIngest
 from hubstead.services.xet.reconstruction import Piece, Plan, Reconstructor
 from hubstead.services.xet.tokens import TOKEN_TTL, XetToken, XetTokens
 from hubstead.storage.blobstore import BlobStore
@@ -33,6 +34,7 @@ __all__ = [
     "GlobalDedup",
     "Piece",
     "Plan",
+    "ReceivedXorb",
     "Reconstructor",
     "XetIngest",
     "XetService",
@@ -74,8 +76,11 @@ class XetService:
 
     # -- uploads ------------------------------------------------------------------------------
 
-    def store_xorb(self, token: XetToken, xorb: str, data: bytes) -> bool:
-        return self.ingest.store_xorb(token, xorb, data)
+    def received_xorb(self) -> AbstractContextManager[ReceivedXorb]:
+        return self.ingest.received_xorb()
+
+    def store_xorb(self, token: XetToken, xorb: str, received: ReceivedXorb) -> bool:
+        return self.ingest.store_xorb(token, xorb, received)
 
     def register_shard(self, token: XetToken, data: bytes) -> int:
         return self.ingest.register_shard(token, data)

@@ -32,6 +32,14 @@ uploaded by, or used by files of, its source repositories), any other xorb being
 from __future__ import annotations
 
 import hashlib
+import mmap
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
 
 from sqlalchemy import Connection, insert, select, union, update
 from sqlalchemy.exc import IntegrityError
@@ -75,6 +83,14 @@ MAX_SHARD_BODY = 64 * 1024 * 1024
 UPLOADERS = XetXorbRepo.__table__
 
 
+@dataclass(frozen=True)
+class ReceivedXorb:
+    """A xorb body being received: the open temporary file and its path."""
+
+    file: BinaryIO
+    path: Path
+
+
 class XetIngest:
     def __init__(self, db: Database, blobs: BlobStore):
         self.db = db
@@ -82,36 +98,52 @@ class XetIngest:
 
     # -- xorbs --------------------------------------------------------------------------------
 
-    def store_xorb(self, token: XetToken, xorb: str, data: bytes) -> bool:
-        """Verify and store a xorb, and note that the token's repository uploaded it. True when
-        this repository had not uploaded it before; the body is verified even when the bytes are
-        stored already, so the answer proves possession and says nothing about other uploaders."""
-        check_hex(xorb, "xorb hash")
-        if len(data) > MAX_XORB_BODY:
-            raise HubError("Xorb too large", status=413)
+    @contextmanager
+    def received_xorb(self) -> Iterator[ReceivedXorb]:
+        """A temporary file on the store's scratch disk for a xorb body as it arrives: written
+        while it streams in, verified from the page cache and renamed into place, so a 64 MiB
+        xorb is never held (and re-copied) in memory whole. Removed afterwards unless stored."""
+        fd, name = tempfile.mkstemp(dir=self.blobs.tmp_dir, prefix="xorb-")
+        path = Path(name)
+        received = ReceivedXorb(os.fdopen(fd, "wb"), path)
         try:
-            parsed = verify_xorb(data, xorb, max_bytes=MAX_XORB_BODY, keep_data=False)
-        except (XorbError, ValueError) as error:
-            raise BadRequest(f"Invalid xorb {xorb}: {error}") from None
+            yield received
+        finally:
+            received.file.close()
+            path.unlink(missing_ok=True)
+
+    def store_xorb(self, token: XetToken, xorb: str, received: ReceivedXorb) -> bool:
+        """Verify and store a xorb (the body written to `received`, from `received_xorb`), and
+        note that the token's repository uploaded it. True when this repository had not uploaded
+        it before; the body is verified even when the bytes are stored already, so the answer
+        proves possession and says nothing about other uploaders."""
+        check_hex(xorb, "xorb hash")
+        received.file.close()  # flushed: what arrived is in the page cache
+        path = received.path
+        size = path.stat().st_size
+        if size > MAX_XORB_BODY:
+            raise HubError("Xorb too large", status=413)
+        if size == 0:
+            raise BadRequest(f"Invalid xorb {xorb}: empty body")
+        parsed = _verified(path, xorb)
         with self.db.engine.connect() as connection:
             stored = (
                 connection.execute(select(XetXorb.hash).where(XetXorb.hash == xorb)).first()
                 is not None
             )
         if not stored:
-            self._store_xorb(xorb, data, parsed)
+            self._store_xorb(xorb, path, size, parsed)
         return self._note_uploader(xorb, token.repo_row_id)
 
-    def _store_xorb(self, xorb: str, data: bytes, parsed: ParsedXorb) -> None:
-        if parsed.footer is not None:
-            data = data[
-                : parsed.chunk_bytes_len
-            ]  # serve chunk bytes only; the index is in the database
-        self.blobs.put_xorb(xorb, data)
+    def _store_xorb(self, xorb: str, received: Path, size: int, parsed: ParsedXorb) -> None:
+        if parsed.footer is not None:  # serve chunk bytes only; the index is in the database
+            size = parsed.chunk_bytes_len
+            os.truncate(received, size)
+        self.blobs.put_xorb_file(xorb, received)
         rows = [
             {
                 "xorb_hash": xorb,
-                "index": c.index,
+                "index": c.number,
                 "chunk_hash": hashing.hash_to_hex(c.hash),
                 "unpacked_size": c.size,
                 "serialized_start": c.offset,
@@ -124,7 +156,7 @@ class XetIngest:
                 session.add(
                     XetXorb(
                         hash=xorb,
-                        serialized_size=len(data),
+                        serialized_size=size,
                         unpacked_size=parsed.unpacked_length,
                         num_chunks=len(parsed.chunks),
                     )
@@ -165,7 +197,9 @@ class XetIngest:
         if missing:
             raise BadRequest(f"Invalid shard: xorb {missing[0]} was not uploaded")
         by_raw = {
-            hashing.hex_to_hash(name): [(hashing.hex_to_hash(c.hash), c.size) for c in chunks]
+            hashing.hex_to_hash(name): list(
+                zip(hashing.hex_to_hashes([c.hash for c in chunks]), [c.size for c in chunks])
+            )
             for name, chunks in known.items()
         }
         try:
@@ -275,6 +309,26 @@ class XetIngest:
             raise BadRequest(
                 f"Invalid shard: file {file.file_hash_hex} does not have the SHA-256 {claimed}"
             )
+
+
+def _verified(path: Path, xorb: str) -> ParsedXorb:
+    """Verify the received xorb through a read-only map of its file (the pages just written).
+
+    The map can only be closed once no slice of it is alive, and a verification error's
+    traceback holds slices: the error is turned into a message first, which frees them."""
+    with open(path, "rb") as source:
+        view = mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ)
+    try:
+        try:
+            return verify_xorb(view, xorb, max_bytes=MAX_XORB_BODY, keep_data=False)
+        except (XorbError, ValueError) as error:
+            problem = str(error)
+        raise BadRequest(f"Invalid xorb {xorb}: {problem}")
+    finally:
+        try:
+            view.close()
+        except BufferError:  # an unexpected error's traceback still holds a slice
+            pass  # the map is closed when that goes
 
 
 def known_xorbs(connection: Connection, token: XetToken, names: set[str]) -> set[str]:
