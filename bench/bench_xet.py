@@ -269,7 +269,7 @@ def main() -> None:
     mb = size / 1e6
     print(
         f"\nUploads of a new {args.size_mib} MiB random file, each from a fresh client process "
-        f"(empty cache), {args.repeat} rounds, order alternating\n"
+        f"(empty cache), {args.repeat} rounds, the order rotating\n"
     )
     print(
         "| round | Xet upload MB/s | LFS upload MB/s | Xet / LFS | Xet to the null hub MB/s "
