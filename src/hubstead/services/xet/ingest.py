@@ -140,16 +140,17 @@ class XetIngest:
             size = parsed.chunk_bytes_len
             os.truncate(received, size)
         self.blobs.put_xorb_file(xorb, received)
+        hexes = hashing.hashes_to_hex([c.hash for c in parsed.chunks])
         rows = [
             {
                 "xorb_hash": xorb,
                 "index": c.number,
-                "chunk_hash": hashing.hash_to_hex(c.hash),
+                "chunk_hash": spelled,
                 "unpacked_size": c.size,
                 "serialized_start": c.offset,
                 "serialized_end": c.end,
             }
-            for c in parsed.chunks
+            for c, spelled in zip(parsed.chunks, hexes)
         ]
         try:
             with self.db.session() as session:
