@@ -11,12 +11,15 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
 from huggingface_hub import HfApi
 
 BIN = Path(sys.executable).parent  # the venv's `hf`, `hubstead`…
 CLIENTS = Path(__file__).parent / "clients"  # client scripts run in subprocesses
+NGINX_TEMPLATE = Path(__file__).resolve().parent.parent / "deploy" / "nginx" / "hubstead.conf"
 
 
 def client_env(hub, token: str | None, home: Path) -> dict[str, str]:
@@ -250,3 +253,91 @@ def process_tree(root: int) -> list[int]:
         found.append(pid)
         todo.extend(children.get(pid, []))
     return found
+
+
+def nginx_binary() -> str:
+    """Debian's nginx (scripts/test installs it); with CI=true its absence is an error."""
+    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
+    if not found:
+        message = (
+            "nginx is required by the tests behind nginx (scripts/test installs it from Debian)"
+        )
+        if os.environ.get("CI") == "true":
+            raise RuntimeError(message)
+        pytest.skip(message)
+    return found
+
+
+def render_nginx_site(upstreams: list[int], listen: int, blobs_dir: Path) -> str:
+    """`deploy/nginx/hubstead.conf` (the one docs/deployment.md shows) for processes on
+    127.0.0.1 at `upstreams`, whose data folder's blobs are in `blobs_dir`."""
+    servers = "\n".join(
+        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstreams
+    )
+    return (
+        NGINX_TEMPLATE.read_text()
+        .replace("@UPSTREAM_SERVERS@", servers)
+        .replace("@LISTEN@", f"127.0.0.1:{listen}")
+        .replace("@SERVER_NAME@", "localhost")
+        .replace("@BLOBS_DIR@", str(blobs_dir))
+    )
+
+
+def _nginx_main_config(folder: Path, site: Path) -> str:
+    """A main configuration an unprivileged user can run: every path in `folder`. Started by
+    root, nginx's workers would run as `nobody`, who cannot read the test's data folder (the
+    blobs nginx sends itself): they keep root's user then."""
+    user = "user root;" if os.geteuid() == 0 else ""
+    temp = "\n".join(
+        f"{name}_temp_path {folder / name};"
+        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
+    )
+    return f"""
+daemon off;
+{user}
+worker_processes 2;
+pid {folder / "nginx.pid"};
+error_log {folder / "error.log"} warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log {folder / "access.log"};
+    {temp}
+    include {site};
+}}
+"""
+
+
+@dataclass
+class Nginx:
+    """nginx as the test user, in front of the processes at `upstreams`, on port `listen`,
+    everything it writes (logs, temporary files) in `folder`."""
+
+    folder: Path
+    upstreams: list[int]
+    listen: int
+    blobs_dir: Path
+    process: subprocess.Popen | None = None
+
+    @property
+    def access_log(self) -> Path:
+        return self.folder / "access.log"
+
+    def start(self) -> Nginx:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        site = self.folder / "hubstead.conf"
+        site.write_text(render_nginx_site(self.upstreams, self.listen, self.blobs_dir))
+        main = self.folder / "nginx.conf"
+        main.write_text(_nginx_main_config(self.folder, site))
+        with open(self.folder / "stderr.log", "wb") as stderr:  # nginx keeps its own copy
+            self.process = subprocess.Popen(
+                [nginx_binary(), "-p", str(self.folder), "-c", str(main)],
+                stdout=subprocess.DEVNULL,
+                stderr=stderr,
+            )
+        return self
+
+    def stop(self) -> None:
+        if self.process is not None:
+            self.process.terminate()
+            self.process.wait(30)
+            self.process = None

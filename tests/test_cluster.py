@@ -5,7 +5,7 @@ acknowledged and the client's retry through another process succeeds, and the li
 hold across processes (sign-in attempts) do.
 
 nginx runs as the test user with a configuration rendered from `deploy/nginx/hubstead.conf`
-(the one docs/deployment.md shows) in a temporary folder; `scripts/test` installs it from
+(the one docs/deployment.md shows) in a temporary folder (helpers.Nginx); `scripts/test` installs it from
 Debian. PostgreSQL only: on SQLite one server owns its data folder (`storage/datadir.py`).
 """
 
@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -30,14 +29,12 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 from sqlalchemy import select
 
-from helpers import admin_cli, process_tree, sign_in_status
+from helpers import Nginx, admin_cli, nginx_binary, process_tree, sign_in_status
 from hubstead.storage.database import Database
 from hubstead.storage.gitrepo import GitRepo
 from hubstead.storage.models import RepoRef, Repository
 from hubstead.testing import LiveHub, TestBucket, free_port
 
-ROOT = Path(__file__).resolve().parent.parent
-NGINX_TEMPLATE = ROOT / "deploy" / "nginx" / "hubstead.conf"
 PROCESSES = 3
 CLIENTS = 20
 COMMITS = 200
@@ -52,49 +49,6 @@ def blob_storage_env(bucket: TestBucket) -> dict[str, str]:
     process killed mid-upload really cuts one (redirects, which send the bytes straight to the
     bucket, are tested in test_s3_storage.py)."""
     return {**bucket.env(), "HUBSTEAD_S3_DELIVERY": "proxy"}
-
-
-def _nginx() -> str:
-    found = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else "")
-    if not found:
-        message = "nginx is required by the cluster test (scripts/test installs it from Debian)"
-        if os.environ.get("CI") == "true":
-            raise RuntimeError(message)
-        pytest.skip(message)
-    return found
-
-
-def render_nginx_site(upstreams: list[int], listen: int) -> str:
-    """`deploy/nginx/hubstead.conf` for processes on 127.0.0.1 at `upstreams`."""
-    servers = "\n".join(
-        f"    server 127.0.0.1:{port} max_fails=1 fail_timeout=5s;" for port in upstreams
-    )
-    return (
-        NGINX_TEMPLATE.read_text()
-        .replace("@UPSTREAM_SERVERS@", servers)
-        .replace("@LISTEN@", f"127.0.0.1:{listen}")
-        .replace("@SERVER_NAME@", "localhost")
-    )
-
-
-def _nginx_main_config(folder: Path, site: Path) -> str:
-    """A main configuration an unprivileged user can run: every path in `folder`."""
-    temp = "\n".join(
-        f"{name}_temp_path {folder / name};"
-        for name in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
-    )
-    return f"""
-daemon off;
-worker_processes 2;
-pid {folder / "nginx.pid"};
-error_log {folder / "error.log"} warn;
-events {{ worker_connections 1024; }}
-http {{
-    access_log {folder / "access.log"};
-    {temp}
-    include {site};
-}}
-"""
 
 
 @dataclass
@@ -155,7 +109,7 @@ class Cluster:
     servers: list[Server]
     nginx_port: int
     data_dir: Path
-    nginx: subprocess.Popen | None = None
+    nginx: Nginx | None = None
     tokens: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -170,7 +124,7 @@ class Cluster:
 
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
-    nginx = _nginx()
+    nginx_binary()  # fails before anything starts when nginx is missing
     base = tmp_path_factory.mktemp("cluster")
     data_dir = base / "shared-data"
     nginx_port = free_port()
@@ -201,24 +155,12 @@ def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
             server.start()
         for server in servers:
             server.wait_ready()
-        folder = base / "nginx"
-        folder.mkdir()
-        site = folder / "hubstead.conf"
-        site.write_text(render_nginx_site(ports, nginx_port))
-        main = folder / "nginx.conf"
-        main.write_text(_nginx_main_config(folder, site))
-        with open(folder / "stderr.log", "wb") as stderr:  # nginx keeps its own copy
-            cluster.nginx = subprocess.Popen(
-                [nginx, "-p", str(folder), "-c", str(main)],
-                stdout=subprocess.DEVNULL,
-                stderr=stderr,
-            )
+        cluster.nginx = Nginx(base / "nginx", ports, nginx_port, data_dir / "blobs").start()
         _wait_for(lambda: httpx.get(f"{cluster.endpoint}/-/ready", timeout=2).status_code == 200)
         yield cluster
     finally:
         if cluster.nginx is not None:
-            cluster.nginx.terminate()
-            cluster.nginx.wait(30)
+            cluster.nginx.stop()
         for server in servers:
             server.stop()
         first.process = None

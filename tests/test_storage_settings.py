@@ -109,6 +109,16 @@ def test_settings_come_from_the_environment(monkeypatch, tmp_path: Path):
         monkeypatch.setenv("HUBSTEAD_STORAGE_URL", "s3://models")
     monkeypatch.delenv("HUBSTEAD_STORAGE_URL")
     monkeypatch.delenv("HUBSTEAD_S3_DELIVERY")
+    # nginx's internal location for the blobs folder: off unless named, and named as a path
+    monkeypatch.delenv("HUBSTEAD_ACCEL_REDIRECT", raising=False)
+    assert Settings.from_env().accel_redirect is None
+    monkeypatch.setenv("HUBSTEAD_ACCEL_REDIRECT", "/_hubstead/blobs/")
+    assert Settings.from_env().accel_redirect == "/_hubstead/blobs/"
+    for wrong in ("_hubstead/blobs/", "/_hubstead/blobs", "/a b/", "/x?y/"):
+        monkeypatch.setenv("HUBSTEAD_ACCEL_REDIRECT", wrong)
+        with pytest.raises(SettingsError, match="HUBSTEAD_ACCEL_REDIRECT"):
+            Settings.from_env()
+    monkeypatch.delenv("HUBSTEAD_ACCEL_REDIRECT")
 
     monkeypatch.setenv("HUBSTEAD_NODE", "/opt/node/bin/node")
     monkeypatch.setenv("HUBSTEAD_NODE_MODULES", str(tmp_path / "nm"))

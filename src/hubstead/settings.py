@@ -89,6 +89,8 @@ class Settings:
     storage_url: str = ""
     s3_endpoint_url: str | None = None  # a non-AWS S3 service (MinIO, R2, Ceph, moto)
     s3_delivery: str = "redirect"  # downloads: presigned redirects, or "proxy" through the hub
+    # behind nginx: the internal location that serves the data folder's blobs (protocols/accel.py)
+    accel_redirect: str | None = None
     quiet: bool = False  # the server logs warnings only
     token_cache_seconds: float = 5.0  # how long a process trusts a token or session it checked
     allow_signup: bool = False  # self sign-up at /join (a site admin may change it on /admin/users)
@@ -143,6 +145,7 @@ class Settings:
             storage_url=_storage_url(_env("STORAGE_URL"), _env("BLOB_STORE")),
             s3_endpoint_url=_env("S3_ENDPOINT_URL") or None,
             s3_delivery=_s3_delivery(_env("S3_DELIVERY") or "redirect"),
+            accel_redirect=_accel_redirect(_env("ACCEL_REDIRECT", "")),
             quiet=bool(_env("QUIET")),
             token_cache_seconds=float(_env("TOKEN_CACHE_SECONDS", "5")),
             allow_signup=_env("ALLOW_SIGNUP", "0").lower() in ("1", "true", "yes", "on"),
@@ -312,6 +315,20 @@ def _s3_delivery(value: str) -> str:
     if value not in S3_DELIVERIES:
         raise SettingsError(
             f"HUBSTEAD_S3_DELIVERY={value!r}: use one of {', '.join(S3_DELIVERIES)}"
+        )
+    return value
+
+
+def _accel_redirect(value: str) -> str | None:
+    """`HUBSTEAD_ACCEL_REDIRECT`: the path of nginx's internal location for the blobs folder
+    (`/_hubstead/blobs/`), an absolute path that ends in a slash; empty: off."""
+    value = value.strip()
+    if not value:
+        return None
+    if not (value.startswith("/") and value.endswith("/")) or any(c in value for c in " ?#%"):
+        raise SettingsError(
+            f"HUBSTEAD_ACCEL_REDIRECT={value!r}: give the path of nginx's internal location "
+            "for the blobs folder, starting and ending with a slash (/_hubstead/blobs/)"
         )
     return value
 

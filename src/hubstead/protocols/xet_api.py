@@ -18,6 +18,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 
 from hubstead.domain.byte_ranges import parse_range
 from hubstead.domain.errors import HubError, NotFound
+from hubstead.protocols.accel import accel_redirect
 from hubstead.protocols.http import Ctx, json_response
 from hubstead.protocols.routing import STREAMED, Body, Router, read_body, upload_need
 from hubstead.services.access import Need
@@ -110,7 +111,11 @@ def fetch(ctx: Ctx, xorb: str):
     blobs = ctx.hub.blobs
     path = blobs.xorb_local_path(xorb)
     if path is not None:
-        return xorb_range(path, ctx.request.headers.get("range"))
+        settings = ctx.hub.settings
+        sent_by_nginx = accel_redirect(
+            settings.accel_redirect, settings.blobs_dir, ctx.request, path
+        )
+        return sent_by_nginx or xorb_range(path, ctx.request.headers.get("range"))
     if not blobs.remote:
         raise NotFound(f"Unknown xorb {xorb}")
     # a bucket in proxy delivery: the granted range, streamed from there
@@ -136,7 +141,8 @@ def xorb_range(path: Path, requested: str | None) -> Response:
     no ranged form of pathsend (granian offers one on its RSGI interface only), so a part of a
     xorb (what an edited file fetches from the xorbs it shares with its earlier version) is read
     with `pread` in 4 MiB blocks on a worker thread: one thread hop per block instead of
-    Starlette's one per 64 KiB.
+    Starlette's one per 64 KiB. Behind nginx, nginx sends either from the file itself
+    (protocols/accel.py), before this is reached.
     """
     size = path.stat().st_size
     start, end = parse_range(requested, size) or (0, size)
