@@ -5,6 +5,7 @@ One copy each: test modules import them from here instead of defining their own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 from huggingface_hub import HfApi
 
@@ -335,6 +337,17 @@ class Nginx:
                 stderr=stderr,
             )
         return self
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        """Until a process answers `/-/ready` through nginx."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with contextlib.suppress(httpx.HTTPError):
+                ready = httpx.get(f"http://127.0.0.1:{self.listen}/-/ready", timeout=2)
+                if ready.status_code == 200:
+                    return
+            time.sleep(0.2)
+        raise AssertionError(f"nothing answered /-/ready through nginx in {timeout} s")
 
     def stop(self) -> None:
         if self.process is not None:

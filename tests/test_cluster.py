@@ -156,7 +156,7 @@ def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
         for server in servers:
             server.wait_ready()
         cluster.nginx = Nginx(base / "nginx", ports, nginx_port, data_dir / "blobs").start()
-        _wait_for(lambda: httpx.get(f"{cluster.endpoint}/-/ready", timeout=2).status_code == 200)
+        cluster.nginx.wait_ready()
         yield cluster
     finally:
         if cluster.nginx is not None:
@@ -165,16 +165,6 @@ def cluster(tmp_path_factory, s3_endpoint) -> Iterator[Cluster]:
             server.stop()
         first.process = None
         first.stop()  # drops the database
-
-
-def _wait_for(condition, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if condition():
-                return
-        time.sleep(0.2)
-    raise AssertionError("timed out")
 
 
 def _db(cluster: Cluster) -> Database:

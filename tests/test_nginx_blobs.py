@@ -9,17 +9,14 @@ and what nginx now sends from the file. Local storage in every pass: a bucket ha
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import random
-import time
-from pathlib import Path
 
 import httpx
 import pytest
 
 from conftest import BACKEND
-from helpers import Nginx
+from helpers import Nginx, stored_bytes
 from helpers import run_xet_scenario as run_scenario
 from hubstead.testing import LiveHub, free_port
 
@@ -45,14 +42,7 @@ def hub(tmp_path_factory) -> LiveHub:
 def nginx(hub: LiveHub, tmp_path_factory) -> Nginx:
     server = Nginx(tmp_path_factory.mktemp("nginx"), [hub.port], NGINX_PORT, hub.data_dir / "blobs")
     server.start()
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"http://127.0.0.1:{NGINX_PORT}/-/ready", timeout=2).status_code == 200:
-                break
-        time.sleep(0.2)
-    else:
-        pytest.fail("nginx did not answer /-/ready")
+    server.wait_ready()
     yield server
     server.stop()
 
@@ -101,10 +91,6 @@ def _fetches(reconstruction: dict) -> list[tuple[str, str, int, int]]:
     ]
 
 
-def _xorb_file(hub: LiveHub, xorb: str) -> Path:
-    return hub.data_dir / "blobs" / "xorbs" / xorb[:2] / xorb[2:4] / xorb
-
-
 def test_an_edited_file_downloads_through_nginx(hub: LiveHub, edited: dict, nginx: Nginx):
     got = run_scenario(
         hub,
@@ -124,11 +110,11 @@ def test_parts_of_xorbs_are_sent_by_nginx_from_the_files(hub: LiveHub, edited: d
     partial = [
         fetch
         for fetch in fetches
-        if fetch[3] - fetch[2] + 1 < _xorb_file(hub, fetch[0]).stat().st_size
+        if fetch[3] - fetch[2] + 1 < len(stored_bytes(hub, "xorbs", fetch[0]))
     ]
     assert partial, f"the edited version reads parts of the first one's xorb: {fetches}"
     for xorb, url, first, last in fetches:
-        on_disk = _xorb_file(hub, xorb).read_bytes()[first : last + 1]
+        on_disk = stored_bytes(hub, "xorbs", xorb)[first : last + 1]
         byte_range = {"Range": f"bytes={first}-{last}"}
         through_nginx = httpx.get(url, headers=byte_range)
         assert through_nginx.status_code == 206
@@ -165,5 +151,5 @@ def test_the_signature_is_checked_before_nginx_sends_anything(
 def test_the_internal_location_is_out_of_reach(hub: LiveHub, edited: dict, nginx: Nginx):
     xorb = _fetches(_reconstruction(hub, edited["repo"]))[0][0]
     inside = f"http://127.0.0.1:{NGINX_PORT}{ACCEL}xorbs/{xorb[:2]}/{xorb[2:4]}/{xorb}"
-    assert _xorb_file(hub, xorb).is_file()
+    assert stored_bytes(hub, "xorbs", xorb) is not None
     assert httpx.get(inside).status_code == 404, "only a process' X-Accel-Redirect reaches it"
